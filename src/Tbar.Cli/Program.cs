@@ -1,0 +1,3 @@
+using Tbar.Cli;
+
+return TbarCli.Run(args, Console.Out, Console.Error);

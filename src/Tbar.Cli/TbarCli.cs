@@ -1,0 +1,29 @@
+using System.CommandLine;
+
+namespace Tbar.Cli;
+
+/// <summary>Builds the command tree; <see cref="Run"/> is the in-process entry point used by Program and tests.</summary>
+public static class TbarCli
+{
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("Tbar: remove backdoors from CLIP models by trigger-vector arithmetic.");
+        foreach (var command in Commands(stdout)) root.Add(command);
+        var parsed = root.Parse(args);
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return parsed.Invoke(config);
+        }
+        catch (TbarException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+
+    static IEnumerable<Command> Commands(TextWriter stdout) =>
+    [
+        DemoCommand.Create(stdout),
+    ];
+}

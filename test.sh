@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The default test run (fast tests only; slow ones carry [Trait("Category","Slow")]).
+# Ends with one plain line "tests: N passed, N failed, N skipped" taken from the runner's summary.
+set -uo pipefail
+cd "$(dirname "$0")"
+log=$(mktemp)
+dotnet test tests/Tbar.Tests/Tbar.Tests.csproj -c Release --nologo --filter "Category!=Slow" "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+summary=$(grep -E '(Passed|Failed)! +- ' "$log" | tail -n 1)
+num() { sed -nE "s/.*$1: +([0-9]+).*/\1/p" <<<"$summary"; }
+[ -n "$summary" ] && echo "tests: $(num Passed) passed, $(num Failed) failed, $(num Skipped) skipped"
+rm -f "$log"
+exit "$rc"
