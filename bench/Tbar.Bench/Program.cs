@@ -1,2 +1,97 @@
-Console.WriteLine("usage: dotnet run -c Release --project bench/Tbar.Bench -- <benchmark> [options]");
-return 0;
+using System.Diagnostics;
+using System.Text.Json;
+using Tbar.Io;
+using Tbar.Models;
+using static TorchSharp.torch;
+
+// Benchmarks write JSON next to their printout. Usage:
+//   dotnet run -c Release --project bench/Tbar.Bench -- forward [--model DIR] [--batch 32] [--iters 3] [--out FILE]
+var opts = Args.Parse(args);
+switch (opts.Command)
+{
+    case "forward":
+        Forward.Run(opts);
+        return 0;
+    default:
+        Console.Error.WriteLine("usage: Tbar.Bench forward [--model DIR] [--batch 32] [--iters 3] [--out FILE]");
+        return 2;
+}
+
+sealed record Args(string Command, Dictionary<string, string> Values)
+{
+    public static Args Parse(string[] a)
+    {
+        var values = new Dictionary<string, string>();
+        for (int i = 1; i + 1 < a.Length; i += 2) values[a[i].TrimStart('-')] = a[i + 1];
+        return new Args(a.Length > 0 ? a[0] : "", values);
+    }
+
+    public string Get(string key, string fallback) => Values.GetValueOrDefault(key, fallback);
+}
+
+/// <summary>Image-tower forward throughput at a batch size, and its GFLOP/s against a plain square matmul's.</summary>
+static class Forward
+{
+    public static void Run(Args a)
+    {
+        int batch = int.Parse(a.Get("batch", "32")), iters = int.Parse(a.Get("iters", "3"));
+        string? modelPath = a.Values.GetValueOrDefault("model");
+        using var clip = modelPath != null ? ClipCheckpoint.Load(modelPath) : RandomVitB32();
+        clip.eval();
+        var c = clip.Config.Vision;
+        using var images = randn(batch, 3, c.ImageSize, c.ImageSize, generator: new Generator(0));
+        double seconds = Time(iters, () => { using var _ = no_grad(); clip.EncodeImage(images).Dispose(); });
+        double flops = ImageTowerFlops(clip.Config) * batch;
+        double matmulGflops = MatmulGflops(2048, iters);
+        var result = new
+        {
+            benchmark = "image-tower forward", model = modelPath ?? "random ViT-B/32", batch, iterations = iters,
+            threads = get_num_threads(), seconds_per_batch = seconds, images_per_second = batch / seconds,
+            gflop_per_image = ImageTowerFlops(clip.Config) / 1e9, achieved_gflops = flops / seconds / 1e9,
+            matmul_2048_gflops = matmulGflops, share_of_matmul = flops / seconds / 1e9 / matmulGflops,
+        };
+        string json = JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true });
+        Console.WriteLine(json);
+        if (a.Values.TryGetValue("out", out var outPath)) AtomicFile.WriteText(outPath, json + "\n");
+    }
+
+    static Clip RandomVitB32()
+    {
+        var clip = new Clip(ClipConfig.VitB32());
+        clip.InitializeRandom(0);
+        return clip;
+    }
+
+    /// <summary>Median seconds of <paramref name="iters"/> timed runs after one warm-up.</summary>
+    static double Time(int iters, Action run)
+    {
+        run();
+        var times = new List<double>();
+        for (int i = 0; i < iters; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            run();
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+        times.Sort();
+        return times[times.Count / 2];
+    }
+
+    static double MatmulGflops(int n, int iters)
+    {
+        using var x = randn(n, n);
+        using var y = randn(n, n);
+        double s = Time(iters, () => x.matmul(y).Dispose());
+        return 2.0 * n * n * n / s / 1e9;
+    }
+
+    /// <summary>Multiply-adds ×2 of the image tower: patch conv, per block qkv/out/MLP linears and the two attention matmuls.</summary>
+    static double ImageTowerFlops(ClipConfig config)
+    {
+        var c = config.Vision;
+        double tokens = c.Grid * c.Grid + 1, w = c.Width;
+        double patch = c.Grid * c.Grid * w * 3.0 * c.PatchSize * c.PatchSize;
+        double perBlock = tokens * (4 * w * w + 2 * w * c.MlpWidth) + 2 * tokens * tokens * w;
+        return 2 * (patch + c.Layers * perBlock + w * config.EmbedDim);
+    }
+}

@@ -24,6 +24,10 @@ public static class TbarCli
 
     static IEnumerable<Command> Commands(TextWriter stdout) =>
     [
+        InspectCommand.Create(stdout),
+        EmbedCommand.Create(stdout),
+        ZeroShotCommand.Create(stdout),
+        InitCommand.Create(stdout),
         DemoCommand.Create(stdout),
     ];
 }

@@ -1,0 +1,47 @@
+using System.CommandLine;
+using Tbar.Models;
+
+namespace Tbar.Cli;
+
+/// <summary><c>tbar init</c>: a randomly initialised CLIP of a named shape, written as a checkpoint folder.</summary>
+static class InitCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var arch = new Option<string>("--arch") { Description = "Shape: vit-b-32", DefaultValueFactory = _ => "vit-b-32" };
+        var layout = new Option<string>("--layout") { Description = "hf or open_clip", DefaultValueFactory = _ => "hf" };
+        var seed = new Option<long>("--seed") { Description = "Initialisation seed", DefaultValueFactory = _ => 0 };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Copy vocab.json + merges.txt from this folder" };
+        var output = new Option<string>("--out") { Description = "Output folder", Required = true };
+        var command = new Command("init", "Write a randomly initialised CLIP checkpoint (for tests and benchmarks).")
+            { arch, layout, seed, tokenizer, output };
+        command.SetAction(r => Run(r.GetValue(arch)!, r.GetValue(layout)!, r.GetValue(seed), r.GetValue(tokenizer), r.GetValue(output)!, stdout));
+        return command;
+    }
+
+    static int Run(string arch, string layoutName, long seed, string? tokenizerDir, string outDir, TextWriter stdout)
+    {
+        var config = arch switch
+        {
+            "vit-b-32" => ClipConfig.VitB32(),
+            _ => throw new TbarException($"unknown --arch '{arch}' (valid: vit-b-32)"),
+        };
+        var layout = layoutName switch
+        {
+            "hf" => CheckpointLayout.HuggingFace,
+            "open_clip" => CheckpointLayout.OpenClip,
+            _ => throw new TbarException($"unknown --layout '{layoutName}' (valid: hf, open_clip)"),
+        };
+        using var clip = new Clip(config);
+        clip.InitializeRandom(seed);
+        string weights = ClipCheckpoint.Save(clip, outDir, layout);
+        if (tokenizerDir != null)
+        {
+            ClipTokenizer.FromFolder(tokenizerDir);   // validates before copying
+            foreach (var name in new[] { "vocab.json", "merges.txt" })
+                Tbar.Io.AtomicFile.WriteBytes(Path.Combine(outDir, name), File.ReadAllBytes(Path.Combine(tokenizerDir, name)));
+        }
+        stdout.WriteLine($"wrote {weights} ({clip.ParameterCount():N0} parameters, seed {seed})");
+        return 0;
+    }
+}

@@ -1,0 +1,34 @@
+using System.CommandLine;
+using Spectre.Console;
+using Tbar.Models;
+
+namespace Tbar.Cli;
+
+/// <summary><c>tbar inspect --model PATH</c>: layout, architecture, parameter count, dtypes.</summary>
+static class InspectCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var model = new Option<string>("--model") { Description = "Model folder or .safetensors file", Required = true };
+        var command = new Command("inspect", "Show a checkpoint's layout, architecture and size.") { model };
+        command.SetAction(r => Run(r.GetValue(model)!, stdout));
+        return command;
+    }
+
+    static int Run(string path, TextWriter stdout)
+    {
+        using var clip = ClipCheckpoint.Load(path, out var report);
+        var c = clip.Config;
+        var table = new Table().AddColumns("field", "value");
+        table.AddRow("layout", report.Layout.ToString());
+        table.AddRow("weights", Markup.Escape(report.WeightsPath));
+        table.AddRow("vision", $"ViT {c.Vision.ImageSize}px/{c.Vision.PatchSize}, width {c.Vision.Width}, {c.Vision.Layers} layers, {c.Vision.Heads} heads, mlp {c.Vision.MlpWidth}, {c.Vision.Act}");
+        table.AddRow("text", $"ctx {c.Text.ContextLength}, vocab {c.Text.VocabSize}, width {c.Text.Width}, {c.Text.Layers} layers, {c.Text.Heads} heads, mlp {c.Text.MlpWidth}, {c.Text.Act}, pool {c.Text.Pooling}");
+        table.AddRow("embed dim", c.EmbedDim.ToString());
+        table.AddRow("parameters", $"{clip.ParameterCount():N0} (image tower {clip.Visual.parameters().Sum(p => p.numel()):N0})");
+        table.AddRow("stored dtypes", string.Join(", ", clip.Origin!.StoredDTypes.Values.GroupBy(d => d).Select(g => $"{g.Key}×{g.Count()}")));
+        table.AddRow("ignored keys", report.IgnoredKeys.Count == 0 ? "none" : Markup.Escape(string.Join(", ", report.IgnoredKeys)));
+        Output.Console(stdout).Write(table);
+        return 0;
+    }
+}

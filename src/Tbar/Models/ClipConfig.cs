@@ -1,0 +1,82 @@
+namespace Tbar.Models;
+
+/// <summary>MLP non-linearity of a transformer block.</summary>
+public enum Activation
+{
+    /// <summary>x·σ(1.702x), OpenAI CLIP's original.</summary>
+    QuickGelu,
+    /// <summary>Exact (erf) GELU.</summary>
+    Gelu,
+    /// <summary>tanh approximation of GELU (HF "gelu_new" / "gelu_pytorch_tanh").</summary>
+    GeluTanh,
+}
+
+/// <summary>Where the text tower reads its pooled feature.</summary>
+public enum TextPooling
+{
+    /// <summary>At the largest token id (open_clip; the end token has the largest id in CLIP's vocabulary).</summary>
+    Argmax,
+    /// <summary>At the first occurrence of the end token (Hugging Face, when eos_token_id is not the legacy 2).</summary>
+    FirstEot,
+}
+
+/// <summary>The ViT image tower's shape.</summary>
+/// <param name="ImageSize">Input side in pixels, e.g. 224.</param>
+/// <param name="PatchSize">Patch side in pixels, e.g. 32.</param>
+/// <param name="Width">Residual stream width, e.g. 768.</param>
+/// <param name="Layers">Number of residual blocks, e.g. 12.</param>
+/// <param name="Heads">Attention heads, e.g. 12.</param>
+/// <param name="MlpWidth">Hidden width of the MLP, e.g. 3072.</param>
+/// <param name="Act">MLP non-linearity.</param>
+/// <param name="LayerNormEps">LayerNorm epsilon, 1e-5 in CLIP.</param>
+public sealed record VisionConfig(int ImageSize, int PatchSize, int Width, int Layers, int Heads, int MlpWidth,
+    Activation Act, double LayerNormEps = 1e-5)
+{
+    /// <summary>Patches per side.</summary>
+    public int Grid => ImageSize / PatchSize;
+}
+
+/// <summary>The causal text transformer's shape.</summary>
+/// <param name="ContextLength">Token positions, 77 in CLIP.</param>
+/// <param name="VocabSize">Vocabulary size, 49408 in CLIP.</param>
+/// <param name="Width">Residual stream width, e.g. 512.</param>
+/// <param name="Layers">Number of residual blocks, e.g. 12.</param>
+/// <param name="Heads">Attention heads, e.g. 8.</param>
+/// <param name="MlpWidth">Hidden width of the MLP, e.g. 2048.</param>
+/// <param name="Act">MLP non-linearity.</param>
+/// <param name="Pooling">Which token's feature is projected.</param>
+/// <param name="EotTokenId">End-of-text token id (used by <see cref="TextPooling.FirstEot"/>).</param>
+/// <param name="LayerNormEps">LayerNorm epsilon, 1e-5 in CLIP.</param>
+public sealed record TextConfig(int ContextLength, int VocabSize, int Width, int Layers, int Heads, int MlpWidth,
+    Activation Act, TextPooling Pooling, int EotTokenId = 49407, double LayerNormEps = 1e-5);
+
+/// <summary>A whole CLIP: both towers, the joint embedding width and the image normalisation.</summary>
+/// <param name="EmbedDim">Joint embedding width (projection output), e.g. 512.</param>
+/// <param name="Vision">Image tower.</param>
+/// <param name="Text">Text tower.</param>
+/// <param name="Preprocess">Input size and per-channel mean/std.</param>
+/// <param name="LogitScaleInit">Initial log logit scale for new models, ln(1/0.07) ≈ 2.6592.</param>
+public sealed record ClipConfig(int EmbedDim, VisionConfig Vision, TextConfig Text, PreprocessConfig Preprocess,
+    double LogitScaleInit = 2.6592)
+{
+    /// <summary>OpenAI's ViT-B/32 shape (QuickGELU), the paper's model.</summary>
+    public static ClipConfig VitB32() => new(512,
+        new VisionConfig(224, 32, 768, 12, 12, 3072, Activation.QuickGelu),
+        new TextConfig(77, 49408, 512, 12, 8, 2048, Activation.QuickGelu, TextPooling.Argmax),
+        PreprocessConfig.Clip(224));
+
+    /// <summary>Checks the shape is buildable; throws naming the offending field.</summary>
+    public void Validate(string source)
+    {
+        Require(Vision.ImageSize % Vision.PatchSize == 0, source, $"image size {Vision.ImageSize} is not a multiple of patch size {Vision.PatchSize}");
+        Require(Vision.Width % Vision.Heads == 0, source, $"vision width {Vision.Width} is not divisible by {Vision.Heads} heads");
+        Require(Text.Width % Text.Heads == 0, source, $"text width {Text.Width} is not divisible by {Text.Heads} heads");
+        Require(EmbedDim > 0 && Vision.Layers >= 0 && Text.Layers >= 0 && Text.ContextLength > 0 && Text.VocabSize > 0,
+            source, "sizes must be positive");
+    }
+
+    static void Require(bool ok, string source, string problem)
+    {
+        if (!ok) throw new TbarException($"{source}: {problem}");
+    }
+}

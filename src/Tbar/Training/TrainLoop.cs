@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Tbar.Training;
+
+/// <summary>
+/// The shared loop: seeded shuffling into batches, AdamW with warm-up + cosine, gradient clipping, progress.
+/// The caller supplies the loss of one batch of indices.
+/// </summary>
+public static class TrainLoop
+{
+    /// <summary>Trains <paramref name="parameters"/> over <paramref name="count"/> examples; <paramref name="loss"/> maps batch indices to a scalar loss.</summary>
+    public static TrainResult Run(IList<Parameter> parameters, int count, TrainOptions options, Func<long[], Tensor> loss,
+        IProgress<TrainProgress>? progress = null)
+    {
+        options.Validate();
+        if (count == 0) throw new TbarException("cannot train on an empty set");
+        int perEpoch = (count + options.BatchSize - 1) / options.BatchSize, total = perEpoch * options.Epochs;
+        using var optimizer = optim.AdamW(parameters, options.LearningRate, weight_decay: options.WeightDecay);
+        var rng = new Random((int)(options.Seed & 0x7fffffff));
+        var clock = Stopwatch.StartNew();
+        int step = 0;
+        long seen = 0;
+        double epochLoss = 0;
+        for (int epoch = 0; epoch < options.Epochs; epoch++)
+        {
+            var order = Shuffled(count, rng);
+            epochLoss = 0;
+            for (int b = 0; b < perEpoch; b++, step++)
+            {
+                var batch = order.AsSpan(b * options.BatchSize, Math.Min(options.BatchSize, count - b * options.BatchSize)).ToArray();
+                double value = Step(optimizer, parameters, options, options.RateAt(step, total), () => loss(batch));
+                epochLoss += value;
+                seen += batch.Length;
+                progress?.Report(new TrainProgress(step + 1, total, value, seen / clock.Elapsed.TotalSeconds));
+            }
+        }
+        return new TrainResult(step, seen, epochLoss / perEpoch, clock.Elapsed.TotalSeconds);
+    }
+
+    static double Step(optim.Optimizer optimizer, IList<Parameter> parameters, TrainOptions options, double rate, Func<Tensor> loss)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = rate;
+        optimizer.zero_grad();
+        var value = loss();
+        value.backward();
+        if (options.ClipNorm > 0) nn.utils.clip_grad_norm_(parameters, options.ClipNorm);
+        optimizer.step();
+        double result = value.item<float>();
+        if (!double.IsFinite(result)) throw new TbarException($"training diverged (loss {result}); lower the learning rate");
+        return result;
+    }
+
+    /// <summary>A seeded permutation of 0..count-1 (Fisher–Yates).</summary>
+    public static long[] Shuffled(int count, Random rng)
+    {
+        var order = new long[count];
+        for (int i = 0; i < count; i++) order[i] = i;
+        for (int i = count - 1; i > 0; i--)
+        {
+            int j = rng.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        return order;
+    }
+}

@@ -1,0 +1,96 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Tbar.Cli;
+
+namespace Tbar.Tests.Cli;
+
+/// <summary>The CLI called in-process: exit codes, messages, outputs, and inputs left untouched.</summary>
+public class CliTests : IDisposable
+{
+    readonly string temp = Directory.CreateTempSubdirectory("tbar-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(temp, recursive: true);
+
+    static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = TbarCli.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    static string Hash(string dir) => Convert.ToHexString(SHA256.HashData(
+        Directory.GetFiles(dir).Order(StringComparer.Ordinal).SelectMany(File.ReadAllBytes).ToArray()));
+
+    [FixtureFact]
+    public void EmbedWritesReferenceNumbersAndLeavesInputsAlone()
+    {
+        string fixture = Fixtures.Dir("clip-tiny-quickgelu"), model = Path.Combine(fixture, "open_clip");
+        string before = Hash(model), output = Path.Combine(temp, "e.json");
+        var (code, _, err) = Run("embed", "--model", model, "--tokenizer", Path.Combine(fixture, "hf"),
+            "--image", Path.Combine(fixture, "inputs", "image1.png"), "--text", "a photo of a cat", "--out", output);
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(File.ReadAllText(output));
+        using var expected = JsonDocument.Parse(File.ReadAllText(Path.Combine(fixture, "expected.json")));
+        double got = doc.RootElement.GetProperty("image_embeddings")[0][0].GetDouble();
+        double want = expected.RootElement.GetProperty("image_embeddings")[1][0].GetDouble();
+        Assert.InRange(got - want, -1e-4, 1e-4);
+        Assert.Equal(expected.RootElement.GetProperty("token_ids")[0].GetRawText().Replace("\n", "").Replace(" ", ""),
+            doc.RootElement.GetProperty("token_ids")[0].GetRawText().Replace("\n", "").Replace(" ", ""));
+        Assert.Equal(before, Hash(model));
+    }
+
+    [FixtureFact]
+    public void OpenClipTextWithoutTokenizerSaysWhatToPass()
+    {
+        var (code, _, err) = Run("embed", "--model", Path.Combine(Fixtures.Dir("clip-tiny-gelu"), "open_clip"),
+            "--text", "a dog", "--out", Path.Combine(temp, "x.json"));
+        Assert.Equal(1, code);
+        Assert.Contains("--tokenizer", err);
+        Assert.False(File.Exists(Path.Combine(temp, "x.json")));
+    }
+
+    [FixtureFact]
+    public void InspectReportsLayoutAndSize()
+    {
+        var (code, output, _) = Run("inspect", "--model", Path.Combine(Fixtures.Dir("clip-tiny-gelu"), "hf"));
+        Assert.Equal(0, code);
+        Assert.Contains("HuggingFace", output);
+        Assert.Contains("1,727,265", output);
+    }
+
+    [FixtureFact]
+    public void ZeroShotClassifiesAFolder()
+    {
+        string fixture = Fixtures.Dir("clip-tiny-gelu");
+        var (code, output, err) = Run("zeroshot", "--model", Path.Combine(fixture, "hf"), "--images", Path.Combine(fixture, "inputs"),
+            "--classes", "cat,dog", "--json", Path.Combine(temp, "z.json"));
+        Assert.True(code == 0, err);
+        Assert.Contains("image2.png", output);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(temp, "z.json")));
+        Assert.Equal(3, doc.RootElement.GetProperty("predictions").GetArrayLength());
+    }
+
+    [Fact]
+    public void BadModelPathFailsWithTheNameOfThePath()
+    {
+        string missing = Path.Combine(temp, "nothing-here");
+        var (code, _, err) = Run("inspect", "--model", missing);
+        Assert.Equal(1, code);
+        Assert.Contains(missing, err);
+        Assert.StartsWith("error:", err);
+    }
+
+    [Fact]
+    public void UnknownOptionsAreUsageErrors()
+    {
+        var (code, _, _) = Run("inspect", "--no-such-flag");
+        Assert.NotEqual(0, code);
+    }
+
+    [Fact]
+    public void DemoPlaceholderExitsZero()
+    {
+        Assert.Equal(0, Run("demo").Code);
+    }
+}
