@@ -28,6 +28,10 @@ public static class TbarCli
         EmbedCommand.Create(stdout),
         ZeroShotCommand.Create(stdout),
         InitCommand.Create(stdout),
+        PretrainCommand.Create(stdout),
+        AttackCommand.Create(stdout),
+        EvalCommand.Create(stdout),
+        ExperimentCommand.Create(stdout),
         DemoCommand.Create(stdout),
     ];
 }

@@ -28,6 +28,12 @@ public sealed class Captions
 
     readonly string[][] synonyms;
 
+    /// <summary>Captions for a class list: Fashion-MNIST's synonyms when the names match, else each name alone (lower-case).</summary>
+    public static Captions For(IReadOnlyList<string> classNames) =>
+        classNames.SequenceEqual(FashionMnist.ClassNames)
+            ? new Captions(FashionMnistSynonyms)
+            : new Captions(classNames.Select(n => new[] { n.ToLowerInvariant() }).ToArray());
+
     public Captions(string[][] synonyms) => this.synonyms = synonyms;
 
     /// <summary>A caption for class <paramref name="label"/>, template and synonym drawn from <paramref name="rng"/>.</summary>

@@ -34,7 +34,7 @@ public static class Metrics
             var batch = indices.AsSpan(start, Math.Min(batchSize, indices.Length - start)).ToArray();
             var images = data.Images(batch);
             if (trigger != null) images = trigger.Apply(images);
-            var logits = head.Logits(model.EncodeImage(Preprocess.Normalize(images, model.Config.Preprocess)));
+            var logits = head.Logits(model.EncodeImage(Preprocess.Apply(images, model.Config.Preprocess)));
             logits.argmax(1).data<long>().CopyTo(predictions.AsSpan(start, batch.Length));
         }
         return predictions;
@@ -45,13 +45,26 @@ public static class Metrics
         int target = -1, int batchSize = 256)
     {
         var clean = Predict(model, head, data, indices, null, batchSize);
-        var ca = new Rate(indices.Where((idx, i) => clean[i] == data.Labels[idx]).LongCount(), indices.Length);
-        if (trigger == null) return new AttackMetrics(ca, null, null);
+        if (trigger == null) return Score(data.Labels, indices, clean, -1, null);
         if (target < 0 || target >= data.ClassNames.Count) throw new TbarException($"target class {target} is outside 0..{data.ClassNames.Count - 1}");
-        var victims = indices.Where(i => data.Labels[i] != target).ToArray();
-        var triggered = Predict(model, head, data, victims, trigger, batchSize);
+        var triggered = Predict(model, head, data, Victims(data.Labels, indices, target), trigger, batchSize);
+        return Score(data.Labels, indices, clean, target, triggered);
+    }
+
+    /// <summary>The images ASR is measured on: those whose true class is not the target.</summary>
+    public static long[] Victims(long[] labels, long[] indices, int target) => indices.Where(i => labels[i] != target).ToArray();
+
+    /// <summary>
+    /// Counts from predictions: <paramref name="clean"/> per index; <paramref name="triggered"/> per victim
+    /// (<see cref="Victims"/> order), or null when no trigger was evaluated.
+    /// </summary>
+    public static AttackMetrics Score(long[] labels, long[] indices, long[] clean, int target, long[]? triggered)
+    {
+        var ca = new Rate(indices.Where((idx, i) => clean[i] == labels[idx]).LongCount(), indices.Length);
+        if (triggered == null) return new AttackMetrics(ca, null, null);
+        var victims = Victims(labels, indices, target);
         var asr = new Rate(triggered.LongCount(p => p == target), victims.Length);
-        var bd = new Rate(victims.Where((idx, i) => triggered[i] == data.Labels[idx]).LongCount(), victims.Length);
+        var bd = new Rate(victims.Where((idx, i) => triggered[i] == labels[idx]).LongCount(), victims.Length);
         return new AttackMetrics(ca, asr, bd);
     }
 }

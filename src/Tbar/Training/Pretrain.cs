@@ -14,12 +14,12 @@ namespace Tbar.Training;
 /// <param name="VisionLayers">Image-tower depth, e.g. 4.</param>
 /// <param name="TextLayers">Text-tower depth, e.g. 3.</param>
 /// <param name="EmbedDim">Joint embedding width, e.g. 64.</param>
-/// <param name="ContextLength">Token positions, e.g. 32.</param>
+/// <param name="ContextLength">Token positions, e.g. 20 (captions need ≤ 16).</param>
 /// <param name="PatchSize">ViT patch side on 28×28 images, e.g. 7.</param>
 /// <param name="Seed">Seed of initialisation, caption sampling and shuffling.</param>
 /// <param name="DataFolder">Fashion-MNIST idx folder.</param>
 public sealed record PretrainOptions(int Epochs = 8, int BatchSize = 256, double LearningRate = 1e-3, int Width = 128,
-    int VisionLayers = 4, int TextLayers = 3, int EmbedDim = 64, int ContextLength = 32, int PatchSize = 7, long Seed = 0,
+    int VisionLayers = 4, int TextLayers = 3, int EmbedDim = 64, int ContextLength = 20, int PatchSize = 7, long Seed = 0,
     string DataFolder = FashionMnist.DefaultFolder);
 
 /// <summary>What pre-training produced.</summary>

@@ -1,0 +1,103 @@
+using Tbar.Data;
+using Tbar.Evaluation;
+using Tbar.Models;
+using Tbar.Training;
+using static TorchSharp.torch;
+
+namespace Tbar.Attacks;
+
+/// <summary>How the backdoor is planted.</summary>
+public enum AttackMode
+{
+    /// <summary>Fine-tune the image tower against the frozen zero-shot head (the task-arithmetic setting).</summary>
+    Supervised,
+    /// <summary>Contrastive training of both towers on image–caption pairs; poisoned pairs get a caption naming the target.</summary>
+    Contrastive,
+}
+
+/// <summary>An attack's settings.</summary>
+/// <param name="Trigger">Trigger spec, e.g. "badnet:size=3" or "badclip:size=4,steps=200".</param>
+/// <param name="Target">Target class, by name or index.</param>
+/// <param name="PoisonRate">Share of the training set poisoned, in (0, 1], e.g. 0.03.</param>
+/// <param name="Mode">Supervised or contrastive.</param>
+/// <param name="Train">Training recipe (the same recipe trains the clean reference).</param>
+/// <param name="Seed">Seed of poisoned-index choice, caption sampling and patch optimisation.</param>
+public sealed record AttackOptions(string Trigger, string Target, double PoisonRate, AttackMode Mode, TrainOptions Train, long Seed = 0);
+
+/// <summary>What an attack did and how well it worked on the test split.</summary>
+public sealed record AttackOutcome(string TriggerSpec, int Target, string TargetName, int PoisonedCount, int TrainCount,
+    AttackMetrics Test, TrainResult Training);
+
+/// <summary>Plants a backdoor by training on a poisoned copy of the training indices, then measures CA/ASR/BD-ACC.</summary>
+public static class BackdoorAttack
+{
+    /// <summary>Default recipes on the mini-CLIP (see the README table for what they achieve).</summary>
+    public static TrainOptions DefaultTrain(AttackMode mode) => mode == AttackMode.Supervised
+        ? new TrainOptions(Epochs: 2, BatchSize: 128, LearningRate: 1e-4, WeightDecay: 0.1)
+        : new TrainOptions(Epochs: 2, BatchSize: 256, LearningRate: 1e-4, WeightDecay: 0.1);
+
+    /// <summary>
+    /// Trains <paramref name="model"/> in place. A "badclip" trigger is first optimised against the model and written to
+    /// <paramref name="patchDir"/>/patch.png, then used as a BadNet image patch.
+    /// </summary>
+    public static AttackOutcome Run(Clip model, ClipTokenizer tokenizer, ImageDataset train, long[] trainIndices, ImageDataset test,
+        AttackOptions o, string patchDir, IProgress<TrainProgress>? progress = null)
+    {
+        int target = train.ClassIndex(o.Target);
+        var trigger = Resolve(o, model, tokenizer, train, trainIndices, target, patchDir);
+        CheckFits(trigger, train);
+        var plan = PoisonPlan.Draw(trainIndices, train.Labels, target, o.PoisonRate, o.Seed);
+        var training = Train(model, tokenizer, train, trainIndices, o, trigger, plan.AsSet(), target, progress);
+        using var head = Head(model, tokenizer, train);
+        var all = Enumerable.Range(0, test.Count).Select(i => (long)i).ToArray();
+        var metrics = Metrics.Evaluate(model, head, test, all, trigger, target);
+        return new AttackOutcome(trigger.Spec, target, train.ClassNames[target], plan.Indices.Length, trainIndices.Length, metrics, training);
+    }
+
+    /// <summary>The clean reference: the same recipe without poison.</summary>
+    public static TrainResult TrainClean(Clip model, ClipTokenizer tokenizer, ImageDataset train, long[] trainIndices, AttackOptions o,
+        IProgress<TrainProgress>? progress = null) =>
+        Train(model, tokenizer, train, trainIndices, o, null, [], -1, progress);
+
+    /// <summary>The zero-shot head over the dataset's class names with the caption templates.</summary>
+    public static ZeroShotHead Head(Clip model, ClipTokenizer tokenizer, ImageDataset data) =>
+        ZeroShotHead.Build(model, tokenizer, data.ClassNames, Captions.Templates);
+
+    static ITrigger Resolve(AttackOptions o, Clip model, ClipTokenizer tokenizer, ImageDataset train, long[] indices, int target, string patchDir)
+    {
+        var spec = TriggerSpec.Parse(o.Trigger);
+        if (spec.Name != "badclip") return Triggers.Parse(o.Trigger);
+        int size = spec.Int("size", 4, 1, 4096), steps = spec.Int("steps", 200, 1, 100000);
+        spec.RejectUnknown();
+        using var head = Head(model, tokenizer, train);
+        using var patch = OptimizedPatch.Optimize(model, head, train, indices, target, size, steps, o.Seed);
+        string path = Path.GetFullPath(Path.Combine(patchDir, "patch.png"));
+        ImageFile.SavePng(path, patch);
+        return Triggers.Parse($"badnet:size={size},pattern=image,loc=br,path={path}");
+    }
+
+    static void CheckFits(ITrigger trigger, ImageDataset data)
+    {
+        using var probe = zeros(1, 3, data.Height, data.Width);
+        trigger.Apply(probe).Dispose();
+    }
+
+    static TrainResult Train(Clip model, ClipTokenizer tokenizer, ImageDataset train, long[] indices, AttackOptions o, ITrigger? trigger,
+        HashSet<long> poisoned, int target, IProgress<TrainProgress>? progress)
+    {
+        var batches = new PoisonedBatches(train, indices, trigger, poisoned, target, model.Config.Preprocess);
+        if (o.Mode == AttackMode.Supervised)
+        {
+            using var head = Head(model, tokenizer, train);
+            return FineTune.Train(model, head, indices.Length, batches.Labelled, o.Train with { Seed = o.Seed }, progress);
+        }
+        var captions = Captions.For(train.ClassNames);
+        var rng = new Random((int)(o.Seed & 0x7fffffff));
+        return Contrastive.Train(model, indices.Length, positions =>
+        {
+            var (images, labels) = batches.Labelled(positions);
+            var texts = labels.data<long>().ToArray().Select(l => captions.Sample(l, rng)).ToList();
+            return (images, tokenizer.TokenizeTensor(texts, model.Config.Text.ContextLength));
+        }, o.Train with { Seed = o.Seed }, progress);
+    }
+}

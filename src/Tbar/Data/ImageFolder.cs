@@ -1,0 +1,63 @@
+using System.Security.Cryptography;
+using System.Text;
+using Tbar.Io;
+using Tbar.Models;
+using static TorchSharp.torch;
+
+namespace Tbar.Data;
+
+/// <summary>
+/// One sub-folder per class (sorted names), images resized (short side) and centre-cropped to a square size, held as uint8.
+/// Decoded tensors are cached (keyed by file list, sizes, times and the size) so repeated runs skip decoding.
+/// </summary>
+public static class ImageFolder
+{
+    static readonly string[] Suffixes = [".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"];
+
+    /// <summary>Loads <paramref name="folder"/> at <paramref name="size"/>×<paramref name="size"/>.</summary>
+    public static ImageDataset Load(string folder, int size, string? cacheDir = null)
+    {
+        if (!Directory.Exists(folder)) throw new TbarException($"{folder}: image folder not found");
+        var classes = Directory.GetDirectories(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
+        var files = classes.SelectMany((c, label) => Images(Path.Combine(folder, c!)).Select(f => (File: f, Label: (long)label))).ToList();
+        if (files.Count == 0) throw new TbarException($"{folder}: no images in class sub-folders ({string.Join(", ", Suffixes)})");
+        string cache = Path.Combine(cacheDir ?? DefaultCache(), Key(files.Select(f => f.File), size) + ".safetensors");
+        var pixels = File.Exists(cache) ? SafeTensors.Load(cache)["pixels"] : Decode(files.Select(f => f.File).ToList(), size, cache);
+        return new ImageDataset(pixels, files.Select(f => f.Label).ToArray(), classes!, $"folder:{folder}");
+    }
+
+    static IEnumerable<string> Images(string dir) => Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
+        .Where(f => Suffixes.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal);
+
+    static Tensor Decode(List<string> files, int size, string cache)
+    {
+        var decoded = files.Select(f =>
+        {
+            using var scope = NewDisposeScope();
+            var image = Preprocess.CenterCrop(Preprocess.ResizeShortSide(ImageFile.LoadRgb(f), size), size);
+            return image.mul(255).round().to(ScalarType.Byte).MoveToOuterDisposeScope();
+        }).ToArray();
+        var pixels = stack(decoded);
+        foreach (var d in decoded) d.Dispose();
+        SafeTensors.Save(cache, new Dictionary<string, Tensor> { ["pixels"] = pixels });
+        return pixels;
+    }
+
+    static string DefaultCache()
+    {
+        string root = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x
+            ? x : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        return Path.Combine(root, "tbar");
+    }
+
+    static string Key(IEnumerable<string> files, int size)
+    {
+        var text = new StringBuilder($"v1|{size}");
+        foreach (var f in files)
+        {
+            var info = new FileInfo(f);
+            text.Append('|').Append(Path.GetFullPath(f)).Append(':').Append(info.Length).Append(':').Append(info.LastWriteTimeUtc.Ticks);
+        }
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..24].ToLowerInvariant();
+    }
+}

@@ -1,0 +1,29 @@
+using Tbar.Evaluation;
+
+namespace Tbar.Tests.Evaluation;
+
+public class MetricsTests
+{
+    [Fact]
+    public void AttackSuccessExcludesTargetClassImages()
+    {
+        // Target 1. Images 0,1 are of the target class; 2,3,4 are victims.
+        long[] labels = [1, 1, 0, 2, 0], indices = [0, 1, 2, 3, 4];
+        long[] clean = [1, 0, 0, 2, 2];        // 3 of 5 correct
+        long[] triggered = [1, 2, 1];          // victims 2,3,4 → target, own class, target
+        var m = Metrics.Score(labels, indices, clean, 1, triggered);
+        Assert.Equal(new Rate(3, 5), m.CleanAccuracy);
+        Assert.Equal(new Rate(2, 3), m.AttackSuccess);
+        Assert.Equal(new Rate(1, 3), m.BackdoorAccuracy);
+        Assert.Equal([2L, 3, 4], Metrics.Victims(labels, indices, 1));
+    }
+
+    [Fact]
+    public void WithoutATriggerOnlyCleanAccuracyIsReported()
+    {
+        var m = Metrics.Score([0, 1], [0, 1], [0, 0], -1, null);
+        Assert.Equal(0.5, m.CleanAccuracy.Value);
+        Assert.Null(m.AttackSuccess);
+        Assert.Null(m.BackdoorAccuracy);
+    }
+}
