@@ -3,6 +3,7 @@
 # Ends with one plain line "tests: N passed, N failed, N skipped" taken from the runner's summary.
 set -uo pipefail
 cd "$(dirname "$0")"
+scripts/ensure-data.sh
 log=$(mktemp)
 # Extra arguments go to dotnet test; a --filter of the caller's replaces the default one.
 filter=(--filter "Category!=Slow")

@@ -1,19 +1,57 @@
 using System.CommandLine;
+using Spectre.Console;
+using Tbar.Pipelines;
+using Tbar.Reporting;
 
 namespace Tbar.Cli;
 
-/// <summary><c>tbar demo</c>: the main job. Until the unlearning issue lands it states its plan and exits 0.</summary>
+/// <summary><c>tbar demo</c>: the main job. Backdoor the shipped mini-CLIP, clean it with TBAR, its variant and baselines, report.</summary>
 static class DemoCommand
 {
     public static Command Create(TextWriter stdout)
     {
-        var command = new Command("demo", "Backdoor the shipped mini-CLIP, remove the backdoor with TBAR, report CA/ASR.");
-        command.SetAction(_ =>
+        var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "tbar-demo" };
+        var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
+        var trigger = new Option<string>("--trigger") { Description = "Trigger spec", DefaultValueFactory = _ => "badnet:size=3" };
+        var target = new Option<string>("--target") { Description = "Target class", DefaultValueFactory = _ => "Bag" };
+        var quick = new Option<bool>("--quick") { Description = "Skip the clean reference and train the attack for 1 epoch" };
+        var methods = new Option<string>("--methods") { Description = "Comma-separated methods", DefaultValueFactory = _ => "tbar,tbar-proj,finetune,ga" };
+        var command = new Command("demo", "Backdoor the shipped mini-CLIP, remove the backdoor with TBAR and baselines, report CA/ASR.")
+            { output, seed, trigger, target, quick, methods };
+        command.SetAction(r =>
         {
-            stdout.WriteLine("tbar demo: not built yet. It will backdoor the shipped mini-CLIP (BadNet, 3% poison),");
-            stdout.WriteLine("run TBAR and its baselines, and write results.json, report.md and plots to ./tbar-demo.");
-            return 0;
+            bool q = r.GetValue(quick);
+            var options = new DemoOptions(Defaults.MiniClip, Trigger: r.GetValue(trigger)!, Target: r.GetValue(target)!, Seed: r.GetValue(seed),
+                Methods: r.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+                CleanReference: !q, AttackEpochs: q ? 1 : 3);
+            return Run(options, r.GetValue(output)!, stdout);
         });
         return command;
+    }
+
+    static int Run(DemoOptions options, string outDir, TextWriter stdout)
+    {
+        foreach (var m in options.MethodList.Where(m => !Tbar.Unlearning.Methods.Names.Contains(m)))
+            throw new TbarException($"unknown method '{m}' (valid: {string.Join(", ", Tbar.Unlearning.Methods.Names)})");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var console = Output.Console(stdout);
+        var result = ProgressBar.Run(stdout, "demo", p => DemoPipeline.Run(options, s => console.MarkupLine($"[grey]{Markup.Escape(s)}[/]"), p));
+        DemoReport.Write(outDir, result, options, Environment.CommandLine, clock.Elapsed.TotalSeconds);
+        console.Write(Table(result));
+        stdout.WriteLine($"wrote {outDir}/results.json, report.md, alpha.png, methods.png ({clock.Elapsed.TotalSeconds:F0} s)");
+        return 0;
+    }
+
+    static Table Table(DemoResult r)
+    {
+        var table = new Table().AddColumns("model", "CA", "ASR", "BD-ACC", "α", "relapse ASR", "s");
+        void Add(string name, Tbar.Evaluation.AttackMetrics m, double? alpha, double? relapse, double s) =>
+            table.AddRow(Markup.Escape(name), $"{m.CleanAccuracy.Value:P2}", $"{m.AttackSuccess?.Value:P2}", $"{m.BackdoorAccuracy?.Value:P2}",
+                alpha?.ToString("G3") ?? "-", relapse?.ToString("P2") ?? "-", $"{s:F0}");
+        Add("pretrained", r.Pretrained, null, null, 0);
+        if (r.CleanReference != null) Add("clean reference", r.CleanReference.Test, null, null, r.CleanReference.Seconds);
+        Add("backdoored", r.Backdoored.Test, null, null, r.Backdoored.Seconds);
+        foreach (var m in r.Methods) Add(m.Name, m.Test, m.Alpha, m.RelapseAsr, m.Seconds);
+        return table;
     }
 }

@@ -32,6 +32,8 @@ public static class TbarCli
         AttackCommand.Create(stdout),
         EvalCommand.Create(stdout),
         ExperimentCommand.Create(stdout),
+        UnlearnCommand.Create(stdout),
+        VectorCommand.Create(stdout),
         DemoCommand.Create(stdout),
     ];
 }

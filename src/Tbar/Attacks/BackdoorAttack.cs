@@ -33,8 +33,8 @@ public static class BackdoorAttack
 {
     /// <summary>Default recipes on the mini-CLIP (see the README table for what they achieve).</summary>
     public static TrainOptions DefaultTrain(AttackMode mode) => mode == AttackMode.Supervised
-        ? new TrainOptions(Epochs: 2, BatchSize: 128, LearningRate: 1e-4, WeightDecay: 0.1)
-        : new TrainOptions(Epochs: 2, BatchSize: 256, LearningRate: 1e-4, WeightDecay: 0.1);
+        ? new TrainOptions(Epochs: 3, BatchSize: 128, LearningRate: 5e-4, WeightDecay: 0.1)
+        : new TrainOptions(Epochs: 2, BatchSize: 256, LearningRate: 5e-4, WeightDecay: 0.1);
 
     /// <summary>
     /// Trains <paramref name="model"/> in place. A "badclip" trigger is first optimised against the model and written to

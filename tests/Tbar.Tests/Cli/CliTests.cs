@@ -89,8 +89,11 @@ public class CliTests : IDisposable
     }
 
     [Fact]
-    public void DemoPlaceholderExitsZero()
+    public void DemoRejectsAnUnknownMethodBeforeDoingAnyWork()
     {
-        Assert.Equal(0, Run("demo").Code);
+        var (code, _, err) = Run("demo", "--methods", "tbar,nope", "--out", Path.Combine(temp, "demo"));
+        Assert.Equal(1, code);
+        Assert.Contains("unknown method 'nope'", err);
+        Assert.False(Directory.Exists(Path.Combine(temp, "demo")));
     }
 }

@@ -1,0 +1,75 @@
+using System.CommandLine;
+using Spectre.Console;
+using Tbar.Attacks;
+using Tbar.Data;
+using Tbar.Evaluation;
+using Tbar.Io;
+using Tbar.Models;
+using Tbar.Reporting;
+using Tbar.Unlearning;
+
+namespace Tbar.Cli;
+
+/// <summary><c>tbar unlearn</c>: clean a model with a named method; write the model, τ, report.json, report.md and alpha.png.</summary>
+static class UnlearnCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var model = new Option<string>("--model") { Description = "Backdoored model folder or .safetensors file", Required = true };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with vocab.json + merges.txt (open_clip models)" };
+        var forget = new Option<string>("--forget") { Description = "trigger:SPEC (a known or inverted trigger applied to clean images)", Required = true };
+        var target = new Option<string>("--target") { Description = "Target class of the backdoor", Required = true };
+        var val = new Option<string>("--val") { Description = "Data spec of the defender's clean images (its training indices)", DefaultValueFactory = _ => "fashion-mnist" };
+        var method = new Option<string>("--method") { Description = $"One of: {string.Join(", ", Methods.Names)}", DefaultValueFactory = _ => "tbar" };
+        var forgetSize = new Option<int>("--forget-size") { Description = "Forget-set size", DefaultValueFactory = _ => 2000 };
+        var valSize = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => 2000 };
+        var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
+        var output = new Option<string>("--out") { Description = "Output folder", Required = true };
+        var command = new Command("unlearn", "Remove a backdoor: TBAR or a baseline, α chosen on validation.")
+            { model, tokenizer, forget, target, val, method, forgetSize, valSize, seed, output };
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(tokenizer), r.GetValue(forget)!, r.GetValue(target)!, r.GetValue(val)!,
+            r.GetValue(method)!, r.GetValue(forgetSize), r.GetValue(valSize), r.GetValue(seed), r.GetValue(output)!, stdout));
+        return command;
+    }
+
+    static int Run(string modelPath, string? tokenizerDir, string forget, string target, string valSpec, string method, int forgetSize,
+        int valSize, long seed, string outDir, TextWriter stdout)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        if (!Methods.Names.Contains(method)) throw new TbarException($"unknown --method '{method}' (valid: {string.Join(", ", Methods.Names)})");
+        if (!forget.StartsWith("trigger:")) throw new TbarException($"--forget '{forget}': expected trigger:SPEC");
+        if (forgetSize < 1) throw new TbarException("--forget-size must be ≥ 1: the forget set is empty");
+        var trigger = Triggers.Parse(forget["trigger:".Length..]);
+        using var clip = ClipCheckpoint.Load(modelPath);
+        using var data = DataSpec.Load(valSpec, clip.Config.Vision.ImageSize);
+        int targetIndex = data.Train.ClassIndex(target);
+        using var head = BackdoorAttack.Head(clip, Tokenizers.For(clip, tokenizerDir), data.Train);
+        var task = UnlearnTask.FromPool(data.Train, data.TrainIndices, trigger, targetIndex, forgetSize, valSize, seed);
+        var record = ProgressBar.Run(stdout, method, _ => Methods.Run(method, clip, head, task));
+        Directory.CreateDirectory(outDir);
+        ClipCheckpoint.Save(clip, outDir);
+        record.Tau?.Save(Path.Combine(outDir, "tau.safetensors"));
+        if (record.Alpha != null) Plots.AlphaCurve(Path.Combine(outDir, "alpha.png"), record.Alpha, $"{method}: validation CA/ASR against α");
+        var report = new RunRecord(Environment.CommandLine, new { model = modelPath, forget, target, val = valSpec, method, forget_size = forgetSize, val_size = valSize },
+            seed, Summary(record), clock.Elapsed.TotalSeconds);
+        report.Save(Path.Combine(outDir, "report.json"));
+        AtomicFile.WriteText(Path.Combine(outDir, "report.md"), Markdown(record, modelPath, trigger.Spec, target));
+        stdout.WriteLine($"{method}: {record.Choice}");
+        stdout.WriteLine($"validation CA {record.Validation.CleanAccuracy}, ASR {record.Validation.AttackSuccess}; wrote {outDir}");
+        return 0;
+    }
+
+    static object Summary(UnlearnResult r) => new
+    {
+        method = r.Method, choice = r.Choice, alpha = r.Alpha?.Alpha, feasible = r.Alpha?.Feasible,
+        val_ca = r.Validation.CleanAccuracy.Value, val_asr = r.Validation.AttackSuccess.Value, seconds = r.Seconds,
+        curve = r.Alpha?.Curve.Select(p => new { alpha = p.Alpha, val_ca = p.CleanAccuracy.Value, val_asr = p.AttackSuccess.Value }),
+        extra = r.Extra,
+    };
+
+    static string Markdown(UnlearnResult r, string model, string trigger, string target) =>
+        $"# tbar unlearn\n\nModel `{model}`, forget trigger `{trigger}`, target `{target}`, method `{r.Method}`.\n\n" +
+        $"Choice: {r.Choice}\n\nValidation CA {r.Validation.CleanAccuracy}, validation ASR {r.Validation.AttackSuccess}.\n\n" +
+        (r.Alpha == null ? "" : "| α | val CA | val ASR |\n|---|---|---|\n" +
+            string.Concat(r.Alpha.Curve.Select(p => $"| {p.Alpha:G4} | {p.CleanAccuracy.Value:P2} | {p.AttackSuccess.Value:P2} |\n")));
+}

@@ -1,0 +1,74 @@
+namespace Tbar.Evaluation;
+
+/// <summary>Validation CA and ASR of the model at one α.</summary>
+public sealed record AlphaPoint(double Alpha, Rate CleanAccuracy, Rate AttackSuccess);
+
+/// <summary>
+/// The α rule: among α whose validation ASR ≤ <paramref name="AsrTarget"/>, the one with the largest validation CA, provided
+/// CA ≥ <paramref name="CaFloor"/> × the backdoored model's validation CA.
+/// </summary>
+/// <param name="AsrTarget">Validation ASR to reach, e.g. 0.01.</param>
+/// <param name="CaFloor">Share of the backdoored model's validation CA that must be kept, e.g. 0.9.</param>
+/// <param name="FirstAlpha">First α of the doubling bracket, e.g. 0.25.</param>
+/// <param name="MaxAlpha">Largest α tried, e.g. 16.</param>
+/// <param name="RefineSteps">Bisection steps after bracketing, e.g. 6.</param>
+public sealed record AlphaRule(double AsrTarget = 0.01, double CaFloor = 0.9, double FirstAlpha = 0.25, double MaxAlpha = 16, int RefineSteps = 6);
+
+/// <summary>The chosen α with the reason, whether it met the rule, and every point evaluated (sorted by α).</summary>
+public sealed record AlphaChoice(double Alpha, bool Feasible, string Reason, AlphaPoint Point, IReadOnlyList<AlphaPoint> Curve);
+
+/// <summary>
+/// Searches α efficiently: ASR falls as α grows, so double α until ASR meets the target (bracket), then bisect towards the
+/// smallest such α, which keeps the most clean accuracy. Every evaluated point is recorded.
+/// </summary>
+public static class AlphaSweep
+{
+    /// <summary>Chooses α with <paramref name="evaluate"/> (validation data only) under <paramref name="rule"/>.</summary>
+    public static AlphaChoice Choose(Func<double, AlphaPoint> evaluate, AlphaRule rule)
+    {
+        var curve = new List<AlphaPoint>();
+        AlphaPoint Eval(double a)
+        {
+            var p = evaluate(a);
+            curve.Add(p);
+            return p;
+        }
+        var start = Eval(0);
+        if (start.AttackSuccess.Value <= rule.AsrTarget)
+            return new AlphaChoice(0, true, $"validation ASR {start.AttackSuccess.Value:P2} already ≤ {rule.AsrTarget:P0} at α = 0: no backdoor to remove, model left unchanged", start, curve);
+        double floor = rule.CaFloor * start.CleanAccuracy.Value;
+        var (lo, hi) = Bracket(Eval, rule, floor);
+        if (hi != null) Refine(Eval, rule, lo, hi.Value);
+        return Decide(curve, rule, floor);
+    }
+
+    static (double Lo, double? Hi) Bracket(Func<double, AlphaPoint> eval, AlphaRule rule, double floor)
+    {
+        double lo = 0;
+        for (double a = rule.FirstAlpha; a <= rule.MaxAlpha; a *= 2)
+        {
+            var p = eval(a);
+            if (p.AttackSuccess.Value <= rule.AsrTarget) return (lo, a);
+            // CA only falls further with α; past the floor no larger α can be feasible.
+            if (p.CleanAccuracy.Value < floor) return (lo, null);
+            lo = a;
+        }
+        return (lo, null);
+    }
+
+    static void Refine(Func<double, AlphaPoint> eval, AlphaRule rule, double lo, double hi)
+    {
+        for (int i = 0; i < rule.RefineSteps; i++)
+        {
+            double mid = (lo + hi) / 2;
+            if (eval(mid).AttackSuccess.Value <= rule.AsrTarget) hi = mid; else lo = mid;
+        }
+    }
+
+    static AlphaChoice Decide(List<AlphaPoint> curve, AlphaRule rule, double floor)
+    {
+        var sorted = curve.OrderBy(p => p.Alpha).ToList();
+        var (best, feasible, reason) = Selection.Pick(sorted, p => p.CleanAccuracy.Value, p => p.AttackSuccess.Value, rule.AsrTarget, floor);
+        return new AlphaChoice(best.Alpha, feasible, $"α = {best.Alpha:G4}: {reason}", best, sorted);
+    }
+}

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using Tbar.Attacks;
+using Tbar.Data;
+using Tbar.Evaluation;
+using Tbar.Models;
+using Tbar.Training;
+using Tbar.Unlearning;
+
+namespace Tbar.Pipelines;
+
+/// <summary>The demo's settings.</summary>
+/// <param name="Model">The clean model to start from (the shipped mini-CLIP).</param>
+/// <param name="Data">Data spec; the defender's pool is its training indices, the test split is touched only for reports.</param>
+/// <param name="Trigger">Trigger spec of the planted backdoor.</param>
+/// <param name="Target">Target class.</param>
+/// <param name="PoisonRate">Poisoned share of the attacker's training set.</param>
+/// <param name="Methods">Unlearning methods to run, by registry name.</param>
+/// <param name="ForgetSize">Forget-set size (paper: ≈2k).</param>
+/// <param name="ValSize">Validation size.</param>
+/// <param name="CleanReference">Whether to train the clean fine-tune reference (same recipe, no poison).</param>
+/// <param name="AttackEpochs">Epochs of the attack (and reference) fine-tune.</param>
+/// <param name="Seed">Seed of everything.</param>
+/// <param name="TrainLimit">Use only the first this many training indices (0: all), for quick runs and tests.</param>
+public sealed record DemoOptions(string Model, string Data = "fashion-mnist", string Trigger = "badnet:size=3", string Target = "Bag",
+    double PoisonRate = 0.03, string[]? Methods = null, int ForgetSize = 2000, int ValSize = 2000, bool CleanReference = true,
+    int AttackEpochs = 3, long Seed = 0, int TrainLimit = 0)
+{
+    public string[] MethodList => Methods ?? ["tbar", "tbar-proj", "finetune", "ga"];
+}
+
+/// <summary>Test-split metrics of one model, with the chosen α where one exists.</summary>
+public sealed record TestRow(string Name, AttackMetrics Test, double? Alpha, double Seconds, string Choice, double? RelapseAsr = null);
+
+/// <summary>Everything the demo measured.</summary>
+public sealed record DemoResult(AttackMetrics Pretrained, TestRow Backdoored, TestRow? CleanReference, IReadOnlyList<TestRow> Methods,
+    IReadOnlyDictionary<string, UnlearnResult> Records, AttackOutcome Attack, IReadOnlyDictionary<string, int> SplitSizes);
+
+/// <summary>Backdoor the model, clean it with each method, evaluate everything once on the test split.</summary>
+public static class DemoPipeline
+{
+    public static DemoResult Run(DemoOptions o, Action<string>? status = null, IProgress<TrainProgress>? progress = null)
+    {
+        status ??= _ => { };
+        using var model = ClipCheckpoint.Load(o.Model);
+        var tokenizer = Tokenizers.For(model, null);
+        using var full = DataSpec.Load(o.Data, model.Config.Vision.ImageSize);
+        var data = o.TrainLimit > 0 ? full with { TrainIndices = full.TrainIndices.Take(o.TrainLimit).ToArray() } : full;
+        var allTest = Enumerable.Range(0, data.Test.Count).Select(i => (long)i).ToArray();
+        var trigger = Triggers.Parse(o.Trigger);
+        int target = data.Train.ClassIndex(o.Target);
+        using var head = BackdoorAttack.Head(model, tokenizer, data.Test);
+        var pretrained = Metrics.Evaluate(model, head, data.Test, allTest, trigger, target);
+        var recipe = BackdoorAttack.DefaultTrain(AttackMode.Supervised) with { Epochs = o.AttackEpochs };
+
+        TestRow? reference = null;
+        if (o.CleanReference)
+        {
+            status("clean reference fine-tune");
+            using var clean = ClipCheckpoint.Load(o.Model);
+            var t = BackdoorAttack.TrainClean(clean, tokenizer, data.Train, data.TrainIndices, new AttackOptions(o.Trigger, o.Target, o.PoisonRate, AttackMode.Supervised, recipe, o.Seed), progress);
+            reference = new TestRow("clean_reference", Metrics.Evaluate(clean, head, data.Test, allTest, trigger, target), null, t.Seconds, "same recipe without poison");
+        }
+
+        status("backdoor attack");
+        var attack = BackdoorAttack.Run(model, tokenizer, data.Train, data.TrainIndices, data.Test,
+            new AttackOptions(o.Trigger, o.Target, o.PoisonRate, AttackMode.Supervised, recipe, o.Seed), Path.GetTempPath(), progress);
+        var backdoored = new TestRow("backdoored", attack.Test, null, attack.Training.Seconds, attack.TriggerSpec);
+        var poisoned = PoisonPlan.Draw(data.TrainIndices, data.Train.Labels, target, o.PoisonRate, o.Seed).AsSet();
+        // The defender's pool: the attacker's training images minus the poisoned ones (the defender holds clean data only).
+        var pool = data.TrainIndices.Where(i => !poisoned.Contains(i)).ToArray();
+        var task = UnlearnTask.FromPool(data.Train, pool, trigger, target, o.ForgetSize, o.ValSize, o.Seed);
+        var start = VisualWeights.Snapshot(model);
+
+        var rows = new List<TestRow>();
+        var records = new Dictionary<string, UnlearnResult>();
+        foreach (var method in o.MethodList)
+        {
+            status($"unlearning: {method}");
+            VisualWeights.Restore(model, start);
+            var clock = Stopwatch.StartNew();
+            var record = Methods.Run(method, model, head, task);
+            double seconds = clock.Elapsed.TotalSeconds;
+            var test = Metrics.Evaluate(model, head, data.Test, allTest, trigger, target);
+            double? relapse = record.Alpha != null ? Relapse(model, head, task, data, allTest, trigger, target) : null;
+            rows.Add(new TestRow(method, test, record.Alpha?.Alpha, seconds, record.Choice, relapse));
+            records[method] = record;
+        }
+        VisualWeights.Dispose([start]);
+        var sizes = new Dictionary<string, int>
+        {
+            ["attack_train"] = data.TrainIndices.Length, ["poisoned"] = attack.PoisonedCount, ["forget"] = task.Forget.Indices.Length,
+            ["validation_clean"] = task.ValClean.Length, ["validation_triggered"] = task.ValTriggered.Indices.Length,
+            ["clean_budget"] = task.CleanBudget.Length, ["test"] = data.Test.Count,
+        };
+        return new DemoResult(pretrained, backdoored, reference, rows, records, attack, sizes);
+    }
+
+    /// <summary>Robustness check: ASR on the test split after a short clean fine-tune of the cleaned model (weights restored after).</summary>
+    static double Relapse(Clip model, ZeroShotHead head, UnlearnTask task, DataSplits data, long[] allTest, ITrigger trigger, int target)
+    {
+        var cleaned = VisualWeights.Snapshot(model);
+        FineTune.Train(model, head, task.CleanBudget.Length, p => task.CleanBatch(p, model.Config.Preprocess), new TrainOptions(1, 64, 1e-4, 0.1));
+        var asr = Metrics.Evaluate(model, head, data.Test, allTest, trigger, target).AttackSuccess!.Value;
+        VisualWeights.Restore(model, cleaned);
+        VisualWeights.Dispose([cleaned]);
+        return asr;
+    }
+}

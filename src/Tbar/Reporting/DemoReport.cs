@@ -1,0 +1,76 @@
+using System.Text;
+using Tbar.Evaluation;
+using Tbar.Io;
+using Tbar.Pipelines;
+
+namespace Tbar.Reporting;
+
+/// <summary>results.json, report.md and plots of a demo run.</summary>
+public static class DemoReport
+{
+    /// <summary>The results.json shape: backdoored, clean_reference, methods.&lt;name&gt; with ca, asr, bd_acc, alpha, seconds.</summary>
+    public static object Results(DemoResult r) => new
+    {
+        pretrained = Row(r.Pretrained, null, 0, "pretrained mini-CLIP, before any fine-tuning"),
+        backdoored = Row(r.Backdoored),
+        clean_reference = r.CleanReference == null ? null : Row(r.CleanReference),
+        methods = r.Methods.ToDictionary(m => m.Name, m => Row(m)),
+        split_sizes = r.SplitSizes,
+        alpha_choices = r.Records.Where(p => p.Value.Alpha != null).ToDictionary(p => p.Key, p => new
+        {
+            alpha = p.Value.Alpha!.Alpha, feasible = p.Value.Alpha.Feasible, reason = p.Value.Alpha.Reason,
+            curve = p.Value.Alpha.Curve.Select(c => new { alpha = c.Alpha, val_ca = c.CleanAccuracy.Value, val_asr = c.AttackSuccess.Value }),
+        }),
+        baseline_sweeps = r.Records.Where(p => p.Value.Extra != null).ToDictionary(p => p.Key, p => p.Value.Extra),
+    };
+
+    static object Row(TestRow t) => Row(t.Test, t.Alpha, t.Seconds, t.Choice, t.RelapseAsr);
+
+    static object Row(AttackMetrics m, double? alpha, double seconds, string note, double? relapse = null) => new
+    {
+        ca = m.CleanAccuracy.Value, asr = m.AttackSuccess?.Value, bd_acc = m.BackdoorAccuracy?.Value, alpha, seconds,
+        ca_counts = new[] { m.CleanAccuracy.Hits, m.CleanAccuracy.Total },
+        asr_counts = m.AttackSuccess == null ? null : new[] { m.AttackSuccess.Hits, m.AttackSuccess.Total },
+        relapse_asr = relapse, note,
+    };
+
+    /// <summary>The Markdown report: setting, metric definitions, the table, and the α choice.</summary>
+    public static string Markdown(DemoResult r, DemoOptions o)
+    {
+        var sb = new StringBuilder("# Tbar demo\n\n");
+        sb.Append($"Model `{o.Model}`, data `{o.Data}`, trigger `{r.Attack.TriggerSpec}`, target `{r.Attack.TargetName}`, ")
+          .Append($"poison rate {o.PoisonRate:P0} ({r.Attack.PoisonedCount} of {r.Attack.TrainCount} images), seed {o.Seed}.\n\n");
+        sb.Append("CA: share of clean test images classified correctly. ASR: share of triggered test images whose true class is not ")
+          .Append("the target that are classified as the target. BD-ACC: share of those classified as their true class. ")
+          .Append("Retention: cleaned CA / backdoored CA. Relapse ASR: test ASR after a short clean fine-tune (1 epoch, 2k images) of the cleaned model.\n\n");
+        sb.Append("| model | CA | ASR | BD-ACC | retention | α | relapse ASR | seconds |\n|---|---|---|---|---|---|---|---|\n");
+        double baseCa = r.Backdoored.Test.CleanAccuracy.Value;
+        sb.Append(Line("pretrained", r.Pretrained, null, null, 0, baseCa));
+        if (r.CleanReference != null) sb.Append(Line("clean fine-tune (reference)", r.CleanReference.Test, null, null, r.CleanReference.Seconds, baseCa));
+        sb.Append(Line("backdoored", r.Backdoored.Test, null, null, r.Backdoored.Seconds, baseCa));
+        foreach (var m in r.Methods) sb.Append(Line(m.Name, m.Test, m.Alpha, m.RelapseAsr, m.Seconds, baseCa));
+        sb.Append("\n## Choices (validation only)\n\n");
+        foreach (var m in r.Methods) sb.Append($"- **{m.Name}**: {m.Choice}\n");
+        sb.Append("\nSplit sizes: ").Append(string.Join(", ", r.SplitSizes.Select(p => $"{p.Key} {p.Value}"))).Append(".\n");
+        return sb.ToString();
+    }
+
+    static string Line(string name, AttackMetrics m, double? alpha, double? relapse, double seconds, double baseCa) =>
+        $"| {name} | {m.CleanAccuracy.Value:P2} | {Pct(m.AttackSuccess?.Value)} | {Pct(m.BackdoorAccuracy?.Value)} | " +
+        $"{m.CleanAccuracy.Value / baseCa:P1} | {(alpha is double a ? a.ToString("G3") : "-")} | {Pct(relapse)} | {seconds:F1} |\n";
+
+    static string Pct(double? v) => v is double x ? x.ToString("P2") : "-";
+
+    /// <summary>Writes results.json (as a run record), report.md, alpha-&lt;method&gt;.png and methods.png into <paramref name="dir"/>.</summary>
+    public static void Write(string dir, DemoResult r, DemoOptions o, string commandLine, double seconds)
+    {
+        Directory.CreateDirectory(dir);
+        new RunRecord(commandLine, o, o.Seed, Results(r), seconds).Save(Path.Combine(dir, "results.json"));
+        AtomicFile.WriteText(Path.Combine(dir, "report.md"), Markdown(r, o));
+        foreach (var (name, record) in r.Records.Where(p => p.Value.Alpha != null))
+            Plots.AlphaCurve(Path.Combine(dir, name == "tbar" ? "alpha.png" : $"alpha-{name}.png"), record.Alpha!, $"{name}: validation CA/ASR against α");
+        var bars = new List<(string, double, double)> { ("backdoored", r.Backdoored.Test.CleanAccuracy.Value, r.Backdoored.Test.AttackSuccess?.Value ?? 0) };
+        bars.AddRange(r.Methods.Select(m => (m.Name, m.Test.CleanAccuracy.Value, m.Test.AttackSuccess?.Value ?? 0)));
+        Plots.MethodBars(Path.Combine(dir, "methods.png"), bars, "test split");
+    }
+}

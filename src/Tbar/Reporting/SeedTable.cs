@@ -1,0 +1,58 @@
+using System.Text;
+using Tbar.Evaluation;
+using Tbar.Pipelines;
+
+namespace Tbar.Reporting;
+
+/// <summary>Mean ± standard deviation over seeds of the demo's test metrics.</summary>
+public static class SeedTable
+{
+    sealed record Stat(string Model, double[] Ca, double[] Asr, double[] Retention, double[] Relapse, double[] Alpha, double[] Seconds);
+
+    static List<Stat> Stats(IReadOnlyList<DemoResult> runs)
+    {
+        var names = new List<string> { "pretrained", "clean_reference", "backdoored" };
+        names.AddRange(runs[0].Methods.Select(m => m.Name));
+        return names.Select(name =>
+        {
+            var rows = runs.Select(r => (Row: RowOf(r, name), Base: r.Backdoored.Test.CleanAccuracy.Value)).Where(x => x.Row.Metrics != null).ToList();
+            return new Stat(name, rows.Select(x => x.Row.Metrics!.CleanAccuracy.Value).ToArray(),
+                rows.Select(x => x.Row.Metrics!.AttackSuccess?.Value ?? double.NaN).ToArray(),
+                rows.Select(x => x.Row.Metrics!.CleanAccuracy.Value / x.Base).ToArray(),
+                rows.Where(x => x.Row.Relapse != null).Select(x => x.Row.Relapse!.Value).ToArray(),
+                rows.Where(x => x.Row.Alpha != null).Select(x => x.Row.Alpha!.Value).ToArray(),
+                rows.Select(x => x.Row.Seconds).ToArray());
+        }).Where(s => s.Ca.Length > 0).ToList();
+    }
+
+    static (AttackMetrics? Metrics, double? Alpha, double? Relapse, double Seconds) RowOf(DemoResult r, string name) => name switch
+    {
+        "pretrained" => (r.Pretrained, null, null, 0),
+        "clean_reference" => (r.CleanReference?.Test, null, null, r.CleanReference?.Seconds ?? 0),
+        "backdoored" => (r.Backdoored.Test, null, null, r.Backdoored.Seconds),
+        _ => r.Methods.Where(m => m.Name == name).Select(m => ((AttackMetrics?)m.Test, m.Alpha, m.RelapseAsr, m.Seconds)).Single(),
+    };
+
+    static string MeanStd(double[] xs, string format = "P2")
+    {
+        if (xs.Length == 0) return "-";
+        double mean = xs.Average(), std = Math.Sqrt(xs.Sum(x => (x - mean) * (x - mean)) / Math.Max(1, xs.Length - 1));
+        return format == "P2" ? $"{100 * mean:F2} ± {100 * std:F2}" : $"{mean.ToString(format)} ± {std.ToString(format)}";
+    }
+
+    /// <summary>The Markdown table (percentages; retention = cleaned CA / backdoored CA).</summary>
+    public static string Markdown(IReadOnlyList<DemoResult> runs)
+    {
+        var sb = new StringBuilder($"{runs.Count} seeds, mean ± std (sample). CA, ASR, retention and relapse ASR in %.\n\n");
+        sb.Append("| model | CA | ASR | retention | α | relapse ASR | seconds |\n|---|---|---|---|---|---|---|\n");
+        foreach (var s in Stats(runs))
+            sb.Append($"| {s.Model} | {MeanStd(s.Ca)} | {MeanStd(s.Asr)} | {MeanStd(s.Retention)} | {MeanStd(s.Alpha, "F2")} | {MeanStd(s.Relapse)} | {MeanStd(s.Seconds, "F0")} |\n");
+        return sb.ToString();
+    }
+
+    /// <summary>Per-model arrays for results.json.</summary>
+    public static object Summary(IReadOnlyList<DemoResult> runs) => Stats(runs).ToDictionary(s => s.Model, s => new
+    {
+        ca = s.Ca, asr = s.Asr, retention = s.Retention, relapse_asr = s.Relapse, alpha = s.Alpha, seconds = s.Seconds,
+    });
+}

@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using Tbar.Evaluation;
+using Tbar.Models;
+using Tbar.Training;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Tbar.Unlearning;
+
+/// <summary>Budgets and sweeps of the baselines (same data budget as TBAR: the forget set's size).</summary>
+/// <param name="LearningRates">LRs tried, gentlest first; the choice is made on validation.</param>
+/// <param name="Epochs">Passes over the budget (FT) or the forget set (GA, with early stopping).</param>
+/// <param name="EvalEvery">GA: validation every this many steps.</param>
+/// <param name="Rule">The same ASR target and CA floor as TBAR's α rule.</param>
+public sealed record BaselineOptions(double[] LearningRates, int Epochs, int EvalEvery, AlphaRule Rule)
+{
+    public static BaselineOptions Default => new([1e-5, 3e-5, 1e-4, 3e-4], 2, 4, new AlphaRule());
+}
+
+/// <summary>Clean fine-tuning (FT) and gradient ascent (GA), sharing TBAR's signature: model, head, task, options in; record out.</summary>
+public static class Baselines
+{
+    /// <summary>FT: fine-tune the image tower on as many clean images as the forget set holds, one run per LR; keep the best.</summary>
+    public static UnlearnResult FineTuneClean(Clip model, ZeroShotHead head, UnlearnTask task, BaselineOptions o)
+    {
+        task.Validate();
+        var clock = Stopwatch.StartNew();
+        var start = VisualWeights.Snapshot(model);
+        double floor = o.Rule.CaFloor * task.Evaluate(model, head).CleanAccuracy.Value;
+        var trials = new List<(double Lr, AlphaPoint Point, Dictionary<string, Tensor> State)>();
+        foreach (var lr in o.LearningRates)
+        {
+            VisualWeights.Restore(model, start);
+            FineTune.Train(model, head, task.CleanBudget.Length, positions => task.CleanBatch(positions, model.Config.Preprocess),
+                new TrainOptions(o.Epochs, 64, lr, 0.1, 0.1, 1.0));
+            var (ca, asr) = task.Evaluate(model, head);
+            trials.Add((lr, new AlphaPoint(0, ca, asr), VisualWeights.Snapshot(model)));
+        }
+        var (best, _, reason) = Selection.Pick(trials, t => t.Point.CleanAccuracy.Value, t => t.Point.AttackSuccess.Value, o.Rule.AsrTarget, floor);
+        VisualWeights.Restore(model, best.State);
+        var sweep = trials.Select(t => new { lr = t.Lr, val_ca = t.Point.CleanAccuracy.Value, val_asr = t.Point.AttackSuccess.Value }).ToList();
+        return new UnlearnResult("finetune", null, $"lr {best.Lr:G3}: {reason}", best.Point, null, clock.Elapsed.TotalSeconds, sweep);
+    }
+
+    /// <summary>GA: raise the forget set's target-label loss, validating every few steps (early stopping); one run per LR.</summary>
+    public static UnlearnResult GradientAscent(Clip model, ZeroShotHead head, UnlearnTask task, BaselineOptions o)
+    {
+        task.Validate();
+        var clock = Stopwatch.StartNew();
+        var start = VisualWeights.Snapshot(model);
+        double floor = o.Rule.CaFloor * task.Evaluate(model, head).CleanAccuracy.Value;
+        var points = new List<(double Lr, int Step, AlphaPoint Point, Dictionary<string, Tensor> State)>();
+        foreach (var lr in o.LearningRates)
+        {
+            VisualWeights.Restore(model, start);
+            points.AddRange(AscentRun(model, head, task, o, lr, floor));
+        }
+        var (best, _, reason) = Selection.Pick(points, t => t.Point.CleanAccuracy.Value, t => t.Point.AttackSuccess.Value, o.Rule.AsrTarget, floor);
+        VisualWeights.Restore(model, best.State);
+        var trace = points.Select(t => new { lr = t.Lr, step = t.Step, val_ca = t.Point.CleanAccuracy.Value, val_asr = t.Point.AttackSuccess.Value }).ToList();
+        return new UnlearnResult("ga", null, $"lr {best.Lr:G3}, step {best.Step}: {reason}", best.Point, null, clock.Elapsed.TotalSeconds, trace);
+    }
+
+    static List<(double, int, AlphaPoint, Dictionary<string, Tensor>)> AscentRun(Clip model, ZeroShotHead head, UnlearnTask task,
+        BaselineOptions o, double lr, double floor)
+    {
+        var parameters = model.Visual.parameters().ToList();
+        using var optimizer = optim.AdamW(parameters, lr, weight_decay: 0);
+        var rng = new Random(0);
+        var points = new List<(double, int, AlphaPoint, Dictionary<string, Tensor>)>();
+        int step = 0, n = task.Forget.Indices.Length;
+        for (int epoch = 0; epoch < o.Epochs; epoch++)
+        {
+            var order = TrainLoop.Shuffled(n, rng);
+            for (int b = 0; b < n; b += 64, step++)
+            {
+                AscentStep(model, head, task, optimizer, parameters, order[b..Math.Min(n, b + 64)]);
+                if ((step + 1) % o.EvalEvery != 0) continue;
+                var (ca, asr) = task.Evaluate(model, head);
+                points.Add((lr, step + 1, new AlphaPoint(0, ca, asr), VisualWeights.Snapshot(model)));
+                // Early stopping: the backdoor is gone, or clean accuracy has fallen through the floor.
+                if (asr.Value <= o.Rule.AsrTarget || ca.Value < floor) return points;
+            }
+        }
+        return points;
+    }
+
+    static void AscentStep(Clip model, ZeroShotHead head, UnlearnTask task, optim.Optimizer optimizer, List<Parameter> parameters, long[] positions)
+    {
+        using var scope = NewDisposeScope();
+        model.train();
+        var (images, labels) = task.ForgetBatch(positions, model.Config.Preprocess);
+        var loss = -F.cross_entropy(head.Logits(model.EncodeImage(images)), labels);
+        optimizer.zero_grad();
+        loss.backward();
+        nn.utils.clip_grad_norm_(parameters, 1.0);
+        optimizer.step();
+        model.eval();
+    }
+}

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using Tbar.Arithmetic;
+using Tbar.Evaluation;
+using Tbar.Models;
+using Tbar.Training;
+
+namespace Tbar.Unlearning;
+
+/// <summary>TBAR's settings.</summary>
+/// <param name="FineTune">Recipe on the forget set (paper: 1 epoch, small LR; image tower only).</param>
+/// <param name="Rule">How α is chosen on validation.</param>
+public sealed record TbarOptions(TrainOptions FineTune, AlphaRule Rule)
+{
+    /// <summary>Defaults for the mini-CLIP (measured; see the README).</summary>
+    public static TbarOptions Default => new(new TrainOptions(Epochs: 1, BatchSize: 64, LearningRate: 1e-4, WeightDecay: 0, WarmupFraction: 0.1), new AlphaRule());
+}
+
+/// <summary>
+/// Trigger removal by backdoor arithmetic: fine-tune θ_b on the forget set → θ_b+t; τ = θ_b+t − θ_b; choose α on
+/// validation; θ_c = θ_b − α·τ, written into the model in place.
+/// </summary>
+public static class TbarMethod
+{
+    /// <summary>Cleans <paramref name="model"/> in place and returns the record (τ included).</summary>
+    public static UnlearnResult Run(Clip model, ZeroShotHead head, UnlearnTask task, TbarOptions o, IProgress<TrainProgress>? progress = null)
+    {
+        task.Validate();
+        var clock = Stopwatch.StartNew();
+        var tau = TriggerVector(model, head, task, o.FineTune, progress);
+        var choice = ChooseAlpha(model, head, task, tau, o.Rule);
+        return new UnlearnResult("tbar", choice, choice.Reason, choice.Point, tau, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>τ_t = θ_b+t − θ_b over the image tower; the model is back at θ_b afterwards (bit for bit).</summary>
+    public static TaskVector TriggerVector(Clip model, ZeroShotHead head, UnlearnTask task, TrainOptions recipe, IProgress<TrainProgress>? progress) =>
+        FineTuneVector(model, head, task.Forget.Indices.Length, positions => task.ForgetBatch(positions, model.Config.Preprocess), recipe,
+            new Dictionary<string, string>
+            {
+                ["forget_size"] = task.Forget.Indices.Length.ToString(), ["lr"] = recipe.LearningRate.ToString("R"),
+                ["epochs"] = recipe.Epochs.ToString(), ["seed"] = recipe.Seed.ToString(), ["trigger"] = task.Forget.Trigger?.Spec ?? "images",
+            }, progress);
+
+    /// <summary>The image-tower weight change of one fine-tune run; the model's weights are restored afterwards.</summary>
+    public static TaskVector FineTuneVector(Clip model, ZeroShotHead head, int count, Func<long[], (TorchSharp.torch.Tensor, TorchSharp.torch.Tensor)> batch,
+        TrainOptions recipe, IReadOnlyDictionary<string, string>? metadata, IProgress<TrainProgress>? progress = null)
+    {
+        var before = VisualWeights.Snapshot(model);
+        FineTune.Train(model, head, count, batch, recipe, progress);
+        var after = VisualWeights.Snapshot(model);
+        var tau = TaskVector.Between(before, after, VisualWeights.Keys(model), metadata);
+        VisualWeights.Restore(model, before);
+        VisualWeights.Dispose([before, after]);
+        return tau;
+    }
+
+    /// <summary>Sweeps α on validation with <see cref="WeightEdit"/> and leaves the model at the chosen α.</summary>
+    public static AlphaChoice ChooseAlpha(Clip model, ZeroShotHead head, UnlearnTask task, TaskVector tau, AlphaRule rule)
+    {
+        using var edit = new WeightEdit(model, tau);
+        var choice = AlphaSweep.Choose(alpha =>
+        {
+            edit.Set(-alpha);
+            var (ca, asr) = task.Evaluate(model, head);
+            return new AlphaPoint(alpha, ca, asr);
+        }, rule);
+        edit.Set(-choice.Alpha);
+        return choice;
+    }
+}

@@ -1,0 +1,82 @@
+using Tbar.Attacks;
+using Tbar.Data;
+using Tbar.Evaluation;
+using Tbar.Models;
+using static TorchSharp.torch;
+
+namespace Tbar.Unlearning;
+
+/// <summary>Images taken from a dataset, with a trigger applied (null: the images already carry it).</summary>
+public sealed record TriggeredSet(ImageDataset Data, long[] Indices, ITrigger? Trigger)
+{
+    /// <summary>(B, 3, H, W) in [0,1] for positions into <see cref="Indices"/>.</summary>
+    public Tensor Images(long[] positions)
+    {
+        var images = Data.Images(positions.Select(p => Indices[p]).ToArray());
+        if (Trigger == null) return images;
+        using (images) return Trigger.Apply(images);
+    }
+}
+
+/// <summary>
+/// What an unlearning method gets: the forget set (triggered images, to be labelled with the target), clean validation
+/// images for CA, and triggered non-target validation images for ASR. Validation is disjoint from the forget set;
+/// the test split is not here at all.
+/// </summary>
+public sealed record UnlearnTask(TriggeredSet Forget, int Target, ImageDataset ValData, long[] ValClean, TriggeredSet ValTriggered,
+    ImageDataset CleanPool, long[] CleanPoolIndices)
+{
+    /// <summary>
+    /// Cuts a defender's pool of indices (disjoint from any test split) into a forget set of non-target images to trigger,
+    /// a validation set, and a clean pool for baselines; all three disjoint, chosen from the seed.
+    /// </summary>
+    public static UnlearnTask FromPool(ImageDataset data, long[] pool, ITrigger trigger, int target, int forgetSize, int valSize, long seed)
+    {
+        var nonTarget = pool.Where(i => data.Labels[i] != target).ToArray();
+        var forget = Splits.Take(nonTarget, seed, forgetSize)[0];
+        var rest = pool.Except(forget).ToArray();
+        var parts = Splits.Take(rest, seed + 1, valSize, Math.Min(forgetSize, rest.Length - valSize));
+        var valTriggered = parts[0].Where(i => data.Labels[i] != target).ToArray();
+        return new UnlearnTask(new TriggeredSet(data, forget, trigger), target, data, parts[0],
+            new TriggeredSet(data, valTriggered, trigger), data, parts[1]);
+    }
+
+    /// <summary>Throws when the task is unusable: empty sets, or validation images that are also in the forget set.</summary>
+    public void Validate()
+    {
+        if (Forget.Indices.Length == 0) throw new TbarException("the forget set is empty");
+        if (ValClean.Length == 0 || ValTriggered.Indices.Length == 0) throw new TbarException("the validation split is empty");
+        if (ReferenceEquals(Forget.Data, ValData) && Forget.Indices.Intersect(ValClean.Concat(ValTriggered.Indices)).Any())
+            throw new TbarException($"the validation split overlaps the forget set ({Forget.Indices.Intersect(ValClean).Count()} shared images): they must be disjoint");
+        if (ValTriggered.Indices.Any(i => ValTriggered.Data.Labels[i] == Target))
+            throw new TbarException("triggered validation images must not belong to the target class (ASR counts non-target images only)");
+    }
+
+    /// <summary>Validation CA and ASR of the model as it is now.</summary>
+    public (Rate CleanAccuracy, Rate AttackSuccess) Evaluate(Clip model, ZeroShotHead head)
+    {
+        var clean = Metrics.Predict(model, head, ValData, ValClean);
+        var ca = new Rate(ValClean.Where((idx, i) => clean[i] == ValData.Labels[idx]).LongCount(), ValClean.Length);
+        var triggered = Metrics.Predict(model, head, ValTriggered.Data, ValTriggered.Indices, ValTriggered.Trigger);
+        return (ca, new Rate(triggered.LongCount(p => p == Target), triggered.Length));
+    }
+
+    /// <summary>Clean images for baselines on TBAR's data budget: as many as the forget set holds, from the clean pool.</summary>
+    public long[] CleanBudget => CleanPoolIndices.Take(Forget.Indices.Length).ToArray();
+
+    /// <summary>Normalised clean images with their true labels, for positions into <see cref="CleanBudget"/>.</summary>
+    public (Tensor Images, Tensor Labels) CleanBatch(long[] positions, PreprocessConfig preprocess)
+    {
+        var budget = CleanBudget;
+        var ids = positions.Select(p => budget[p]).ToArray();
+        using var raw = CleanPool.Images(ids);
+        return (Preprocess.Apply(raw, preprocess), CleanPool.LabelTensor(ids));
+    }
+
+    /// <summary>Normalised forget-set images labelled with the target, for positions into the forget set.</summary>
+    public (Tensor Images, Tensor Labels) ForgetBatch(long[] positions, PreprocessConfig preprocess)
+    {
+        using var raw = Forget.Images(positions);
+        return (Preprocess.Apply(raw, preprocess), full(positions.Length, (long)Target, dtype: ScalarType.Int64));
+    }
+}
