@@ -15,7 +15,7 @@ static class DemoCommand
         var trigger = new Option<string>("--trigger") { Description = "Trigger spec", DefaultValueFactory = _ => "badnet:size=3" };
         var target = new Option<string>("--target") { Description = "Target class", DefaultValueFactory = _ => "Bag" };
         var quick = new Option<bool>("--quick") { Description = "Skip the clean reference and train the attack for 1 epoch" };
-        var methods = new Option<string>("--methods") { Description = "Comma-separated methods", DefaultValueFactory = _ => "tbar,tbar-proj,finetune,ga" };
+        var methods = new Option<string>("--methods") { Description = "Comma-separated methods", DefaultValueFactory = _ => "tbar,tbar-floor75,tbar-refit,tbar-proj,finetune,ga" };
         var command = new Command("demo", "Backdoor the shipped mini-CLIP, remove the backdoor with TBAR and baselines, report CA/ASR.")
             { output, seed, trigger, target, quick, methods };
         command.SetAction(r =>

@@ -25,7 +25,7 @@ public sealed record DemoOptions(string Model, string Data = "fashion-mnist", st
     double PoisonRate = 0.03, string[]? Methods = null, int ForgetSize = 2000, int ValSize = 2000, bool CleanReference = true,
     int AttackEpochs = 3, long Seed = 0, int TrainLimit = 0)
 {
-    public string[] MethodList => Methods ?? ["tbar", "tbar-proj", "finetune", "ga"];
+    public string[] MethodList => Methods ?? ["tbar", "tbar-floor75", "tbar-refit", "tbar-proj", "finetune", "ga"];
 }
 
 /// <summary>Test-split metrics of one model, with the chosen α where one exists.</summary>

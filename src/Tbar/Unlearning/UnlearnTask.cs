@@ -73,6 +73,13 @@ public sealed record UnlearnTask(TriggeredSet Forget, int Target, ImageDataset V
         return (Preprocess.Apply(raw, preprocess), CleanPool.LabelTensor(ids));
     }
 
+    /// <summary>Normalised forget-set images (triggered) with their true labels, for positions into the forget set.</summary>
+    public (Tensor Images, Tensor Labels) ForgetBatchTrueLabels(long[] positions, PreprocessConfig preprocess)
+    {
+        using var raw = Forget.Images(positions);
+        return (Preprocess.Apply(raw, preprocess), Forget.Data.LabelTensor(positions.Select(p => Forget.Indices[p]).ToArray()));
+    }
+
     /// <summary>Normalised forget-set images labelled with the target, for positions into the forget set.</summary>
     public (Tensor Images, Tensor Labels) ForgetBatch(long[] positions, PreprocessConfig preprocess)
     {

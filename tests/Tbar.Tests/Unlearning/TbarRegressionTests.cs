@@ -17,7 +17,7 @@ public class TbarRegressionTests : IDisposable
         throw new InvalidOperationException("repository root not found");
     }
 
-    static DemoOptions Small(string data) => new(MiniClip(), Data: data, Methods: ["tbar"], ForgetSize: 500, ValSize: 500,
+    static DemoOptions Small(string data) => new(MiniClip(), Data: data, Methods: ["tbar-floor75"], ForgetSize: 500, ValSize: 500,
         CleanReference: false, AttackEpochs: 2, TrainLimit: 6000, PoisonRate: 0.1);
 
     [DataFact]
@@ -31,8 +31,8 @@ public class TbarRegressionTests : IDisposable
 
         // Same run with the test split's labels scrambled: anything chosen on validation must come out identical.
         var second = DemoPipeline.Run(Small("fashion-mnist:" + ScrambledTestLabels()));
-        Assert.Equal(first.Records["tbar"].Alpha!.Alpha, second.Records["tbar"].Alpha!.Alpha);
-        Assert.Equal(first.Records["tbar"].Alpha!.Curve.Select(p => p.CleanAccuracy.Hits), second.Records["tbar"].Alpha!.Curve.Select(p => p.CleanAccuracy.Hits));
+        Assert.Equal(first.Records["tbar-floor75"].Alpha!.Alpha, second.Records["tbar-floor75"].Alpha!.Alpha);
+        Assert.Equal(first.Records["tbar-floor75"].Alpha!.Curve.Select(p => p.CleanAccuracy.Hits), second.Records["tbar-floor75"].Alpha!.Curve.Select(p => p.CleanAccuracy.Hits));
         Assert.NotEqual(first.Methods[0].Test.CleanAccuracy.Hits, second.Methods[0].Test.CleanAccuracy.Hits);
     }
 

@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using Tbar.Arithmetic;
+using Tbar.Evaluation;
+using Tbar.Models;
+using Tbar.Training;
+using static TorchSharp.torch;
+
+namespace Tbar.Unlearning;
+
+/// <summary>Settings of the repair step after negation.</summary>
+/// <param name="Recipe">Training of the repaired layers, e.g. 2 epochs at 3e-3.</param>
+/// <param name="Layers">Image-tower parameter name prefixes that are re-fitted (the output projection and its LayerNorm).</param>
+public sealed record RefitOptions(TrainOptions Recipe, string[] Layers)
+{
+    public static RefitOptions Default => new(new TrainOptions(Epochs: 2, BatchSize: 64, LearningRate: 3e-3, WeightDecay: 0), ["proj", "ln_post."]);
+}
+
+/// <summary>
+/// TBAR followed by a repair of the last layers: after θ_b − α·τ, only the output projection (and ln_post) is re-fitted on
+/// the clean budget plus the forget images with their true labels (the defender made them from its own clean images, so
+/// it knows them). On the small model, plain negation removes the backdoor together with much of the target class; the
+/// repair brings the class back without re-opening the trigger path. α is chosen by the same rule, each α with its own
+/// repair, on validation only.
+/// </summary>
+public static class TbarRefit
+{
+    public static UnlearnResult Run(Clip model, ZeroShotHead head, UnlearnTask task, TbarOptions o, RefitOptions refit)
+    {
+        task.Validate();
+        var clock = Stopwatch.StartNew();
+        var tau = TbarMethod.TriggerVector(model, head, task, o.FineTune, null);
+        var choice = ChooseAlpha(model, head, task, tau, o.Rule, refit);
+        return new UnlearnResult("tbar-refit", choice, choice.Reason, choice.Point, tau, clock.Elapsed.TotalSeconds);
+    }
+
+    static AlphaChoice ChooseAlpha(Clip model, ZeroShotHead head, UnlearnTask task, TaskVector tau, AlphaRule rule, RefitOptions refit)
+    {
+        using var edit = new WeightEdit(model, tau);
+        AlphaPoint At(double alpha)
+        {
+            edit.Set(-alpha);
+            Repair(model, head, task, refit);
+            var (ca, asr) = task.Evaluate(model, head);
+            return new AlphaPoint(alpha, ca, asr);
+        }
+        edit.Set(0);
+        var (baseCa, baseAsr) = task.Evaluate(model, head);
+        if (baseAsr.Value <= rule.AsrTarget)
+            return new AlphaChoice(0, true, $"validation ASR {baseAsr.Value:P2} already ≤ {rule.AsrTarget:P0}: no backdoor to remove, model left unchanged",
+                new AlphaPoint(0, baseCa, baseAsr), [new AlphaPoint(0, baseCa, baseAsr)]);
+        double floor = rule.CaFloor * baseCa.Value;
+        // The repaired model's ASR no longer falls monotonically with α, so a small grid is evaluated whole.
+        var curve = new[] { 0, 0.5, 1, 1.5, 2, 2.5, 3 }.Select(At).ToList();
+        var (best, feasible, reason) = Selection.Pick(curve, p => p.CleanAccuracy.Value, p => p.AttackSuccess.Value, rule.AsrTarget, floor);
+        At(best.Alpha);
+        return new AlphaChoice(best.Alpha, feasible, $"α = {best.Alpha:G3} with repair: {reason}", best, curve);
+    }
+
+    /// <summary>Re-fits the repair layers on clean images and forget images with their true labels.</summary>
+    public static void Repair(Clip model, ZeroShotHead head, UnlearnTask task, RefitOptions refit)
+    {
+        var parameters = model.Visual.named_parameters().Where(p => refit.Layers.Any(l => p.name == l || p.name.StartsWith(l)))
+            .Select(p => p.parameter).ToList();
+        int clean = task.CleanBudget.Length, forget = task.Forget.Indices.Length;
+        TrainLoop.Run(parameters, clean + forget, refit.Recipe, positions =>
+        {
+            var (cleanImages, cleanLabels) = task.CleanBatch(positions.Where(p => p < clean).ToArray(), model.Config.Preprocess);
+            var (forgetImages, trueLabels) = task.ForgetBatchTrueLabels(positions.Where(p => p >= clean).Select(p => p - clean).ToArray(), model.Config.Preprocess);
+            return FineTune.Loss(model, head, cat([cleanImages, forgetImages], 0), cat([cleanLabels, trueLabels], 0));
+        });
+        model.eval();
+    }
+}
