@@ -36,6 +36,7 @@ public static class TbarMethod
         FineTuneVector(model, head, task.Forget.Indices.Length, positions => task.ForgetBatch(positions, model.Config.Preprocess), recipe,
             new Dictionary<string, string>
             {
+                ["base_visual_sha256"] = VisualWeights.Hash(model), ["layout"] = model.Origin?.Layout.ToString() ?? "in-memory",
                 ["forget_size"] = task.Forget.Indices.Length.ToString(), ["lr"] = recipe.LearningRate.ToString("R"),
                 ["epochs"] = recipe.Epochs.ToString(), ["seed"] = recipe.Seed.ToString(), ["trigger"] = task.Forget.Trigger?.Spec ?? "images",
             }, progress);

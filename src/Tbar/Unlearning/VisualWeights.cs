@@ -17,6 +17,19 @@ public static class VisualWeights
         foreach (var (name, p) in model.Visual.named_parameters()) p.copy_(state["visual." + name]);
     }
 
+    /// <summary>SHA-256 over the image tower's float32 parameter bytes in name order: which θ a vector was taken from.</summary>
+    public static string Hash(Clip model)
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var (name, p) in model.Visual.named_parameters().OrderBy(p => p.name, StringComparer.Ordinal))
+        {
+            sha.AppendData(System.Text.Encoding.UTF8.GetBytes(name));
+            using var values = p.detach().contiguous();
+            sha.AppendData(values.bytes);
+        }
+        return Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
+    }
+
     public static void Dispose(IEnumerable<Dictionary<string, Tensor>> states)
     {
         foreach (var t in states.SelectMany(s => s.Values)) t.Dispose();

@@ -4,12 +4,8 @@ using static TorchSharp.torch;
 
 namespace Tbar.Tests.Arithmetic;
 
-public class TaskVectorTests : IDisposable
+public class TaskVectorTests : TempFolder
 {
-    readonly string temp = Directory.CreateTempSubdirectory("tbar-tv-").FullName;
-
-    public void Dispose() => Directory.Delete(temp, recursive: true);
-
     static Clip TinyClip(long seed)
     {
         var config = new ClipConfig(8, new VisionConfig(8, 4, 16, 1, 2, 32, Activation.QuickGelu),

@@ -5,12 +5,8 @@ using Tbar.Cli;
 namespace Tbar.Tests.Cli;
 
 /// <summary>The CLI called in-process: exit codes, messages, outputs, and inputs left untouched.</summary>
-public class CliTests : IDisposable
+public class CliTests : TempFolder
 {
-    readonly string temp = Directory.CreateTempSubdirectory("tbar-cli-").FullName;
-
-    public void Dispose() => Directory.Delete(temp, recursive: true);
-
     static (int Code, string Out, string Err) Run(params string[] args)
     {
         var stdout = new StringWriter();

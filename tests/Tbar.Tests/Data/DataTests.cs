@@ -5,12 +5,8 @@ using static TorchSharp.torch;
 
 namespace Tbar.Tests.Data;
 
-public class DataTests : IDisposable
+public class DataTests : TempFolder
 {
-    readonly string temp = Directory.CreateTempSubdirectory("tbar-data-").FullName;
-
-    public void Dispose() => Directory.Delete(temp, recursive: true);
-
     [Fact]
     public void HalvesAreDisjointCompleteAndSeeded()
     {
@@ -89,5 +85,29 @@ public class DataTests : IDisposable
     public void UnknownDataSpecListsTheValidOnes()
     {
         Assert.Contains("fashion-mnist", Assert.Throws<TbarException>(() => DataSpec.Load("mnist", 28)).Message);
+    }
+}
+
+public class CaptionCsvTests : TempFolder
+{
+    [Fact]
+    public void ReadsQuotedCaptionsAndRelativeImagePaths()
+    {
+        Directory.CreateDirectory(Path.Combine(temp, "img"));
+        ImageFile.SavePng(Path.Combine(temp, "img", "a.png"), full(3, 10, 12, 0.5f));
+        File.WriteAllText(Path.Combine(temp, "pairs.csv"), "image,caption\nimg/a.png,\"a bag, \"\"grey\"\"\"\nimg/a.png,plain\n");
+        using var pairs = CaptionCsv.Load(Path.Combine(temp, "pairs.csv"), 8);
+        Assert.Equal(["a bag, \"grey\"", "plain"], pairs.Captions);
+        Assert.Equal([2L, 3, 8, 8], pairs.Pixels.shape);
+    }
+
+    [Fact]
+    public void MissingColumnsAndImagesAreClearErrors()
+    {
+        string csv = Path.Combine(temp, "bad.csv");
+        File.WriteAllText(csv, "file_name,label\nx.png,1\n");
+        Assert.Contains("no column named image", Assert.Throws<TbarException>(() => CaptionCsv.Load(csv, 8)).Message);
+        File.WriteAllText(csv, "image,caption\nmissing.png,a dog\n");
+        Assert.Contains("missing.png", Assert.Throws<TbarException>(() => CaptionCsv.Load(csv, 8)).Message);
     }
 }

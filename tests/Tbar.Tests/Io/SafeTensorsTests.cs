@@ -4,12 +4,8 @@ using static TorchSharp.torch;
 
 namespace Tbar.Tests.Io;
 
-public class SafeTensorsTests : IDisposable
+public class SafeTensorsTests : TempFolder
 {
-    readonly string temp = Directory.CreateTempSubdirectory("tbar-st-").FullName;
-
-    public void Dispose() => Directory.Delete(temp, recursive: true);
-
     string File(string name) => Path.Combine(temp, name);
 
     [Fact]

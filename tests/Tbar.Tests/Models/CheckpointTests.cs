@@ -4,12 +4,8 @@ using Tbar.Models;
 
 namespace Tbar.Tests.Models;
 
-public class CheckpointTests : IDisposable
+public class CheckpointTests : TempFolder
 {
-    readonly string temp = Directory.CreateTempSubdirectory("tbar-ckpt-").FullName;
-
-    public void Dispose() => Directory.Delete(temp, recursive: true);
-
     [FixtureTheory]
     [InlineData("clip-tiny-quickgelu", "hf", "model.safetensors")]
     [InlineData("clip-tiny-gelu", "open_clip", "open_clip_model.safetensors")]
@@ -81,6 +77,9 @@ public class CheckpointTests : IDisposable
         var e = Assert.Throws<TbarException>(() => ClipCheckpoint.Load(dir));
         Assert.Contains(expected, e.Message);
         Assert.Contains(dir, e.Message);
+        var stderr = new StringWriter();
+        Assert.Equal(1, Tbar.Cli.TbarCli.Run(["inspect", "--model", dir], new StringWriter(), stderr));
+        Assert.Contains(expected, stderr.ToString());
     }
 
     string MakeBadFolder(string kind)

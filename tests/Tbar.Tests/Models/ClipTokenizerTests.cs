@@ -3,12 +3,8 @@ using Tbar.Models;
 
 namespace Tbar.Tests.Models;
 
-public class ClipTokenizerTests : IDisposable
+public class ClipTokenizerTests : TempFolder
 {
-    readonly string temp = Directory.CreateTempSubdirectory("tbar-tok-").FullName;
-
-    public void Dispose() => Directory.Delete(temp, recursive: true);
-
     static ClipTokenizer Reference() => ClipTokenizer.FromFolder(Path.Combine(Fixtures.Dir("clip-tiny-gelu"), "hf"));
 
     [FixtureFact]

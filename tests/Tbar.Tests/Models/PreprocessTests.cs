@@ -4,12 +4,8 @@ using static TorchSharp.torch;
 
 namespace Tbar.Tests.Models;
 
-public class PreprocessTests : IDisposable
+public class PreprocessTests : TempFolder
 {
-    readonly string temp = Directory.CreateTempSubdirectory("tbar-pre-").FullName;
-
-    public void Dispose() => Directory.Delete(temp, recursive: true);
-
     [Fact]
     public void PngRoundTripIsExactForEightBitValues()
     {

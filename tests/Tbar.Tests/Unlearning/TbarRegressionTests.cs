@@ -4,13 +4,9 @@ using Tbar.Pipelines;
 namespace Tbar.Tests.Unlearning;
 
 /// <summary>End to end on the shipped mini-CLIP: a small BadNet backdoor, then TBAR, whose test ASR must fall below a bound.</summary>
-public class TbarRegressionTests : IDisposable
+public class TbarRegressionTests : TempFolder
 {
-    readonly string temp = Directory.CreateTempSubdirectory("tbar-reg-").FullName;
-
-    public void Dispose() => Directory.Delete(temp, recursive: true);
-
-    static string MiniClip()
+    internal static string MiniClip()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Tbar.sln"))) return Path.Combine(dir.FullName, "models", "mini-clip");
