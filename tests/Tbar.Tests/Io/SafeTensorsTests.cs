@@ -111,6 +111,9 @@ public class SafeTensorsTests : TempFolder
         var e = Assert.Throws<TbarException>(() => SafeTensors.Open(path));
         Assert.Contains(path, e.Message);
         Assert.Contains(problem, e.Message);
+        var stderr = new StringWriter();
+        Assert.Equal(1, Tbar.Cli.TbarCli.Run(["inspect", "--model", path], new StringWriter(), stderr));
+        Assert.Contains(problem, stderr.ToString());
         Assert.Equal(content, System.IO.File.ReadAllBytes(path));
     }
 
