@@ -28,16 +28,10 @@ public sealed class BadNet : ITrigger
     public Tensor Patch()
     {
         if (pattern == "noise") return rand(3, size, size, generator: new Generator((ulong)seed));
-        if (pattern == "image") return Preprocess(ImageFile.LoadRgb(path));
+        if (pattern == "image") return ImageFile.LoadResized(path, size, size);
         // Checkerboard starting white at the top-left, the same on every channel.
         var ij = arange(size).view(-1, 1) + arange(size).view(1, -1);
         return (ij % 2).eq(0).to(ScalarType.Float32).expand(3, -1, -1).contiguous();
-    }
-
-    Tensor Preprocess(Tensor image)
-    {
-        using (image) return nn.functional.interpolate(image.unsqueeze(0), [size, size], mode: InterpolationMode.Bilinear,
-            align_corners: false, antialias: true).squeeze(0).clamp(0, 1);
     }
 
     public Tensor Apply(Tensor images)

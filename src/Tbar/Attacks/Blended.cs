@@ -28,9 +28,7 @@ public sealed class Blended : ITrigger
     public Tensor Pattern(long h, long w)
     {
         if (pattern == "noise") return rand(3, h, w, generator: new Generator((ulong)seed));
-        using var image = ImageFile.LoadRgb(path);
-        return nn.functional.interpolate(image.unsqueeze(0), [h, w], mode: InterpolationMode.Bilinear, align_corners: false,
-            antialias: true).squeeze(0).clamp(0, 1);
+        return ImageFile.LoadResized(path, h, w);
     }
 
     public Tensor Apply(Tensor images)

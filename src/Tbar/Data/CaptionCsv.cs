@@ -31,19 +31,12 @@ public static class CaptionCsv
         {
             if (rows[r].Count == 1 && rows[r][0].Length == 0) continue;
             if (rows[r].Count <= Math.Max(image, caption)) throw new TbarException($"{csvPath}: row {r + 1} has {rows[r].Count} fields");
-            pixels.Add(Decode(Path.Combine(folder, rows[r][image]), size));
+            pixels.Add(ImageFile.LoadSquareBytes(Path.Combine(folder, rows[r][image]), size));
             captions.Add(rows[r][caption]);
         }
         var stacked = stack(pixels);
         foreach (var p in pixels) p.Dispose();
         return new CaptionedImages(stacked, captions, $"csv:{csvPath}");
-    }
-
-    static Tensor Decode(string path, int size)
-    {
-        using var scope = NewDisposeScope();
-        var image = Models.Preprocess.CenterCrop(Models.Preprocess.ResizeShortSide(ImageFile.LoadRgb(path), size), size);
-        return image.mul(255).round().to(ScalarType.Byte).MoveToOuterDisposeScope();
     }
 
     static int Column(List<string> header, string[] names, string path)

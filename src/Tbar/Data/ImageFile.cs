@@ -10,6 +10,22 @@ public static class ImageFile
     /// <summary>PNG/JPEG/... → (3, H, W) float32 RGB in [0,1] (bytes/255); grey becomes 3 channels, alpha is dropped.</summary>
     public static Tensor LoadRgb(string path) => RgbTensor(DecodeRgba(path, out int h, out int w), h, w);
 
+    /// <summary>A file as (3, S, S) uint8: short side resized to S (bicubic, antialiased), centre-cropped (dataset storage).</summary>
+    public static Tensor LoadSquareBytes(string path, int size)
+    {
+        using var scope = NewDisposeScope();
+        var image = Models.Preprocess.CenterCrop(Models.Preprocess.ResizeShortSide(LoadRgb(path), size), size);
+        return image.mul(255).round().to(ScalarType.Byte).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>A file as (3, H, W) in [0,1], stretched to exactly H×W (bilinear, antialiased): trigger patterns and patches.</summary>
+    public static Tensor LoadResized(string path, long height, long width)
+    {
+        using var image = LoadRgb(path);
+        return nn.functional.interpolate(image.unsqueeze(0), [height, width], mode: InterpolationMode.Bilinear, align_corners: false,
+            antialias: true).squeeze(0).clamp(0, 1);
+    }
+
     /// <summary>Decodes to RGBA8888 unpremultiplied bytes; an unreadable file is an error naming it.</summary>
     public static byte[] DecodeRgba(string path, out int height, out int width)
     {

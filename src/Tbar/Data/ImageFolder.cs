@@ -31,12 +31,7 @@ public static class ImageFolder
 
     static Tensor Decode(List<string> files, int size, string cache)
     {
-        var decoded = files.Select(f =>
-        {
-            using var scope = NewDisposeScope();
-            var image = Preprocess.CenterCrop(Preprocess.ResizeShortSide(ImageFile.LoadRgb(f), size), size);
-            return image.mul(255).round().to(ScalarType.Byte).MoveToOuterDisposeScope();
-        }).ToArray();
+        var decoded = files.Select(f => ImageFile.LoadSquareBytes(f, size)).ToArray();
         var pixels = stack(decoded);
         foreach (var d in decoded) d.Dispose();
         SafeTensors.Save(cache, new Dictionary<string, Tensor> { ["pixels"] = pixels });
