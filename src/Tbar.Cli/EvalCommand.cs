@@ -32,8 +32,7 @@ static class EvalCommand
         var trigger = triggerSpec != null ? Triggers.Parse(triggerSpec) : null;
         int targetIndex = target != null ? data.Test.ClassIndex(target) : -1;
         using var head = BackdoorAttack.Head(clip, Tokenizers.For(clip, tokenizerDir), data.Test);
-        var all = Enumerable.Range(0, data.Test.Count).Select(i => (long)i).ToArray();
-        var metrics = Metrics.Evaluate(clip, head, data.Test, all, trigger, targetIndex);
+        var metrics = Metrics.Evaluate(clip, head, data.Test, data.Test.AllIndices(), trigger, targetIndex);
         var table = new Table().AddColumns("metric", "value");
         table.AddRow("CA", metrics.CleanAccuracy.ToString());
         if (metrics.AttackSuccess != null) table.AddRow("ASR", metrics.AttackSuccess.ToString());

@@ -59,7 +59,7 @@ static class ExperimentCommand
         using var clip = ClipCheckpoint.Load(model);
         using var head = BackdoorAttack.Head(clip, Tokenizers.For(clip, null), data.Test);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var m = Metrics.Evaluate(clip, head, data.Test, All(data.Test));
+        var m = Metrics.Evaluate(clip, head, data.Test, data.Test.AllIndices());
         return new Row("pretrained", "-", m, clock.Elapsed.TotalSeconds);
     }
 
@@ -70,7 +70,7 @@ static class ExperimentCommand
         var options = new AttackOptions("", "0", 0, AttackMode.Supervised, BackdoorAttack.DefaultTrain(AttackMode.Supervised), seed);
         var training = ProgressBar.Run(stdout, "clean fine-tune", p => BackdoorAttack.TrainClean(clip, tokenizer, data.Train, data.TrainIndices, options, p));
         using var head = BackdoorAttack.Head(clip, tokenizer, data.Test);
-        return new Row("clean fine-tune (supervised)", "-", Metrics.Evaluate(clip, head, data.Test, All(data.Test)), training.Seconds);
+        return new Row("clean fine-tune (supervised)", "-", Metrics.Evaluate(clip, head, data.Test, data.Test.AllIndices()), training.Seconds);
     }
 
     static IEnumerable<Row> Attack(string model, DataSplits data, string trigger, string target, double rate, AttackMode mode, long seed,
@@ -84,7 +84,7 @@ static class ExperimentCommand
         using var pristine = ClipCheckpoint.Load(model);
         var outcome = ProgressBar.Run(stdout, $"{mode} {trigger}", p => BackdoorAttack.Run(clip, tokenizer, data.Train, data.TrainIndices, data.Test, options, patchDir, p));
         using var head = BackdoorAttack.Head(pristine, tokenizer, data.Test);
-        var before = Metrics.Evaluate(pristine, head, data.Test, All(data.Test), Triggers.Parse(outcome.TriggerSpec), outcome.Target);
+        var before = Metrics.Evaluate(pristine, head, data.Test, data.Test.AllIndices(), Triggers.Parse(outcome.TriggerSpec), outcome.Target);
         string setting = mode == AttackMode.Supervised ? "supervised" : "contrastive";
         return [new Row($"pretrained, {setting} trigger", outcome.TriggerSpec, before, 0), new Row($"backdoored ({setting})", outcome.TriggerSpec, outcome.Test, outcome.Training.Seconds)];
     }
@@ -107,8 +107,6 @@ static class ExperimentCommand
         stdout.WriteLine(table);
         return 0;
     }
-
-    static long[] All(ImageDataset d) => Enumerable.Range(0, d.Count).Select(i => (long)i).ToArray();
 
     static string Markdown(List<Row> rows, string target, double rate)
     {

@@ -25,8 +25,12 @@ public enum AttackMode
 public sealed record AttackOptions(string Trigger, string Target, double PoisonRate, AttackMode Mode, TrainOptions Train, long Seed = 0);
 
 /// <summary>What an attack did and how well it worked on the test split.</summary>
-public sealed record AttackOutcome(string TriggerSpec, int Target, string TargetName, int PoisonedCount, int TrainCount,
-    AttackMetrics Test, TrainResult Training);
+public sealed record AttackOutcome(string TriggerSpec, int Target, string TargetName, PoisonPlan Poisoned, int TrainCount,
+    AttackMetrics Test, TrainResult Training)
+{
+    /// <summary>How many training images carried the trigger.</summary>
+    public int PoisonedCount => Poisoned.Indices.Length;
+}
 
 /// <summary>Plants a backdoor by training on a poisoned copy of the training indices, then measures CA/ASR/BD-ACC.</summary>
 public static class BackdoorAttack
@@ -49,9 +53,8 @@ public static class BackdoorAttack
         var plan = PoisonPlan.Draw(trainIndices, train.Labels, target, o.PoisonRate, o.Seed);
         var training = Train(model, tokenizer, train, trainIndices, o, trigger, plan.AsSet(), target, progress);
         using var head = Head(model, tokenizer, train);
-        var all = Enumerable.Range(0, test.Count).Select(i => (long)i).ToArray();
-        var metrics = Metrics.Evaluate(model, head, test, all, trigger, target);
-        return new AttackOutcome(trigger.Spec, target, train.ClassNames[target], plan.Indices.Length, trainIndices.Length, metrics, training);
+        var metrics = Metrics.Evaluate(model, head, test, test.AllIndices(), trigger, target);
+        return new AttackOutcome(trigger.Spec, target, train.ClassNames[target], plan, trainIndices.Length, metrics, training);
     }
 
     /// <summary>The clean reference: the same recipe without poison.</summary>

@@ -42,7 +42,7 @@ public static class DataSpec
     {
         if (!train.ClassNames.SequenceEqual(test.ClassNames))
             throw new TbarException($"data spec '{spec}': train and test classes differ");
-        return new DataSplits(train, Enumerable.Range(0, train.Count).Select(i => (long)i).ToArray(), test, spec);
+        return new DataSplits(train, train.AllIndices(), test, spec);
     }
 
     static string Required(string arg, string spec) =>

@@ -28,6 +28,9 @@ public sealed class ImageDataset : IDisposable
 
     /// <summary>Number of images.</summary>
     public int Count => Labels.Length;
+    /// <summary>Every index, 0..Count−1.</summary>
+    public long[] AllIndices() => Enumerable.Range(0, Count).Select(i => (long)i).ToArray();
+
     /// <summary>Image height.</summary>
     public int Height => (int)Pixels.shape[2];
     /// <summary>Image width.</summary>

@@ -45,7 +45,7 @@ public static class DemoPipeline
         var tokenizer = Tokenizers.For(model, null);
         using var full = DataSpec.Load(o.Data, model.Config.Vision.ImageSize);
         var data = o.TrainLimit > 0 ? full with { TrainIndices = full.TrainIndices.Take(o.TrainLimit).ToArray() } : full;
-        var allTest = Enumerable.Range(0, data.Test.Count).Select(i => (long)i).ToArray();
+        var allTest = data.Test.AllIndices();
         var trigger = Triggers.Parse(o.Trigger);
         int target = data.Train.ClassIndex(o.Target);
         using var head = BackdoorAttack.Head(model, tokenizer, data.Test);
@@ -65,7 +65,7 @@ public static class DemoPipeline
         var attack = BackdoorAttack.Run(model, tokenizer, data.Train, data.TrainIndices, data.Test,
             new AttackOptions(o.Trigger, o.Target, o.PoisonRate, AttackMode.Supervised, recipe, o.Seed), Path.GetTempPath(), progress);
         var backdoored = new TestRow("backdoored", attack.Test, null, attack.Training.Seconds, attack.TriggerSpec);
-        var poisoned = PoisonPlan.Draw(data.TrainIndices, data.Train.Labels, target, o.PoisonRate, o.Seed).AsSet();
+        var poisoned = attack.Poisoned.AsSet();
         // The defender's pool: the attacker's training images minus the poisoned ones (the defender holds clean data only).
         var pool = data.TrainIndices.Where(i => !poisoned.Contains(i)).ToArray();
         var task = UnlearnTask.FromPool(data.Train, pool, trigger, target, o.ForgetSize, o.ValSize, o.Seed);
@@ -88,7 +88,7 @@ public static class DemoPipeline
         VisualWeights.Dispose([start]);
         var sizes = new Dictionary<string, int>
         {
-            ["attack_train"] = data.TrainIndices.Length, ["poisoned"] = attack.PoisonedCount, ["forget"] = task.Forget.Indices.Length,
+            ["attack_train"] = data.TrainIndices.Length, ["poisoned"] = attack.Poisoned.Indices.Length, ["forget"] = task.Forget.Indices.Length,
             ["validation_clean"] = task.ValClean.Length, ["validation_triggered"] = task.ValTriggered.Indices.Length,
             ["clean_budget"] = task.CleanBudget.Length, ["test"] = data.Test.Count,
         };

@@ -51,8 +51,7 @@ public static class Pretrain
         }, new TrainOptions(o.Epochs, o.BatchSize, o.LearningRate, 0.1, 0.05, 1.0, o.Seed), progress);
         ClipCheckpoint.Save(model, outDir, CheckpointLayout.HuggingFace);
         using var head = ZeroShotHead.Build(model, tokenizer, test.ClassNames, Captions.Templates);
-        var all = Enumerable.Range(0, test.Count).Select(i => (long)i).ToArray();
-        var ca = Metrics.Evaluate(model, head, test, all).CleanAccuracy;
+        var ca = Metrics.Evaluate(model, head, test, test.AllIndices()).CleanAccuracy;
         return new PretrainResult(outDir, training, ca, vocab.Count, model.ParameterCount());
     }
 

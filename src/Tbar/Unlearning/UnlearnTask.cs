@@ -56,7 +56,7 @@ public sealed record UnlearnTask(TriggeredSet Forget, int Target, ImageDataset V
     public (Rate CleanAccuracy, Rate AttackSuccess) Evaluate(Clip model, ZeroShotHead head)
     {
         var clean = Metrics.Predict(model, head, ValData, ValClean);
-        var ca = new Rate(ValClean.Where((idx, i) => clean[i] == ValData.Labels[idx]).LongCount(), ValClean.Length);
+        var ca = Metrics.Score(ValData.Labels, ValClean, clean, -1, null).CleanAccuracy;
         var triggered = Metrics.Predict(model, head, ValTriggered.Data, ValTriggered.Indices, ValTriggered.Trigger);
         return (ca, new Rate(triggered.LongCount(p => p == Target), triggered.Length));
     }
