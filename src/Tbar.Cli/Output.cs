@@ -7,12 +7,6 @@ namespace Tbar.Cli;
 /// <summary>Console and JSON output shared by the commands.</summary>
 static class Output
 {
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-    };
-
     /// <summary>A Spectre console writing to <paramref name="writer"/> (plain when it is not a terminal).</summary>
     public static IAnsiConsole Console(TextWriter writer) => AnsiConsole.Create(new AnsiConsoleSettings
     {
@@ -23,5 +17,5 @@ static class Output
 
     /// <summary>Serialises <paramref name="value"/> to <paramref name="path"/> atomically.</summary>
     public static void WriteJson<T>(string path, T value) =>
-        AtomicFile.WriteText(path, JsonSerializer.Serialize(value, Json) + "\n");
+        AtomicFile.WriteText(path, JsonSerializer.Serialize(value, RunRecord.Json) + "\n");
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
+using Tbar.Data;
 using Tbar.Models;
 using static TorchSharp.torch;
 
@@ -8,8 +9,6 @@ namespace Tbar.Cli;
 /// <summary><c>tbar zeroshot</c>: classify a folder of images against class names.</summary>
 static class ZeroShotCommand
 {
-    static readonly string[] ImageSuffixes = [".png", ".jpg", ".jpeg", ".bmp", ".webp"];
-
     public static Command Create(TextWriter stdout)
     {
         var model = new Option<string>("--model") { Description = "Model folder or .safetensors file", Required = true };
@@ -45,9 +44,8 @@ static class ZeroShotCommand
     static List<string> ImageFiles(string dir)
     {
         if (!Directory.Exists(dir)) throw new TbarException($"{dir}: no such folder");
-        var files = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
-            .Where(f => ImageSuffixes.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToList();
-        if (files.Count == 0) throw new TbarException($"{dir}: no images ({string.Join(", ", ImageSuffixes)})");
+        var files = ImageFolder.Images(dir).ToList();
+        if (files.Count == 0) throw new TbarException($"{dir}: no images ({string.Join(", ", ImageFolder.Suffixes)})");
         return files;
     }
 

@@ -12,7 +12,8 @@ namespace Tbar.Data;
 /// </summary>
 public static class ImageFolder
 {
-    static readonly string[] Suffixes = [".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"];
+    /// <summary>File suffixes read as images.</summary>
+    public static readonly string[] Suffixes = [".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif"];
 
     /// <summary>Loads <paramref name="folder"/> at <paramref name="size"/>×<paramref name="size"/>.</summary>
     public static ImageDataset Load(string folder, int size, string? cacheDir = null)
@@ -26,7 +27,8 @@ public static class ImageFolder
         return new ImageDataset(pixels, files.Select(f => f.Label).ToArray(), classes!, $"folder:{folder}");
     }
 
-    static IEnumerable<string> Images(string dir) => Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
+    /// <summary>Image files under <paramref name="dir"/> (recursively), in ordinal order.</summary>
+    public static IEnumerable<string> Images(string dir) => Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
         .Where(f => Suffixes.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal);
 
     static Tensor Decode(List<string> files, int size, string cache)
