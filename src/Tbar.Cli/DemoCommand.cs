@@ -16,14 +16,16 @@ static class DemoCommand
         var target = new Option<string>("--target") { Description = "Target class", DefaultValueFactory = _ => "Bag" };
         var quick = new Option<bool>("--quick") { Description = "Skip the clean reference and train the attack for 1 epoch" };
         var methods = new Option<string>("--methods") { Description = "Comma-separated methods", DefaultValueFactory = _ => "tbar,tbar-floor75,tbar-refit,tbar-proj,finetune,ga" };
+        var agnostic = new Option<bool>("--agnostic") { Description = "Also scan the backdoored model and clean it on the inverted trigger (TBAR, GA)" };
         var command = new Command("demo", "Backdoor the shipped mini-CLIP, remove the backdoor with TBAR and baselines, report CA/ASR.")
-            { output, seed, trigger, target, quick, methods };
+            { output, seed, trigger, target, quick, methods, agnostic };
         command.SetAction(r =>
         {
             bool q = r.GetValue(quick);
             var options = new DemoOptions(Defaults.MiniClip, Trigger: r.GetValue(trigger)!, Target: r.GetValue(target)!, Seed: r.GetValue(seed),
                 Methods: r.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
-                CleanReference: !q, AttackEpochs: q ? 1 : 3);
+                CleanReference: !q, AttackEpochs: q ? 1 : 3,
+                Agnostic: r.GetValue(agnostic) ? Tbar.Inversion.ScanCalibration.Load(ScanCommand.ShippedCalibration) : null);
             return Run(options, r.GetValue(output)!, stdout);
         });
         return command;

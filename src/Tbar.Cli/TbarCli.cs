@@ -33,6 +33,9 @@ public static class TbarCli
         EvalCommand.Create(stdout),
         ExperimentCommand.Create(stdout),
         UnlearnCommand.Create(stdout),
+        ScanCommand.Create(stdout),
+        AnalyzeCommand.Create(stdout),
+        ReportCommand.Create(stdout),
         VectorCommand.Create(stdout),
         DemoCommand.Create(stdout),
     ];

@@ -17,8 +17,8 @@ static class UnlearnCommand
     {
         var model = new Option<string>("--model") { Description = "Backdoored model folder or .safetensors file", Required = true };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with vocab.json + merges.txt (open_clip models)" };
-        var forget = new Option<string>("--forget") { Description = "trigger:SPEC (a known or inverted trigger applied to clean images)", Required = true };
-        var target = new Option<string>("--target") { Description = "Target class of the backdoor", Required = true };
+        var forget = new Option<string>("--forget") { Description = "trigger:SPEC (known trigger on clean images), inverted:DIR (from `tbar scan`) or images:DIR (triggered images)", Required = true };
+        var target = new Option<string?>("--target") { Description = "Target class of the backdoor (default with inverted:DIR: the scan's inferred target)" };
         var val = new Option<string>("--val") { Description = "Data spec of the defender's clean images (its training indices)", DefaultValueFactory = _ => "fashion-mnist" };
         var method = new Option<string>("--method") { Description = $"One of: {string.Join(", ", Methods.Names)}", DefaultValueFactory = _ => "tbar" };
         var forgetSize = new Option<int>("--forget-size") { Description = "Forget-set size", DefaultValueFactory = _ => 2000 };
@@ -27,24 +27,24 @@ static class UnlearnCommand
         var output = new Option<string>("--out") { Description = "Output folder", Required = true };
         var command = new Command("unlearn", "Remove a backdoor: TBAR or a baseline, α chosen on validation.")
             { model, tokenizer, forget, target, val, method, forgetSize, valSize, seed, output };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(tokenizer), r.GetValue(forget)!, r.GetValue(target)!, r.GetValue(val)!,
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(tokenizer), r.GetValue(forget)!, r.GetValue(target), r.GetValue(val)!,
             r.GetValue(method)!, r.GetValue(forgetSize), r.GetValue(valSize), r.GetValue(seed), r.GetValue(output)!, stdout));
         return command;
     }
 
-    static int Run(string modelPath, string? tokenizerDir, string forget, string target, string valSpec, string method, int forgetSize,
+    static int Run(string modelPath, string? tokenizerDir, string forget, string? targetGiven, string valSpec, string method, int forgetSize,
         int valSize, long seed, string outDir, TextWriter stdout)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (!Methods.Names.Contains(method)) throw new TbarException($"unknown --method '{method}' (valid: {string.Join(", ", Methods.Names)})");
-        if (!forget.StartsWith("trigger:")) throw new TbarException($"--forget '{forget}': expected trigger:SPEC");
         if (forgetSize < 1) throw new TbarException("--forget-size must be ≥ 1: the forget set is empty");
-        var trigger = Triggers.Parse(forget["trigger:".Length..]);
+        var source = ForgetSource.Parse(forget);
+        string target = source.Target(targetGiven);
         using var clip = ClipCheckpoint.Load(modelPath);
         using var data = DataSpec.Load(valSpec, clip.Config.Vision.ImageSize);
         int targetIndex = data.Train.ClassIndex(target);
         using var head = BackdoorAttack.Head(clip, Tokenizers.For(clip, tokenizerDir), data.Train);
-        var task = UnlearnTask.FromPool(data.Train, data.TrainIndices, trigger, targetIndex, forgetSize, valSize, seed);
+        var task = source.Task(data.Train, data.TrainIndices, targetIndex, forgetSize, valSize, seed, clip.Config.Vision.ImageSize);
         var record = ProgressBar.Run(stdout, method, _ => Methods.Run(method, clip, head, task));
         Directory.CreateDirectory(outDir);
         ClipCheckpoint.Save(clip, outDir);
@@ -53,7 +53,7 @@ static class UnlearnCommand
         var report = new RunRecord(Environment.CommandLine, new { model = modelPath, forget, target, val = valSpec, method, forget_size = forgetSize, val_size = valSize },
             seed, Summary(record), clock.Elapsed.TotalSeconds);
         report.Save(Path.Combine(outDir, "report.json"));
-        AtomicFile.WriteText(Path.Combine(outDir, "report.md"), Markdown(record, modelPath, trigger.Spec, target));
+        AtomicFile.WriteText(Path.Combine(outDir, "report.md"), Markdown(record, modelPath, source.Spec, target));
         stdout.WriteLine($"{method}: {record.Choice}");
         stdout.WriteLine($"validation CA {record.Validation.CleanAccuracy}, ASR {record.Validation.AttackSuccess}; wrote {outDir}");
         return 0;

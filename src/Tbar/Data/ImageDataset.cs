@@ -55,6 +55,20 @@ public sealed class ImageDataset : IDisposable
         return new ImageDataset(Pixels.index_select(0, idx), indices.Select(i => Labels[i]).ToArray(), ClassNames, source ?? Source);
     }
 
+    /// <summary>
+    /// A new dataset with only the named classes, relabelled 0..n−1 in the order given (pixels copied); with the indices
+    /// it kept from <paramref name="from"/>, mapped to the new dataset's positions.
+    /// </summary>
+    public (ImageDataset Data, long[] Kept) ClassSubset(IReadOnlyList<string> classes, long[] from, string source)
+    {
+        var map = classes.Select((name, i) => (Old: ClassIndex(name), New: (long)i)).ToDictionary(p => (long)p.Old, p => p.New);
+        var chosen = from.Where(i => map.ContainsKey(Labels[i])).ToArray();
+        using var idx = tensor(chosen);
+        var data = new ImageDataset(Pixels.index_select(0, idx), chosen.Select(i => map[Labels[i]]).ToArray(),
+            classes.Select(c => ClassNames[ClassIndex(c)]).ToArray(), source);
+        return (data, data.AllIndices());
+    }
+
     /// <summary>Index of a class given by name (case-insensitive) or number; unknown → error listing the names.</summary>
     public int ClassIndex(string nameOrIndex)
     {

@@ -29,6 +29,8 @@ public sealed record RunRecord(string Command, object Options, long Seed, object
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        // Keep α, τ, ×, ≤ readable in the files; the output is UTF-8 JSON, not embedded in HTML.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     static string Git(string args)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Evaluation;
+using Tbar.Inversion;
 using Tbar.Models;
 using Tbar.Training;
 using Tbar.Unlearning;
@@ -21,9 +22,11 @@ namespace Tbar.Pipelines;
 /// <param name="AttackEpochs">Epochs of the attack (and reference) fine-tune.</param>
 /// <param name="Seed">Seed of everything.</param>
 /// <param name="TrainLimit">Use only the first this many training indices (0: all), for quick runs and tests.</param>
+/// <param name="Agnostic">When set, also scan the backdoored model (threshold from this calibration) and clean it on the inverted trigger.</param>
+/// <param name="Scan">Scan settings for the agnostic rows (default: <see cref="ScanOptions.Default"/>).</param>
 public sealed record DemoOptions(string Model, string Data = "fashion-mnist", string Trigger = "badnet:size=3", string Target = "Bag",
     double PoisonRate = 0.03, string[]? Methods = null, int ForgetSize = 2000, int ValSize = 2000, bool CleanReference = true,
-    int AttackEpochs = 3, long Seed = 0, int TrainLimit = 0)
+    int AttackEpochs = 3, long Seed = 0, int TrainLimit = 0, ScanCalibration? Agnostic = null, ScanOptions? Scan = null)
 {
     public string[] MethodList => Methods ?? ["tbar", "tbar-floor75", "tbar-refit", "tbar-proj", "finetune", "ga"];
 }
@@ -33,7 +36,7 @@ public sealed record TestRow(string Name, AttackMetrics Test, double? Alpha, dou
 
 /// <summary>Everything the demo measured.</summary>
 public sealed record DemoResult(AttackMetrics Pretrained, TestRow Backdoored, TestRow? CleanReference, IReadOnlyList<TestRow> Methods,
-    IReadOnlyDictionary<string, UnlearnResult> Records, AttackOutcome Attack, IReadOnlyDictionary<string, int> SplitSizes);
+    IReadOnlyDictionary<string, UnlearnResult> Records, AttackOutcome Attack, IReadOnlyDictionary<string, int> SplitSizes, ScanVerdict? Scan = null);
 
 /// <summary>Backdoor the model, clean it with each method, evaluate everything once on the test split.</summary>
 public static class DemoPipeline
@@ -85,6 +88,15 @@ public static class DemoPipeline
             rows.Add(new TestRow(method, test, record.Alpha?.Alpha, seconds, record.Choice, relapse));
             records[method] = record;
         }
+        ScanVerdict? verdict = null;
+        if (o.Agnostic != null)
+        {
+            VisualWeights.Restore(model, start);
+            var (v, agnosticRows) = Agnostic.ScanAndClean(model, head, data, pool, o.Agnostic.Threshold, o.Agnostic.Rule, o.Scan ?? ScanOptions.Default,
+                trigger, target, o.ForgetSize, o.ValSize, o.Seed, status, progress);
+            verdict = v;
+            rows.AddRange(agnosticRows);
+        }
         VisualWeights.Dispose([start]);
         var sizes = new Dictionary<string, int>
         {
@@ -92,7 +104,7 @@ public static class DemoPipeline
             ["validation_clean"] = task.ValClean.Length, ["validation_triggered"] = task.ValTriggered.Indices.Length,
             ["clean_budget"] = task.CleanBudget.Length, ["test"] = data.Test.Count,
         };
-        return new DemoResult(pretrained, backdoored, reference, rows, records, attack, sizes);
+        return new DemoResult(pretrained, backdoored, reference, rows, records, attack, sizes, verdict);
     }
 
     /// <summary>Robustness check: ASR on the test split after a short clean fine-tune of the cleaned model (weights restored after).</summary>

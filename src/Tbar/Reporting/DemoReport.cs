@@ -21,6 +21,12 @@ public static class DemoReport
             alpha = p.Value.Alpha!.Alpha, feasible = p.Value.Alpha.Feasible, reason = p.Value.Alpha.Reason,
             curve = p.Value.Alpha.Curve.Select(c => new { alpha = c.Alpha, val_ca = c.CleanAccuracy.Value, val_asr = c.AttackSuccess.Value }),
         }),
+        scan = r.Scan == null ? null : new
+        {
+            verdict = r.Scan.Backdoored ? "backdoored" : "clean", pl1 = r.Scan.Pl1, threshold = r.Scan.Threshold, threshold_source = r.Scan.ThresholdSource,
+            target_name = r.Scan.TargetName, target_share = r.Scan.TargetShare.Value, held_out_similarity = r.Scan.Inversion.Similarity,
+            inversion_seconds = r.Scan.Inversion.Seconds,
+        },
         baseline_sweeps = r.Records.Where(p => p.Value.Extra != null).ToDictionary(p => p.Key, p => p.Value.Extra),
     };
 
@@ -49,6 +55,9 @@ public static class DemoReport
         if (r.CleanReference != null) sb.Append(Line("clean fine-tune (reference)", r.CleanReference.Test, null, null, r.CleanReference.Seconds, baseCa));
         sb.Append(Line("backdoored", r.Backdoored.Test, null, null, r.Backdoored.Seconds, baseCa));
         foreach (var m in r.Methods) sb.Append(Line(m.Name, m.Test, m.Alpha, m.RelapseAsr, m.Seconds, baseCa));
+        if (r.Scan != null)
+            sb.Append("\n## Attack-agnostic scan\n\n").Append(r.Scan.Summary).Append(". Rows marked \"(inverted)\" were cleaned on the inverted ")
+              .Append("trigger and the inferred target; their test ASR uses the real trigger. Mask and pattern: `scan/mask.png`, `scan/pattern.png`.\n");
         sb.Append("\n## Choices (validation only)\n\n");
         foreach (var m in r.Methods) sb.Append($"- **{m.Name}**: {m.Choice}\n");
         sb.Append("\nSplit sizes: ").Append(string.Join(", ", r.SplitSizes.Select(p => $"{p.Key} {p.Value}"))).Append(".\n");
@@ -72,5 +81,10 @@ public static class DemoReport
         var bars = new List<(string, double, double)> { ("backdoored", r.Backdoored.Test.CleanAccuracy.Value, r.Backdoored.Test.AttackSuccess?.Value ?? 0) };
         bars.AddRange(r.Methods.Select(m => (m.Name, m.Test.CleanAccuracy.Value, m.Test.AttackSuccess?.Value ?? 0)));
         Plots.MethodBars(Path.Combine(dir, "methods.png"), bars, "test split");
+        if (r.Scan != null)
+        {
+            r.Scan.Inversion.Trigger.Save(Path.Combine(dir, "scan"));
+            Plots.InversionTrace(Path.Combine(dir, "scan", "inversion.png"), r.Scan.Inversion.Trace, o.Scan?.Inversion.SimilarityTarget ?? new Inversion.InversionOptions().SimilarityTarget, "trigger inversion");
+        }
     }
 }

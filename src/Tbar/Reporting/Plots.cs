@@ -45,5 +45,90 @@ public static class Plots
         Save(plot, path);
     }
 
+    /// <summary>Trigger inversion: similarity of stamped images and mask size (PL1) against the step, with the similarity target.</summary>
+    public static void InversionTrace(string path, IReadOnlyList<Inversion.InversionStep> trace, double target, string title)
+    {
+        var plot = new Plot();
+        var xs = trace.Select(s => (double)s.Step).ToArray();
+        var sim = plot.Add.Scatter(xs, trace.Select(s => s.Similarity).ToArray());
+        sim.LegendText = "mean pairwise cosine similarity";
+        sim.MarkerSize = 0;
+        var pl1 = plot.Add.Scatter(xs, trace.Select(s => s.Pl1).ToArray());
+        pl1.LegendText = "PL1 (mask share of the image)";
+        pl1.MarkerSize = 0;
+        var line = plot.Add.HorizontalLine(target);
+        line.LegendText = $"similarity target {target:G3}";
+        line.LinePattern = LinePattern.Dashed;
+        plot.Axes.SetLimitsY(0, 1.02);
+        plot.Title(title);
+        plot.XLabel("step");
+        plot.ShowLegend(Alignment.MiddleRight);
+        Save(plot, path);
+    }
+
+    /// <summary>Heatmap of ξ over (α_c, α_t), each cell labelled with its value.</summary>
+    public static void XiHeatmap(string path, Analysis.XiGrid grid, string title)
+    {
+        int nc = grid.AlphasClean.Length, nt = grid.AlphasTrigger.Length;
+        var values = new double[nt, nc];
+        // Row 0 is drawn at the top: the largest α_t.
+        for (int t = 0; t < nt; t++)
+            for (int c = 0; c < nc; c++)
+                values[nt - 1 - t, c] = grid.At(c, t).Xi;
+        var plot = new Plot();
+        var map = plot.Add.Heatmap(values);
+        // The extent spans the cell centres; ScottPlot draws each cell around its centre.
+        map.Extent = new CoordinateRect(grid.AlphasClean[0], grid.AlphasClean[^1], grid.AlphasTrigger[0], grid.AlphasTrigger[^1]);
+        map.Colormap = new ScottPlot.Colormaps.Viridis();
+        map.ManualRange = new ScottPlot.Range(0, 1);
+        plot.Add.ColorBar(map);
+        for (int t = 0; t < nt; t++)
+            for (int c = 0; c < nc; c++)
+            {
+                var label = plot.Add.Text(grid.At(c, t).Xi.ToString("F2"), grid.AlphasClean[c], grid.AlphasTrigger[t]);
+                label.LabelFontSize = 10;
+                label.LabelFontColor = grid.At(c, t).Xi > 0.5 ? Colors.Black : Colors.White;
+                label.LabelAlignment = Alignment.MiddleCenter;
+            }
+        plot.Title(title);
+        plot.XLabel("α_c (clean vector)");
+        plot.YLabel("α_t (trigger vector)");
+        Save(plot, path);
+    }
+
+    /// <summary>Per-block bars: τ_t's share of its squared norm (blue) and cos(τ_t, τ_c) (orange).</summary>
+    public static void VectorBlocks(string path, Analysis.VectorStatsResult stats, string title)
+    {
+        var plot = new Plot();
+        var bars = new List<Bar>();
+        for (int i = 0; i < stats.Blocks.Count; i++)
+        {
+            bars.Add(new Bar { Position = 3 * i, Value = stats.Blocks[i].TriggerEnergyShare, FillColor = Colors.SteelBlue });
+            bars.Add(new Bar { Position = 3 * i + 1, Value = stats.Blocks[i].Cosine, FillColor = Colors.DarkOrange });
+        }
+        plot.Add.Bars(bars);
+        plot.Axes.Bottom.SetTicks(stats.Blocks.Select((_, i) => 3.0 * i + 0.5).ToArray(), stats.Blocks.Select(b => b.Block).ToArray());
+        plot.Axes.SetLimitsY(Math.Min(0, stats.Blocks.Min(b => b.Cosine)) - 0.05, 1.05);
+        plot.Title(title + "  (blue: share of ‖τ_t‖², orange: cos(τ_t, τ_c))");
+        Save(plot, path);
+    }
+
+    /// <summary>Test CA and ASR against the forget-set size (log scale).</summary>
+    public static void ForgetSizes(string path, IReadOnlyList<Analysis.ForgetSizePoint> points, string title)
+    {
+        var plot = new Plot();
+        var xs = points.Select(p => Math.Log10(p.Size)).ToArray();
+        var ca = plot.Add.Scatter(xs, points.Select(p => p.Test.CleanAccuracy.Value).ToArray());
+        ca.LegendText = "test CA";
+        var asr = plot.Add.Scatter(xs, points.Select(p => p.Test.AttackSuccess?.Value ?? 0).ToArray());
+        asr.LegendText = "test ASR";
+        plot.Axes.Bottom.SetTicks(xs, points.Select(p => p.Size.ToString()).ToArray());
+        plot.Axes.SetLimitsY(0, 1.02);
+        plot.Title(title);
+        plot.XLabel("forget-set size (triggered images)");
+        plot.ShowLegend(Alignment.MiddleRight);
+        Save(plot, path);
+    }
+
     static void Save(Plot plot, string path) => AtomicFile.WriteBytes(path, plot.GetImageBytes(900, 500, ImageFormat.Png));
 }

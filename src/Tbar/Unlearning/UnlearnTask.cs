@@ -41,6 +41,24 @@ public sealed record UnlearnTask(TriggeredSet Forget, int Target, ImageDataset V
             new TriggeredSet(data, valTriggered, trigger), data, parts[1]);
     }
 
+    /// <summary>
+    /// A task from a folder of already-triggered images (true classes unknown, all assumed non-target): a seeded quarter
+    /// of them (at least one) is kept for validation ASR, the rest (up to <paramref name="forgetSize"/>) is the forget
+    /// set; clean validation images and the clean pool come from the defender's <paramref name="pool"/>.
+    /// </summary>
+    public static UnlearnTask FromImages(ImageDataset triggered, ImageDataset clean, long[] pool, int target, int forgetSize, int valSize, long seed)
+    {
+        if (triggered.Count < 2) throw new TbarException($"{triggered.Source}: need at least 2 triggered images (one to forget, one to validate), found {triggered.Count}");
+        int val = Math.Max(1, triggered.Count / 4);
+        var parts = Splits.Take(triggered.AllIndices(), seed, val, Math.Min(forgetSize, triggered.Count - val));
+        var cleanParts = Splits.Take(pool, seed + 1, Math.Min(valSize, pool.Length), Math.Min(parts[1].Length, Math.Max(0, pool.Length - valSize)));
+        return new UnlearnTask(new TriggeredSet(triggered, parts[1], null), target, clean, cleanParts[0],
+            new TriggeredSet(triggered, parts[0], null), clean, cleanParts[1]);
+    }
+
+    /// <summary>Whether the forget images' true classes are known (not so for a folder of triggered images).</summary>
+    public bool ForgetLabelsKnown => Forget.Indices.All(i => Forget.Data.Labels[i] >= 0);
+
     /// <summary>Throws when the task is unusable: empty sets, or validation images that are also in the forget set.</summary>
     public void Validate()
     {
@@ -76,6 +94,7 @@ public sealed record UnlearnTask(TriggeredSet Forget, int Target, ImageDataset V
     /// <summary>Normalised forget-set images (triggered) with their true labels, for positions into the forget set.</summary>
     public (Tensor Images, Tensor Labels) ForgetBatchTrueLabels(long[] positions, PreprocessConfig preprocess)
     {
+        if (!ForgetLabelsKnown) throw new TbarException($"{Forget.Data.Source}: the forget images' true classes are unknown; this method needs them (use tbar, tbar-floor75, tbar-proj, finetune or ga)");
         using var raw = Forget.Images(positions);
         return (Preprocess.Apply(raw, preprocess), Forget.Data.LabelTensor(positions.Select(p => Forget.Indices[p]).ToArray()));
     }

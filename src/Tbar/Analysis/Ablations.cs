@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using Tbar.Arithmetic;
+using Tbar.Attacks;
+using Tbar.Data;
+using Tbar.Evaluation;
+using Tbar.Models;
+using Tbar.Training;
+using Tbar.Unlearning;
+
+namespace Tbar.Analysis;
+
+/// <summary>TBAR at one forget-set size: the α chosen on validation and the test metrics.</summary>
+public sealed record ForgetSizePoint(int Size, double Alpha, bool Feasible, AttackMetrics Test, double Seconds);
+
+/// <summary>One transfer row: a model, how it was made, and its test metrics on the second dataset.</summary>
+public sealed record TransferRow(string Model, double? Alpha, AttackMetrics Test, string Note);
+
+/// <summary>The transfer experiment's rows and the cosine between the two datasets' trigger vectors.</summary>
+public sealed record TransferResult(IReadOnlyList<TransferRow> Rows, double VectorCosine, string[] ClassesA, string[] ClassesB, double Seconds);
+
+/// <summary>Forget-set size ablation and cross-dataset transfer of trigger vectors.</summary>
+public static class Ablations
+{
+    /// <summary>
+    /// TBAR on <paramref name="backdoored"/> with each forget-set size; the weights are restored between sizes. Validation
+    /// and the clean pool come from <paramref name="pool"/>; test metrics from the whole test split.
+    /// </summary>
+    public static List<ForgetSizePoint> ForgetSizes(Clip backdoored, ZeroShotHead head, DataSplits data, long[] pool, ITrigger trigger, int target,
+        int[] sizes, int valSize, TbarOptions options, long seed, Action<string>? status = null)
+    {
+        var start = VisualWeights.Snapshot(backdoored);
+        var points = new List<ForgetSizePoint>();
+        try
+        {
+            foreach (int size in sizes)
+            {
+                status?.Invoke($"forget set of {size}");
+                VisualWeights.Restore(backdoored, start);
+                var task = UnlearnTask.FromPool(data.Train, pool, trigger, target, size, valSize, seed);
+                var clock = Stopwatch.StartNew();
+                var result = TbarMethod.Run(backdoored, head, task, options);
+                double seconds = clock.Elapsed.TotalSeconds;
+                points.Add(new ForgetSizePoint(size, result.Alpha!.Alpha, result.Alpha.Feasible,
+                    Metrics.Evaluate(backdoored, head, data.Test, data.Test.AllIndices(), trigger, target), seconds));
+                result.Tau?.Dispose();
+            }
+        }
+        finally
+        {
+            VisualWeights.Restore(backdoored, start);
+            VisualWeights.Dispose([start]);
+        }
+        return points;
+    }
+
+    /// <summary>
+    /// Backdoors the pre-trained model on dataset A (a class subset) and on dataset B (the other classes, sharing the
+    /// target), estimates τ_A on A, and applies it to B's backdoored model: at A's α, and at an α chosen on B's validation.
+    /// B's own TBAR is the reference. All test metrics are on B's test split.
+    /// </summary>
+    public static TransferResult Transfer(string pretrained, DataSplits full, string[] classesA, string[] classesB, string triggerSpec, string target,
+        int forgetSize, int valSize, TbarOptions options, long seed, Action<string>? status = null, IProgress<TrainProgress>? progress = null)
+    {
+        var clock = Stopwatch.StartNew();
+        if (!classesA.Contains(target) || !classesB.Contains(target)) throw new TbarException($"the target '{target}' must be among both class lists");
+        var (trainA, poolA) = full.Train.ClassSubset(classesA, full.TrainIndices, "fashion-mnist A");
+        var (testA, _) = full.Test.ClassSubset(classesA, full.Test.AllIndices(), "fashion-mnist A test");
+        var (trainB, poolB) = full.Train.ClassSubset(classesB, full.TrainIndices, "fashion-mnist B");
+        var (testB, _) = full.Test.ClassSubset(classesB, full.Test.AllIndices(), "fashion-mnist B test");
+        using var a = new DataSplits(trainA, poolA, testA, "A");
+        using var b = new DataSplits(trainB, poolB, testB, "B");
+        var trigger = Triggers.Parse(triggerSpec);
+        var recipe = BackdoorAttack.DefaultTrain(AttackMode.Supervised) with { Seed = seed };
+
+        status?.Invoke("backdoor on A");
+        using var modelA = ClipCheckpoint.Load(pretrained);
+        var tokenizer = Tokenizers.For(modelA, null);
+        var attackA = BackdoorAttack.Run(modelA, tokenizer, a.Train, a.TrainIndices, a.Test, new AttackOptions(triggerSpec, target, 0.03, AttackMode.Supervised, recipe, seed), Path.GetTempPath(), progress);
+        using var headA = BackdoorAttack.Head(modelA, tokenizer, a.Train);
+        var poisonedA = attackA.Poisoned.AsSet();
+        var taskA = UnlearnTask.FromPool(a.Train, a.TrainIndices.Where(i => !poisonedA.Contains(i)).ToArray(), trigger, attackA.Target, forgetSize, valSize, seed);
+        status?.Invoke("TBAR on A");
+        var resultA = TbarMethod.Run(modelA, headA, taskA, options);
+        using var tauA = resultA.Tau!;
+
+        status?.Invoke("backdoor on B");
+        using var modelB = ClipCheckpoint.Load(pretrained);
+        var attackB = BackdoorAttack.Run(modelB, tokenizer, b.Train, b.TrainIndices, b.Test, new AttackOptions(triggerSpec, target, 0.03, AttackMode.Supervised, recipe, seed), Path.GetTempPath(), progress);
+        using var headB = BackdoorAttack.Head(modelB, tokenizer, b.Train);
+        var poisonedB = attackB.Poisoned.AsSet();
+        var taskB = UnlearnTask.FromPool(b.Train, b.TrainIndices.Where(i => !poisonedB.Contains(i)).ToArray(), trigger, attackB.Target, forgetSize, valSize, seed);
+        AttackMetrics Test() => Metrics.Evaluate(modelB, headB, b.Test, b.Test.AllIndices(), trigger, attackB.Target);
+        var rows = new List<TransferRow> { new("backdoored on B", null, attackB.Test, "no cleaning") };
+        using (var edit = new WeightEdit(modelB, tauA))
+        {
+            edit.Set(-resultA.Alpha!.Alpha);
+            rows.Add(new("B − α_A·τ_A", resultA.Alpha.Alpha, Test(), "A's vector at the α chosen on A's validation"));
+            status?.Invoke("α for τ_A on B's validation");
+            var choice = TbarMethod.ChooseAlpha(modelB, headB, taskB, tauA, options.Rule);
+            rows.Add(new("B − α·τ_A (α on B's validation)", choice.Alpha, Test(), choice.Reason));
+            edit.Restore();
+        }
+        status?.Invoke("TBAR on B (reference)");
+        var resultB = TbarMethod.Run(modelB, headB, taskB, options);
+        using var tauB = resultB.Tau!;
+        rows.Add(new("B − α_B·τ_B (own TBAR)", resultB.Alpha!.Alpha, Test(), resultB.Choice));
+        double cosine = VectorStats.Compute(tauA, tauB).Cosine;
+        return new TransferResult(rows, cosine, classesA, classesB, clock.Elapsed.TotalSeconds);
+    }
+}

@@ -1,0 +1,102 @@
+using System.Text.Json;
+using Tbar.Data;
+using Tbar.Evaluation;
+using Tbar.Io;
+using Tbar.Models;
+using Tbar.Training;
+
+namespace Tbar.Inversion;
+
+/// <summary>Scan settings: the inversion and how many of the defender's clean images it uses.</summary>
+/// <param name="Inversion">The inversion's settings.</param>
+/// <param name="Images">Clean images the inversion optimises on.</param>
+/// <param name="HeldOut">Further clean images on which similarity and the inferred target are measured.</param>
+public sealed record ScanOptions(InversionOptions Inversion, int Images = 2000, int HeldOut = 1000)
+{
+    public static ScanOptions Default => new(new InversionOptions());
+}
+
+/// <summary>
+/// The PL1 threshold below which a model is called backdoored, with where it came from: the PL1 of clean models of the
+/// same architecture, inverted the same way (<see cref="Scanner.Calibrate"/>). The rule puts the threshold at a fixed
+/// fraction of the smallest clean PL1, so it is set by clean models only.
+/// </summary>
+public sealed record ScanCalibration(double Threshold, string Rule, IReadOnlyList<CalibrationModel> CleanModels, string Architecture)
+{
+    public const double Fraction = 0.7;
+
+    public void Save(string path) => AtomicFile.WriteText(path, JsonSerializer.Serialize(this, RunRecord.Json) + "\n");
+
+    public static ScanCalibration Load(string path)
+    {
+        if (!File.Exists(path)) throw new TbarException($"{path}: no scan calibration here (make one with `tbar scan calibrate`, or pass --threshold)");
+        try
+        {
+            return JsonSerializer.Deserialize<ScanCalibration>(File.ReadAllText(path), RunRecord.Json)
+                ?? throw new TbarException($"{path}: empty scan calibration");
+        }
+        catch (JsonException e)
+        {
+            throw new TbarException($"{path}: not a scan calibration ({e.Message})");
+        }
+    }
+}
+
+/// <summary>One clean model of a calibration and its PL1.</summary>
+public sealed record CalibrationModel(string Model, double Pl1, double Similarity);
+
+/// <summary>
+/// The verdict with its evidence: PL1 against the threshold (and where the threshold came from), the inferred target and
+/// the share of stamped held-out images the model assigns to it, and the inversion itself.
+/// </summary>
+public sealed record ScanVerdict(bool Backdoored, double Pl1, double Threshold, string ThresholdSource, int Target, string TargetName,
+    Rate TargetShare, InversionResult Inversion)
+{
+    public string Summary => $"{(Backdoored ? "BACKDOORED" : "clean")}: PL1 {Pl1:P2} {(Backdoored ? "<" : "≥")} threshold {Threshold:P2}; " +
+        $"inverted-trigger images go to '{TargetName}' ({TargetShare})";
+}
+
+/// <summary>Trigger inversion → verdict, inferred target, and the proxy trigger.</summary>
+public static class Scanner
+{
+    /// <summary>The architecture a calibration holds for: image tower shape and input size.</summary>
+    public static string Architecture(Clip model)
+    {
+        var v = model.Config.Vision;
+        return $"vit image {v.ImageSize} patch {v.PatchSize} width {v.Width} layers {v.Layers} embed {model.Config.EmbedDim}";
+    }
+
+    /// <summary>Splits the defender's clean pool into inversion images and held-out images (disjoint, from the seed).</summary>
+    public static (long[] Train, long[] HeldOut) Split(long[] pool, ScanOptions o)
+    {
+        int images = Math.Min(o.Images, pool.Length / 2), held = Math.Min(o.HeldOut, pool.Length - images);
+        if (images < 2 || held < 2) throw new TbarException($"scan needs at least 4 clean images (got {pool.Length})");
+        var parts = Splits.Take(pool, o.Inversion.Seed + 7, images, held);
+        return (parts[0], parts[1]);
+    }
+
+    /// <summary>Inverts, then judges against <paramref name="threshold"/> and infers the target from the zero-shot head.</summary>
+    public static ScanVerdict Scan(Clip model, ZeroShotHead head, ImageDataset data, long[] pool, double threshold, string thresholdSource,
+        ScanOptions o, IProgress<TrainProgress>? progress = null)
+    {
+        var (train, heldOut) = Split(pool, o);
+        var inversion = Decree.Invert(model, data, train, heldOut, o.Inversion, progress);
+        var predictions = Metrics.Predict(model, head, data, heldOut, inversion.Trigger);
+        var (target, hits) = predictions.GroupBy(p => p).Select(g => (Class: (int)g.Key, Count: g.LongCount()))
+            .OrderByDescending(g => g.Count).ThenBy(g => g.Class).First();
+        return new ScanVerdict(inversion.Reached && inversion.Pl1 < threshold, inversion.Pl1, threshold, thresholdSource, target,
+            head.ClassNames[target], new Rate(hits, predictions.Length), inversion);
+    }
+
+    /// <summary>
+    /// Threshold from clean models' PL1: <see cref="ScanCalibration.Fraction"/> × the smallest. The models must share one
+    /// architecture.
+    /// </summary>
+    public static ScanCalibration Calibrate(IReadOnlyList<CalibrationModel> clean, string architecture)
+    {
+        if (clean.Count == 0) throw new TbarException("calibration needs at least one clean model");
+        double min = clean.Min(m => m.Pl1);
+        return new ScanCalibration(ScanCalibration.Fraction * min,
+            $"threshold = {ScanCalibration.Fraction} × smallest PL1 of {clean.Count} clean models ({min:P2})", clean, architecture);
+    }
+}

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using Tbar.Attacks;
+using Tbar.Data;
+using Tbar.Inversion;
+using static TorchSharp.torch;
+
+namespace Tbar.Unlearning;
+
+/// <summary>
+/// Where the forget set comes from, as users type it: <c>trigger:SPEC</c> (a known trigger applied to the defender's
+/// clean images), <c>inverted:DIR</c> (the trigger `tbar scan` recovered; the target defaults to the scan's inferred
+/// one), or <c>images:DIR</c> (a folder of images that already carry the trigger).
+/// </summary>
+public sealed record ForgetSource(string Kind, string Argument, ITrigger? Trigger, string? InferredTarget)
+{
+    public static ForgetSource Parse(string text)
+    {
+        int colon = text.IndexOf(':');
+        string kind = colon < 0 ? text : text[..colon], argument = colon < 0 ? "" : text[(colon + 1)..];
+        if (argument.Length == 0) throw new TbarException($"--forget '{text}': expected trigger:SPEC, inverted:DIR or images:DIR");
+        switch (kind)
+        {
+            case "trigger":
+                return new ForgetSource(kind, argument, Triggers.Parse(argument), null);
+            case "inverted":
+                return new ForgetSource(kind, argument, InvertedTrigger.Load(argument), ScanTarget(argument));
+            case "images":
+                if (!Directory.Exists(argument)) throw new TbarException($"{argument}: no such folder (--forget images:DIR)");
+                return new ForgetSource(kind, argument, null, null);
+            default:
+                throw new TbarException($"--forget '{text}': unknown kind '{kind}' (valid: trigger:SPEC, inverted:DIR, images:DIR)");
+        }
+    }
+
+    /// <summary>The spec recorded in reports.</summary>
+    public string Spec => Trigger?.Spec ?? $"{Kind}:{Argument}";
+
+    /// <summary>The class to unlearn: the one given, else the scan's inferred target; an error when neither exists.</summary>
+    public string Target(string? given) => given ?? InferredTarget
+        ?? throw new TbarException($"--target is required with --forget {Kind}:… (only inverted:DIR carries an inferred target)");
+
+    /// <summary>Builds the task on the defender's clean <paramref name="clean"/> pool.</summary>
+    public UnlearnTask Task(ImageDataset clean, long[] pool, int target, int forgetSize, int valSize, long seed, int imageSize)
+    {
+        if (Trigger != null) return UnlearnTask.FromPool(clean, pool, Trigger, target, forgetSize, valSize, seed);
+        var files = ImageFolder.Images(Argument).ToList();
+        if (files.Count == 0) throw new TbarException($"{Argument}: no images ({string.Join(", ", ImageFolder.Suffixes)})");
+        using var scope = NewDisposeScope();
+        var pixels = stack(files.Select(f => ImageFile.LoadSquareBytes(f, imageSize)).ToArray()).MoveToOuterDisposeScope();
+        // True classes are unknown (-1): the images are taken to be non-target images carrying the trigger.
+        var triggered = new ImageDataset(pixels, Enumerable.Repeat(-1L, files.Count).ToArray(), clean.ClassNames, $"images:{Argument}");
+        return UnlearnTask.FromImages(triggered, clean, pool, target, forgetSize, valSize, seed);
+    }
+
+    static string? ScanTarget(string dir)
+    {
+        string path = Path.Combine(dir, "scan.json");
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            return doc.RootElement.TryGetProperty("results", out var r) && r.TryGetProperty("target_name", out var t) ? t.GetString() : null;
+        }
+        catch (JsonException e)
+        {
+            throw new TbarException($"{path}: not valid JSON ({e.Message})");
+        }
+    }
+}
