@@ -132,13 +132,17 @@ static class AnalyzeCommand
             using var tau = TaskVector.Load(run.TauPath);
             using var clean = CleanVector(bd, pre, tau, run.Alpha);
             var stats = VectorStats.Compute(tau, clean);
+            using var whole = CleanVector(bd, pre, tau, 0);
+            double wholeCosine = VectorStats.Compute(tau, whole).Cosine;
             string dir = r.GetValue(output)!;
             Directory.CreateDirectory(dir);
             Plots.VectorBlocks(Path.Combine(dir, "vectors.png"), stats, "τ_t against τ_c per block");
-            new RunRecord(Environment.CommandLine, new { unlearned = r.GetValue(unlearned), alpha_star = run.Alpha }, 0, stats, clock.Elapsed.TotalSeconds)
+            new RunRecord(Environment.CommandLine, new { unlearned = r.GetValue(unlearned), alpha_star = run.Alpha }, 0,
+                new { stats, cosine_with_whole_fine_tune = wholeCosine }, clock.Elapsed.TotalSeconds)
                 .Save(Path.Combine(dir, "vectors.json"));
             var sb = new StringBuilder($"## Trigger and clean vectors\n\n‖τ_t‖ = {stats.TriggerNorm:G4}, ‖τ_c‖ = {stats.CleanNorm:G4}, " +
-                $"cos(τ_t, τ_c) = {stats.Cosine:F4} over the image tower (`tbar analyze vectors`).\n\n" +
+                $"cos(τ_t, τ_c) = {stats.Cosine:F4} over the image tower, with τ_c = θ_b − θ_pre − α*·τ_t (α* = {run.Alpha:G3}); " +
+                $"cos(τ_t, θ_b − θ_pre) = {wholeCosine:F4} (`tbar analyze vectors`).\n\n" +
                 "| block | parameters | ‖τ_t‖ | ‖τ_c‖ | cos | share of ‖τ_t‖² |\n|---|---|---|---|---|---|\n");
             foreach (var b in stats.Blocks)
                 sb.Append($"| {b.Block} | {b.Parameters:N0} | {b.TriggerNorm:G4} | {b.CleanNorm:G4} | {b.Cosine:F4} | {b.TriggerEnergyShare:P1} |\n");

@@ -43,32 +43,50 @@ public static class Baselines
         return new UnlearnResult("finetune", null, $"lr {best.Lr:G3}: {reason}", best.Point, null, clock.Elapsed.TotalSeconds, sweep);
     }
 
-    /// <summary>GA: raise the forget set's target-label loss, validating every few steps (early stopping); one run per LR.</summary>
+    /// <summary>
+    /// GA: raise the forget set's target-label loss, validating every few steps (early stopping); one run per LR. Only the
+    /// weights of the best point so far are kept: the selection rule is a fixed preference order, so picking between the
+    /// running best and each new point gives the same choice as picking over all points at the end.
+    /// </summary>
     public static UnlearnResult GradientAscent(Clip model, ZeroShotHead head, UnlearnTask task, BaselineOptions o)
     {
         task.Validate();
         var clock = Stopwatch.StartNew();
         var start = VisualWeights.Snapshot(model);
         double floor = o.Rule.CaFloor * task.Evaluate(model, head).CleanAccuracy.Value;
-        var points = new List<(double Lr, int Step, AlphaPoint Point, Dictionary<string, Tensor> State)>();
+        var points = new List<(double Lr, int Step, AlphaPoint Point)>();
+        (double Lr, int Step, AlphaPoint Point)? best = null;
+        Dictionary<string, Tensor>? bestState = null;
+        void Consider(double lr, int step, AlphaPoint point)
+        {
+            points.Add((lr, step, point));
+            if (best is { } current)
+            {
+                var (pick, _, _) = Selection.Pick<(double Lr, int Step, AlphaPoint Point)>([current, (lr, step, point)], t => t.Point.CleanAccuracy.Value, t => t.Point.AttackSuccess.Value, o.Rule.AsrTarget, floor);
+                if (pick == current) return;
+            }
+            best = (lr, step, point);
+            if (bestState != null) VisualWeights.Dispose([bestState]);
+            bestState = VisualWeights.Snapshot(model);
+        }
         foreach (var lr in o.LearningRates)
         {
             VisualWeights.Restore(model, start);
-            points.AddRange(AscentRun(model, head, task, o, lr, floor));
+            AscentRun(model, head, task, o, lr, floor, Consider);
         }
-        var (best, _, reason) = Selection.Pick(points, t => t.Point.CleanAccuracy.Value, t => t.Point.AttackSuccess.Value, o.Rule.AsrTarget, floor);
-        VisualWeights.Restore(model, best.State);
+        var (chosen, _, reason) = Selection.Pick(points, t => t.Point.CleanAccuracy.Value, t => t.Point.AttackSuccess.Value, o.Rule.AsrTarget, floor);
+        if (best == null || chosen != best.Value) throw new InvalidOperationException("running best and final pick disagree");
+        VisualWeights.Restore(model, bestState!);
+        VisualWeights.Dispose([bestState!, start]);
         var trace = points.Select(t => new { lr = t.Lr, step = t.Step, val_ca = t.Point.CleanAccuracy.Value, val_asr = t.Point.AttackSuccess.Value }).ToList();
-        return new UnlearnResult("ga", null, $"lr {best.Lr:G3}, step {best.Step}: {reason}", best.Point, null, clock.Elapsed.TotalSeconds, trace);
+        return new UnlearnResult("ga", null, $"lr {chosen.Lr:G3}, step {chosen.Step}: {reason}", chosen.Point, null, clock.Elapsed.TotalSeconds, trace);
     }
 
-    static List<(double, int, AlphaPoint, Dictionary<string, Tensor>)> AscentRun(Clip model, ZeroShotHead head, UnlearnTask task,
-        BaselineOptions o, double lr, double floor)
+    static void AscentRun(Clip model, ZeroShotHead head, UnlearnTask task, BaselineOptions o, double lr, double floor, Action<double, int, AlphaPoint> consider)
     {
         var parameters = model.Visual.parameters().ToList();
         using var optimizer = optim.AdamW(parameters, lr, weight_decay: 0);
         var rng = new Random(0);
-        var points = new List<(double, int, AlphaPoint, Dictionary<string, Tensor>)>();
         int step = 0, n = task.Forget.Indices.Length;
         for (int epoch = 0; epoch < o.Epochs; epoch++)
         {
@@ -78,12 +96,11 @@ public static class Baselines
                 AscentStep(model, head, task, optimizer, parameters, order[b..Math.Min(n, b + 64)]);
                 if ((step + 1) % o.EvalEvery != 0) continue;
                 var (ca, asr) = task.Evaluate(model, head);
-                points.Add((lr, step + 1, new AlphaPoint(0, ca, asr), VisualWeights.Snapshot(model)));
+                consider(lr, step + 1, new AlphaPoint(0, ca, asr));
                 // Early stopping: the backdoor is gone, or clean accuracy has fallen through the floor.
-                if (asr.Value <= o.Rule.AsrTarget || ca.Value < floor) return points;
+                if (asr.Value <= o.Rule.AsrTarget || ca.Value < floor) return;
             }
         }
-        return points;
     }
 
     static void AscentStep(Clip model, ZeroShotHead head, UnlearnTask task, optim.Optimizer optimizer, List<Parameter> parameters, long[] positions)

@@ -15,6 +15,7 @@ public static class Methods
         ["tbar-proj"] = (m, h, t) => ProjectedTbar.Run(m, h, t, TbarOptions.Default),
         ["finetune"] = (m, h, t) => Baselines.FineTuneClean(m, h, t, BaselineOptions.Default),
         ["ga"] = (m, h, t) => Baselines.GradientAscent(m, h, t, BaselineOptions.Default),
+        ["cleanclip"] = (m, h, t) => CleanClipStyle.Run(m, h, t, CleanClipOptions.Default),
     };
 
     /// <summary>Valid method names.</summary>

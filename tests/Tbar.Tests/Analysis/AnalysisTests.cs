@@ -104,3 +104,25 @@ public class AnalysisTests : TempFolder
         Assert.Contains("no section.md", stderr.ToString());
     }
 }
+
+public class CleanClipStyleTests
+{
+    [Fact]
+    public void AugmentedViewsKeepShapeAndOnlyShiftFlipAndScaleBrightness()
+    {
+        var rng = new Random(1);
+        using var flat = full(5, 3, 8, 8, 0.5f);
+        using var views = Tbar.Unlearning.CleanClipStyle.Augment(flat, 3, rng);
+        Assert.Equal(flat.shape, views.shape);
+        // A constant image is unchanged by shifts (edge padding) and mirrors; only the brightness factor in [0.9, 1.1] acts.
+        for (int i = 0; i < 5; i++)
+        {
+            float lo = views[i].min().item<float>(), hi = views[i].max().item<float>();
+            Assert.Equal(lo, hi, 5);
+            Assert.InRange(lo, 0.45f, 0.55f);
+        }
+        using var ramp = arange(64, dtype: ScalarType.Float32).reshape(1, 1, 8, 8).expand(2, 3, 8, 8).contiguous();
+        using var moved = Tbar.Unlearning.CleanClipStyle.Augment(ramp, 3, new Random(2));
+        Assert.False(moved.allclose(ramp), "augmentation left a non-constant image unchanged");
+    }
+}

@@ -27,3 +27,24 @@ public class MetricsTests
         Assert.Null(m.BackdoorAccuracy);
     }
 }
+
+public class SelectionTests
+{
+    /// <summary>GA keeps only the running best: folding Pick pairwise must give the same choice as Pick over all candidates.</summary>
+    [Fact]
+    public void PickingPairwiseAsCandidatesArriveEqualsPickingOverAll()
+    {
+        var rng = new Random(4);
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            // Coarse values so that ties happen often.
+            var candidates = Enumerable.Range(0, rng.Next(1, 12)).Select(i => (Id: i, Ca: rng.Next(0, 6) / 5.0, Asr: rng.Next(0, 6) / 50.0)).ToList();
+            double floor = rng.Next(0, 6) / 5.0;
+            var all = Tbar.Evaluation.Selection.Pick(candidates, c => c.Ca, c => c.Asr, 0.04, floor).Best;
+            var running = candidates[0];
+            foreach (var c in candidates.Skip(1))
+                running = Tbar.Evaluation.Selection.Pick([running, c], x => x.Ca, x => x.Asr, 0.04, floor).Best;
+            Assert.Equal(all, running);
+        }
+    }
+}
