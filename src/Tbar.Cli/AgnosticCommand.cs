@@ -79,21 +79,21 @@ static class AgnosticCommand
         var sb = new StringBuilder();
         sb.AppendLine($"Threshold PL1 < {calibration.Threshold:P2} ({calibration.Rule}; clean models: " +
             string.Join(", ", calibration.CleanModels.Select(m => $"{m.Model} {m.Pl1:P2}")) + ").\n");
-        sb.AppendLine("| seed | planted trigger | test CA / ASR | PL1 | verdict | inferred target (share) | tbar (inverted): CA / ASR / retention | ga (inverted): CA / ASR | tbar (known trigger): CA / ASR |");
-        sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        string[] methods = [.. Agnostic.ProxyMethods.Select(m => $"{m} (inverted)"), "tbar (known trigger)"];
+        sb.AppendLine("| seed | planted trigger | test CA / ASR | PL1 | verdict | inferred target (share) | " +
+            string.Join(" | ", methods.Select(m => $"{m}: CA / ASR / retention")) + " |");
+        sb.AppendLine("|---|---|---|---|---|---|" + string.Concat(methods.Select(_ => "---|")));
         foreach (var r in rows)
         {
-            string Cell(string name, bool retention = false)
+            string Cell(string name)
             {
                 var c = r.Cleaned.FirstOrDefault(x => x.Name == name);
-                if (c == null) return "-";
-                string s = $"{c.Test.CleanAccuracy.Value:P1} / {c.Test.AttackSuccess?.Value:P1}";
-                return retention ? s + $" / {c.Test.CleanAccuracy.Value / r.Model.Test.CleanAccuracy.Value:P1}" : s;
+                return c == null ? "-" : $"{c.Test.CleanAccuracy.Value:P1} / {c.Test.AttackSuccess?.Value:P1} / {c.Test.CleanAccuracy.Value / r.Model.Test.CleanAccuracy.Value:P1}";
             }
             bool right = r.Verdict.Backdoored == r.ReallyBackdoored;
             sb.AppendLine($"| {r.Seed} | {r.Trigger} | {r.Model.Test.CleanAccuracy.Value:P1} / {r.Model.Test.AttackSuccess?.Value:P1} | {r.Verdict.Pl1:P2} | " +
                 $"{(r.Verdict.Backdoored ? "backdoored" : "clean")} ({(right ? "right" : "wrong")}) | {r.Verdict.TargetName} ({r.Verdict.TargetShare.Value:P0}) | " +
-                $"{Cell("tbar (inverted)", true)} | {Cell("ga (inverted)")} | {Cell("tbar (known trigger)")} |");
+                string.Join(" | ", methods.Select(Cell)) + " |");
         }
         return sb.ToString();
     }

@@ -16,7 +16,7 @@ public sealed record AgnosticRow(long Seed, string Trigger, bool ReallyBackdoore
 public static class Agnostic
 {
     /// <summary>Methods run on the proxy forget set, by registry name.</summary>
-    public static readonly string[] ProxyMethods = ["tbar", "ga"];
+    public static readonly string[] ProxyMethods = ["tbar", "tbar-refit", "ga"];
 
     /// <summary>
     /// Scans <paramref name="model"/> on the defender's clean <paramref name="pool"/>; when the verdict is "backdoored",
