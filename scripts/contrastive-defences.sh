@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The contrastive setting: a mini-CLIP backdoored through image–caption pairs (BadNet, 3%), cleaned by TBAR, its 75%-floor
+# The contrastive setting: a mini-CLIP backdoored through image–caption pairs (BadNet, 3%), cleaned by TBAR, its 75%-floor and refit variants, gradient ascent,
 # rule, clean fine-tuning and the CleanCLIP-style defence on the same clean budget; test CA/ASR of each into
 # experiments/contrastive/ (eval JSONs, unlearn reports, table.md). Usage: scripts/contrastive-defences.sh [SEED]
 set -euo pipefail
@@ -12,7 +12,7 @@ mkdir -p "$out" "$runs"
 trigger=badnet:size=3
 [ -f "$runs/backdoored/model.safetensors" ] || ./tbar attack --mode contrastive --trigger "$trigger" --target Bag --seed "$seed" --out "$runs/backdoored"
 ./tbar eval --model "$runs/backdoored" --trigger "$trigger" --target Bag --json "$out/backdoored.json" > /dev/null
-for method in tbar tbar-floor75 finetune cleanclip; do
+for method in tbar tbar-floor75 tbar-refit finetune ga cleanclip; do
   ./tbar unlearn --model "$runs/backdoored" --forget "trigger:$trigger" --target Bag --method "$method" --seed "$seed" --out "$runs/$method" > /dev/null
   cp "$runs/$method/report.json" "$out/unlearn-$method.json"
   ./tbar eval --model "$runs/$method" --trigger "$trigger" --target Bag --json "$out/$method.json" > /dev/null
@@ -23,7 +23,7 @@ out = sys.argv[1]
 base = json.load(open(os.path.join(out, "backdoored.json")))["metrics"]
 rows = ["| model | test CA | test ASR | retention | choice (validation) |", "|---|---|---|---|---|",
         f"| backdoored (contrastive) | {base['ca']:.2%} | {base['asr']:.2%} | - | - |"]
-for m in ["tbar", "tbar-floor75", "finetune", "cleanclip"]:
+for m in ["tbar", "tbar-floor75", "tbar-refit", "finetune", "ga", "cleanclip"]:
     e = json.load(open(os.path.join(out, f"{m}.json")))["metrics"]
     u = json.load(open(os.path.join(out, f"unlearn-{m}.json")))["results"]
     rows.append(f"| {m} | {e['ca']:.2%} | {e['asr']:.2%} | {e['ca'] / base['ca']:.1%} | {u['choice']} |")
