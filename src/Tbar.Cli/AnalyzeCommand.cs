@@ -58,16 +58,41 @@ static class AnalyzeCommand
     static Option<string> DataOption() => new("--data") { Description = "Data spec", DefaultValueFactory = _ => "fashion-mnist" };
     static Option<string> OutOption() => new("--out") { Description = "Output folder", Required = true };
 
-    /// <summary>τ_c = θ_b − θ_pre − α*·τ_t over τ_t's parameters.</summary>
-    static TaskVector CleanVector(Clip backdoored, Clip pretrained, TaskVector trigger, double alphaStar)
+    /// <summary>An unlearn run's models and vectors: θ_pre, θ_b, τ_t and τ_c = θ_b − θ_pre − α*·τ_t over τ_t's parameters.</summary>
+    sealed class RunVectors(Unlearned run, Clip pretrained, Clip backdoored, TaskVector trigger) : IDisposable
     {
-        var b = backdoored.Parameters();
-        var p = pretrained.Parameters();
-        var keys = trigger.Keys.ToList();
-        using var difference = TaskVector.Between(p.ToDictionary(x => x.Key, x => (TorchSharp.torch.Tensor)x.Value),
-            b.ToDictionary(x => x.Key, x => (TorchSharp.torch.Tensor)x.Value), keys);
-        using var scaled = trigger * alphaStar;
-        return difference - scaled;
+        public Unlearned Run => run;
+        public Clip Pretrained => pretrained;
+        public TaskVector Trigger => trigger;
+        public TaskVector Clean { get; } = Difference(backdoored, pretrained, trigger, run.Alpha);
+
+        public static RunVectors Load(string unlearnedDir, string pretrainedPath)
+        {
+            var run = Unlearned.Read(unlearnedDir);
+            return new RunVectors(run, ClipCheckpoint.Load(pretrainedPath), ClipCheckpoint.Load(run.Backdoored), TaskVector.Load(run.TauPath));
+        }
+
+        /// <summary>θ_b − θ_pre over τ_t's parameters: the whole backdoor fine-tune.</summary>
+        public TaskVector WholeFineTune() => Difference(backdoored, pretrained, trigger, 0);
+
+        static TaskVector Difference(Clip backdoored, Clip pretrained, TaskVector trigger, double alphaStar)
+        {
+            var b = backdoored.Parameters();
+            var p = pretrained.Parameters();
+            var keys = trigger.Keys.ToList();
+            using var difference = TaskVector.Between(p.ToDictionary(x => x.Key, x => (TorchSharp.torch.Tensor)x.Value),
+                b.ToDictionary(x => x.Key, x => (TorchSharp.torch.Tensor)x.Value), keys);
+            using var scaled = trigger * alphaStar;
+            return difference - scaled;
+        }
+
+        public void Dispose()
+        {
+            Clean.Dispose();
+            trigger.Dispose();
+            backdoored.Dispose();
+            pretrained.Dispose();
+        }
     }
 
     static Command Disentangle(TextWriter stdout)
@@ -83,11 +108,8 @@ static class AnalyzeCommand
         command.SetAction(r =>
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var run = Unlearned.Read(r.GetValue(unlearned)!);
-            using var pre = ClipCheckpoint.Load(r.GetValue(pretrained)!);
-            using var bd = ClipCheckpoint.Load(run.Backdoored);
-            using var tau = TaskVector.Load(run.TauPath);
-            using var clean = CleanVector(bd, pre, tau, run.Alpha);
+            using var vectors = RunVectors.Load(r.GetValue(unlearned)!, r.GetValue(pretrained)!);
+            var (run, pre) = (vectors.Run, vectors.Pretrained);
             using var splits = DataSpec.Load(r.GetValue(data)!, pre.Config.Vision.ImageSize);
             int target = splits.Test.ClassIndex(run.Target), n = r.GetValue(images);
             if (n < 1) throw new TbarException("--images must be ≥ 1");
@@ -97,14 +119,13 @@ static class AnalyzeCommand
             var trigIdx = Splits.Take(victims, 12, Math.Min(n, victims.Length))[0];
             using var head = BackdoorAttack.Head(pre, Tokenizers.For(pre, null), splits.Test);
             var axis = Disentanglement.Axis(r.GetValue(range), r.GetValue(grid));
-            var result = ProgressBar.Run(stdout, "ξ grid", p => Disentanglement.Compute(pre, clean, tau, head, splits.Test, cleanIdx, trigIdx,
+            var result = ProgressBar.Run(stdout, "ξ grid", p => Disentanglement.Compute(pre, vectors.Clean, vectors.Trigger, head, splits.Test, cleanIdx, trigIdx,
                 Triggers.Parse(run.TriggerSpec), axis, axis, p));
             string dir = r.GetValue(output)!;
             Directory.CreateDirectory(dir);
             Plots.XiHeatmap(Path.Combine(dir, "xi.png"), result, "disentanglement error ξ(α_c, α_t)");
             new RunRecord(Environment.CommandLine, new { unlearned = r.GetValue(unlearned), alpha_star = run.Alpha, run.TriggerSpec, run.Target, images = n },
                 0, result, clock.Elapsed.TotalSeconds).Save(Path.Combine(dir, "xi.json"));
-            var origin = result.At(Array.IndexOf(axis, axis.OrderBy(Math.Abs).First()), Array.IndexOf(axis, axis.OrderBy(Math.Abs).First()));
             var unit = result.Points.Where(q => q.AlphaClean is >= 0 and <= 1 && q.AlphaTrigger is >= 0 and <= 1).ToList();
             string md = $"## Disentanglement error\n\nξ(α_c, α_t) for θ_pre + α_c·τ_c + α_t·τ_t, with τ_c = θ_b − θ_pre − α*·τ_t (α* = {run.Alpha:G3}), " +
                 $"on {n} clean and {trigIdx.Length} triggered test images (`tbar analyze disentangle`). " +
@@ -126,14 +147,11 @@ static class AnalyzeCommand
         command.SetAction(r =>
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var run = Unlearned.Read(r.GetValue(unlearned)!);
-            using var pre = ClipCheckpoint.Load(r.GetValue(pretrained)!);
-            using var bd = ClipCheckpoint.Load(run.Backdoored);
-            using var tau = TaskVector.Load(run.TauPath);
-            using var clean = CleanVector(bd, pre, tau, run.Alpha);
-            var stats = VectorStats.Compute(tau, clean);
-            using var whole = CleanVector(bd, pre, tau, 0);
-            double wholeCosine = VectorStats.Compute(tau, whole).Cosine;
+            using var vectors = RunVectors.Load(r.GetValue(unlearned)!, r.GetValue(pretrained)!);
+            var run = vectors.Run;
+            var stats = VectorStats.Compute(vectors.Trigger, vectors.Clean);
+            using var whole = vectors.WholeFineTune();
+            double wholeCosine = VectorStats.Compute(vectors.Trigger, whole).Cosine;
             string dir = r.GetValue(output)!;
             Directory.CreateDirectory(dir);
             Plots.VectorBlocks(Path.Combine(dir, "vectors.png"), stats, "τ_t against τ_c per block");
@@ -173,7 +191,7 @@ static class AnalyzeCommand
             var options = r.GetValue(method) switch
             {
                 "tbar" => TbarOptions.Default,
-                "tbar-floor75" => TbarOptions.Default with { Rule = new Tbar.Evaluation.AlphaRule(CaFloor: 0.75) },
+                "tbar-floor75" => TbarOptions.Floor75,
                 var other => throw new TbarException($"--rule '{other}': expected tbar or tbar-floor75"),
             };
             var list = r.GetValue(sizes)!;
@@ -224,7 +242,7 @@ static class AnalyzeCommand
             string targetName = full.Train.ClassNames[full.Train.ClassIndex(r.GetValue(target)!)];
             var console = Output.Console(stdout);
             var result = ProgressBar.Run(stdout, "transfer", p => Ablations.Transfer(r.GetValue(pretrained)!, full, a, b, r.GetValue(trigger)!, targetName,
-                2000, 2000, TbarOptions.Default with { Rule = new Tbar.Evaluation.AlphaRule(CaFloor: 0.75) }, r.GetValue(seed),
+                2000, 2000, TbarOptions.Floor75, r.GetValue(seed),
                 s => console.MarkupLine($"[grey]{Markup.Escape(s)}[/]"), p));
             string dir = r.GetValue(output)!;
             Directory.CreateDirectory(dir);

@@ -63,32 +63,36 @@ public static class Ablations
     {
         var clock = Stopwatch.StartNew();
         if (!classesA.Contains(target) || !classesB.Contains(target)) throw new TbarException($"the target '{target}' must be among both class lists");
-        var (trainA, poolA) = full.Train.ClassSubset(classesA, full.TrainIndices, "fashion-mnist A");
-        var (testA, _) = full.Test.ClassSubset(classesA, full.Test.AllIndices(), "fashion-mnist A test");
-        var (trainB, poolB) = full.Train.ClassSubset(classesB, full.TrainIndices, "fashion-mnist B");
-        var (testB, _) = full.Test.ClassSubset(classesB, full.Test.AllIndices(), "fashion-mnist B test");
-        using var a = new DataSplits(trainA, poolA, testA, "A");
-        using var b = new DataSplits(trainB, poolB, testB, "B");
+        DataSplits Subset(string[] classes, string name)
+        {
+            var (train, pool) = full.Train.ClassSubset(classes, full.TrainIndices, $"fashion-mnist {name}");
+            var (test, _) = full.Test.ClassSubset(classes, full.Test.AllIndices(), $"fashion-mnist {name} test");
+            return new DataSplits(train, pool, test, name);
+        }
+        using var a = Subset(classesA, "A");
+        using var b = Subset(classesB, "B");
         var trigger = Triggers.Parse(triggerSpec);
         var recipe = BackdoorAttack.DefaultTrain(AttackMode.Supervised) with { Seed = seed };
+        ClipTokenizer? tokenizer = null;
+        BackdooredSubset Backdoor(DataSplits d)
+        {
+            status?.Invoke($"backdoor on {d.Spec}");
+            var model = ClipCheckpoint.Load(pretrained);
+            tokenizer ??= Tokenizers.For(model, null);
+            var attack = BackdoorAttack.Run(model, tokenizer, d.Train, d.TrainIndices, d.Test,
+                new AttackOptions(triggerSpec, target, 0.03, AttackMode.Supervised, recipe, seed), Path.GetTempPath(), progress);
+            var poisoned = attack.Poisoned.AsSet();
+            var task = UnlearnTask.FromPool(d.Train, d.TrainIndices.Where(i => !poisoned.Contains(i)).ToArray(), trigger, attack.Target, forgetSize, valSize, seed);
+            return new BackdooredSubset(model, BackdoorAttack.Head(model, tokenizer, d.Train), attack, task);
+        }
 
-        status?.Invoke("backdoor on A");
-        using var modelA = ClipCheckpoint.Load(pretrained);
-        var tokenizer = Tokenizers.For(modelA, null);
-        var attackA = BackdoorAttack.Run(modelA, tokenizer, a.Train, a.TrainIndices, a.Test, new AttackOptions(triggerSpec, target, 0.03, AttackMode.Supervised, recipe, seed), Path.GetTempPath(), progress);
-        using var headA = BackdoorAttack.Head(modelA, tokenizer, a.Train);
-        var poisonedA = attackA.Poisoned.AsSet();
-        var taskA = UnlearnTask.FromPool(a.Train, a.TrainIndices.Where(i => !poisonedA.Contains(i)).ToArray(), trigger, attackA.Target, forgetSize, valSize, seed);
+        using var backdooredA = Backdoor(a);
         status?.Invoke("TBAR on A");
-        var resultA = TbarMethod.Run(modelA, headA, taskA, options);
+        var resultA = TbarMethod.Run(backdooredA.Model, backdooredA.Head, backdooredA.Task, options);
         using var tauA = resultA.Tau!;
 
-        status?.Invoke("backdoor on B");
-        using var modelB = ClipCheckpoint.Load(pretrained);
-        var attackB = BackdoorAttack.Run(modelB, tokenizer, b.Train, b.TrainIndices, b.Test, new AttackOptions(triggerSpec, target, 0.03, AttackMode.Supervised, recipe, seed), Path.GetTempPath(), progress);
-        using var headB = BackdoorAttack.Head(modelB, tokenizer, b.Train);
-        var poisonedB = attackB.Poisoned.AsSet();
-        var taskB = UnlearnTask.FromPool(b.Train, b.TrainIndices.Where(i => !poisonedB.Contains(i)).ToArray(), trigger, attackB.Target, forgetSize, valSize, seed);
+        using var backdooredB = Backdoor(b);
+        var (modelB, headB, attackB, taskB) = backdooredB;
         AttackMetrics Test() => Metrics.Evaluate(modelB, headB, b.Test, b.Test.AllIndices(), trigger, attackB.Target);
         var rows = new List<TransferRow> { new("backdoored on B", null, attackB.Test, "no cleaning") };
         using (var edit = new WeightEdit(modelB, tauA))
@@ -106,5 +110,15 @@ public static class Ablations
         rows.Add(new("B − α_B·τ_B (own TBAR)", resultB.Alpha!.Alpha, Test(), resultB.Choice));
         double cosine = VectorStats.Compute(tauA, tauB).Cosine;
         return new TransferResult(rows, cosine, classesA, classesB, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>A model backdoored on one class subset, its zero-shot head, the attack, and the unlearning task on the rest of its pool.</summary>
+    sealed record BackdooredSubset(Clip Model, ZeroShotHead Head, AttackOutcome Attack, UnlearnTask Task) : IDisposable
+    {
+        public void Dispose()
+        {
+            Head.Dispose();
+            Model.Dispose();
+        }
     }
 }

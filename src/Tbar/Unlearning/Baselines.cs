@@ -22,7 +22,16 @@ public sealed record BaselineOptions(double[] LearningRates, int Epochs, int Eva
 public static class Baselines
 {
     /// <summary>FT: fine-tune the image tower on as many clean images as the forget set holds, one run per LR; keep the best.</summary>
-    public static UnlearnResult FineTuneClean(Clip model, ZeroShotHead head, UnlearnTask task, BaselineOptions o)
+    public static UnlearnResult FineTuneClean(Clip model, ZeroShotHead head, UnlearnTask task, BaselineOptions o) =>
+        LearningRateSweep("finetune", model, head, task, o, lr =>
+            FineTune.Train(model, head, task.CleanBudget.Length, positions => task.CleanBatch(positions, model.Config.Preprocess),
+                new TrainOptions(o.Epochs, 64, lr, 0.1, 0.1, 1.0)));
+
+    /// <summary>
+    /// One training run per LR from the same start (<paramref name="train"/> trains the model in place at the given LR),
+    /// each validated; the run the selection rule prefers is kept, the other snapshots are freed.
+    /// </summary>
+    public static UnlearnResult LearningRateSweep(string name, Clip model, ZeroShotHead head, UnlearnTask task, BaselineOptions o, Action<double> train)
     {
         task.Validate();
         var clock = Stopwatch.StartNew();
@@ -32,15 +41,16 @@ public static class Baselines
         foreach (var lr in o.LearningRates)
         {
             VisualWeights.Restore(model, start);
-            FineTune.Train(model, head, task.CleanBudget.Length, positions => task.CleanBatch(positions, model.Config.Preprocess),
-                new TrainOptions(o.Epochs, 64, lr, 0.1, 0.1, 1.0));
+            train(lr);
+            model.eval();
             var (ca, asr) = task.Evaluate(model, head);
             trials.Add((lr, new AlphaPoint(0, ca, asr), VisualWeights.Snapshot(model)));
         }
         var (best, _, reason) = Selection.Pick(trials, t => t.Point.CleanAccuracy.Value, t => t.Point.AttackSuccess.Value, o.Rule.AsrTarget, floor);
         VisualWeights.Restore(model, best.State);
+        VisualWeights.Dispose(trials.Select(t => t.State).Append(start));
         var sweep = trials.Select(t => new { lr = t.Lr, val_ca = t.Point.CleanAccuracy.Value, val_asr = t.Point.AttackSuccess.Value }).ToList();
-        return new UnlearnResult("finetune", null, $"lr {best.Lr:G3}: {reason}", best.Point, null, clock.Elapsed.TotalSeconds, sweep);
+        return new UnlearnResult(name, null, $"lr {best.Lr:G3}: {reason}", best.Point, null, clock.Elapsed.TotalSeconds, sweep);
     }
 
     /// <summary>

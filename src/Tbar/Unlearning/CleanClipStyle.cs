@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Tbar.Evaluation;
 using Tbar.Models;
 using Tbar.Training;
@@ -26,16 +25,9 @@ public sealed record CleanClipOptions(BaselineOptions Baseline, double SelfSuper
 /// </summary>
 public static class CleanClipStyle
 {
-    public static UnlearnResult Run(Clip model, ZeroShotHead head, UnlearnTask task, CleanClipOptions o)
-    {
-        task.Validate();
-        var clock = Stopwatch.StartNew();
-        var start = VisualWeights.Snapshot(model);
-        double floor = o.Baseline.Rule.CaFloor * task.Evaluate(model, head).CleanAccuracy.Value;
-        var trials = new List<(double Lr, AlphaPoint Point, Dictionary<string, Tensor> State)>();
-        foreach (var lr in o.Baseline.LearningRates)
+    public static UnlearnResult Run(Clip model, ZeroShotHead head, UnlearnTask task, CleanClipOptions o) =>
+        Baselines.LearningRateSweep("cleanclip", model, head, task, o.Baseline, lr =>
         {
-            VisualWeights.Restore(model, start);
             var rng = new Random(17);
             TrainLoop.Run(model.Visual.parameters().ToList(), task.CleanBudget.Length, new TrainOptions(o.Baseline.Epochs, 64, lr, 0.1, 0.1, 1.0), positions =>
             {
@@ -43,16 +35,7 @@ public static class CleanClipStyle
                 var (images, labels) = task.CleanBatch(positions, model.Config.Preprocess);
                 return Loss(model, head, images, labels, o, rng);
             });
-            model.eval();
-            var (ca, asr) = task.Evaluate(model, head);
-            trials.Add((lr, new AlphaPoint(0, ca, asr), VisualWeights.Snapshot(model)));
-        }
-        var (best, _, reason) = Selection.Pick(trials, t => t.Point.CleanAccuracy.Value, t => t.Point.AttackSuccess.Value, o.Baseline.Rule.AsrTarget, floor);
-        VisualWeights.Restore(model, best.State);
-        VisualWeights.Dispose(trials.Select(t => t.State).Append(start));
-        var sweep = trials.Select(t => new { lr = t.Lr, val_ca = t.Point.CleanAccuracy.Value, val_asr = t.Point.AttackSuccess.Value }).ToList();
-        return new UnlearnResult("cleanclip", null, $"lr {best.Lr:G3}: {reason}", best.Point, null, clock.Elapsed.TotalSeconds, sweep);
-    }
+        });
 
     /// <summary>Multimodal term on one view + λ × in-modal InfoNCE between two views.</summary>
     public static Tensor Loss(Clip model, ZeroShotHead head, Tensor images, Tensor labels, CleanClipOptions o, Random rng)

@@ -10,7 +10,7 @@ public static class Methods
     {
         ["tbar"] = (m, h, t) => TbarMethod.Run(m, h, t, TbarOptions.Default),
         // Plain TBAR with the CA floor lowered to 75%: what pure arithmetic costs when the backdoor must go.
-        ["tbar-floor75"] = (m, h, t) => TbarMethod.Run(m, h, t, TbarOptions.Default with { Rule = new AlphaRule(CaFloor: 0.75) }),
+        ["tbar-floor75"] = (m, h, t) => TbarMethod.Run(m, h, t, TbarOptions.Floor75),
         ["tbar-refit"] = (m, h, t) => TbarRefit.Run(m, h, t, TbarOptions.Default, RefitOptions.Default),
         ["tbar-proj"] = (m, h, t) => ProjectedTbar.Run(m, h, t, TbarOptions.Default),
         ["finetune"] = (m, h, t) => Baselines.FineTuneClean(m, h, t, BaselineOptions.Default),

@@ -13,6 +13,9 @@ public sealed record TbarOptions(TrainOptions FineTune, AlphaRule Rule)
 {
     /// <summary>Defaults for the mini-CLIP (measured; see the README).</summary>
     public static TbarOptions Default => new(new TrainOptions(Epochs: 1, BatchSize: 64, LearningRate: 1e-4, WeightDecay: 0, WarmupFraction: 0.1), new AlphaRule());
+
+    /// <summary>The defaults with the CA floor lowered to 75% of the backdoored model's validation CA (method tbar-floor75).</summary>
+    public static TbarOptions Floor75 => Default with { Rule = new AlphaRule(CaFloor: 0.75) };
 }
 
 /// <summary>
