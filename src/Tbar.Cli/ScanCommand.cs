@@ -130,13 +130,9 @@ static class ScanCommand
             if (architecture != null && arch != architecture) throw new TbarException($"{path}: architecture '{arch}' differs from the first model's '{architecture}'");
             architecture = arch;
             using var data = DataSpec.Load(cleanSpec, clip.Config.Vision.ImageSize);
-            var (train, heldOut) = Scanner.Split(data.TrainIndices, options);
-            var result = ProgressBar.Run(stdout, $"inversion {path}", p => Decree.Invert(clip, data.Train, train, heldOut, options.Inversion, p));
-            using (result.Trigger)
-            {
-                found.Add(new CalibrationModel(path, result.Pl1, result.Similarity));
-                stdout.WriteLine($"{path}: PL1 {result.Pl1:P2}, held-out similarity {result.Similarity:F3}");
-            }
+            var point = ProgressBar.Run(stdout, $"inversion {path}", p => Scanner.MeasureClean(clip, path, data.Train, data.TrainIndices, options, p));
+            found.Add(point);
+            stdout.WriteLine($"{path}: PL1 {point.Pl1:P2}, held-out similarity {point.Similarity:F3}");
         }
         var calibration = Scanner.Calibrate(found, architecture!);
         calibration.Save(output);

@@ -81,8 +81,7 @@ public static class Ablations
             tokenizer ??= Tokenizers.For(model, null);
             var attack = BackdoorAttack.Run(model, tokenizer, d.Train, d.TrainIndices, d.Test,
                 new AttackOptions(triggerSpec, target, 0.03, AttackMode.Supervised, recipe, seed), Path.GetTempPath(), progress);
-            var poisoned = attack.Poisoned.AsSet();
-            var task = UnlearnTask.FromPool(d.Train, d.TrainIndices.Where(i => !poisoned.Contains(i)).ToArray(), trigger, attack.Target, forgetSize, valSize, seed);
+            var task = UnlearnTask.FromPool(d.Train, attack.Poisoned.CleanPool(d.TrainIndices), trigger, attack.Target, forgetSize, valSize, seed);
             return new BackdooredSubset(model, BackdoorAttack.Head(model, tokenizer, d.Train), attack, task);
         }
 

@@ -22,4 +22,13 @@ public sealed record PoisonPlan(long[] Indices, int Target, double Rate, long Se
 
     /// <summary>Fast membership test.</summary>
     public HashSet<long> AsSet() => Indices.ToHashSet();
+
+    /// <summary>
+    /// <paramref name="indices"/> without the poisoned ones, order kept: the defender's clean pool (it holds clean data only).
+    /// </summary>
+    public long[] CleanPool(long[] indices)
+    {
+        var poisoned = AsSet();
+        return indices.Where(i => !poisoned.Contains(i)).ToArray();
+    }
 }

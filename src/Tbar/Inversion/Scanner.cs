@@ -88,6 +88,14 @@ public static class Scanner
             head.ClassNames[target], new Rate(hits, predictions.Length), inversion);
     }
 
+    /// <summary>One calibration point: inverts a trigger on a model known to be clean and keeps its PL1 and similarity.</summary>
+    public static CalibrationModel MeasureClean(Clip model, string name, ImageDataset data, long[] pool, ScanOptions o, IProgress<TrainProgress>? progress = null)
+    {
+        var (train, heldOut) = Split(pool, o);
+        var inversion = Decree.Invert(model, data, train, heldOut, o.Inversion, progress);
+        using (inversion.Trigger) return new CalibrationModel(name, inversion.Pl1, inversion.Similarity);
+    }
+
     /// <summary>
     /// Threshold from clean models' PL1: <see cref="ScanCalibration.Fraction"/> × the smallest. The models must share one
     /// architecture.

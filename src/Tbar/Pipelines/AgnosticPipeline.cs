@@ -89,9 +89,7 @@ public static class AgnosticExperiment
                 BackdoorAttack.TrainClean(model, Tokenizers.For(model, null), data.Train, data.TrainIndices, Attack(o, "badnet", seed.Value), progress);
             }
             status($"calibration: inversion on {name}");
-            var (train, heldOut) = Scanner.Split(data.TrainIndices, o.ScanSettings);
-            var inversion = Decree.Invert(model, data.Train, train, heldOut, o.ScanSettings.Inversion, progress);
-            using (inversion.Trigger) found.Add(new CalibrationModel(name, inversion.Pl1, inversion.Similarity));
+            found.Add(Scanner.MeasureClean(model, name, data.Train, data.TrainIndices, o.ScanSettings, progress));
         }
         return Scanner.Calibrate(found, architecture!);
     }
@@ -125,8 +123,7 @@ public static class AgnosticExperiment
                 {
                     status($"seed {seed}: attack {triggerSpec}");
                     var attack = BackdoorAttack.Run(model, tokenizer, data.Train, data.TrainIndices, data.Test, Attack(o, triggerSpec, seed), Path.GetTempPath(), progress);
-                    var poisoned = attack.Poisoned.AsSet();
-                    pool = data.TrainIndices.Where(i => !poisoned.Contains(i)).ToArray();
+                    pool = attack.Poisoned.CleanPool(data.TrainIndices);
                     modelRow = new TestRow("backdoored", attack.Test, null, attack.Training.Seconds, attack.TriggerSpec);
                 }
                 var (verdict, cleaned) = Agnostic.ScanAndClean(model, head, data, pool, calibration.Threshold, calibration.Rule,

@@ -68,9 +68,7 @@ public static class DemoPipeline
         var attack = BackdoorAttack.Run(model, tokenizer, data.Train, data.TrainIndices, data.Test,
             new AttackOptions(o.Trigger, o.Target, o.PoisonRate, AttackMode.Supervised, recipe, o.Seed), Path.GetTempPath(), progress);
         var backdoored = new TestRow("backdoored", attack.Test, null, attack.Training.Seconds, attack.TriggerSpec);
-        var poisoned = attack.Poisoned.AsSet();
-        // The defender's pool: the attacker's training images minus the poisoned ones (the defender holds clean data only).
-        var pool = data.TrainIndices.Where(i => !poisoned.Contains(i)).ToArray();
+        var pool = attack.Poisoned.CleanPool(data.TrainIndices);
         var task = UnlearnTask.FromPool(data.Train, pool, trigger, target, o.ForgetSize, o.ValSize, o.Seed);
         var start = VisualWeights.Snapshot(model);
 

@@ -96,6 +96,9 @@ public class TriggerTests
         Assert.Equal(a.Indices, PoisonPlan.Draw(train, labels, 3, 0.03, 1).Indices);
         Assert.NotEqual(a.Indices, PoisonPlan.Draw(train, labels, 3, 0.03, 2).Indices);
         Assert.DoesNotContain(a.Indices, i => labels[i] == 3);
+        var pool = a.CleanPool(train);
+        Assert.Equal(train.Except(a.Indices), pool);
+        Assert.Equal(970, pool.Length);
         Assert.Throws<TbarException>(() => PoisonPlan.Draw(train, labels, 3, 0, 1));
         Assert.Throws<TbarException>(() => PoisonPlan.Draw(train, labels, 3, 1.5, 1));
     }
