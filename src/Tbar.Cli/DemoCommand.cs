@@ -15,16 +15,17 @@ static class DemoCommand
         var trigger = new Option<string>("--trigger") { Description = "Trigger spec", DefaultValueFactory = _ => "badnet:size=3" };
         var target = new Option<string>("--target") { Description = "Target class", DefaultValueFactory = _ => "Bag" };
         var quick = new Option<bool>("--quick") { Description = "Skip the clean reference and train the attack for 1 epoch" };
-        var methods = new Option<string>("--methods") { Description = "Comma-separated methods", DefaultValueFactory = _ => "tbar,tbar-floor75,tbar-refit,tbar-proj,finetune,ga" };
+        var methods = new Option<string>("--methods") { Description = "Comma-separated methods", DefaultValueFactory = _ => string.Join(",", DemoOptions.DefaultMethods) };
         var agnostic = new Option<bool>("--agnostic") { Description = "Also scan the backdoored model and clean it on the inverted trigger (TBAR, GA)" };
+        var (optionsFile, caFloor) = MethodFlags.Create();
         var command = new Command("demo", "Backdoor the shipped mini-CLIP, remove the backdoor with TBAR and baselines, report CA/ASR.")
-            { output, seed, trigger, target, quick, methods, agnostic };
+            { output, seed, trigger, target, quick, methods, agnostic, optionsFile, caFloor };
         command.SetAction(r =>
         {
             bool q = r.GetValue(quick);
             var options = new DemoOptions(Defaults.MiniClip, Trigger: r.GetValue(trigger)!, Target: r.GetValue(target)!, Seed: r.GetValue(seed),
                 Methods: r.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
-                CleanReference: !q, AttackEpochs: q ? 1 : 3,
+                CleanReference: !q, AttackEpochs: q ? 1 : 3, MethodSettings: MethodFlags.Resolve(r.GetValue(optionsFile), r.GetValue(caFloor)),
                 Agnostic: r.GetValue(agnostic) ? Tbar.Inversion.ScanCalibration.Load(ScanCommand.ShippedCalibration) : null);
             return Run(options, r.GetValue(output)!, stdout);
         });
@@ -33,13 +34,13 @@ static class DemoCommand
 
     static int Run(DemoOptions options, string outDir, TextWriter stdout)
     {
-        foreach (var m in options.MethodList.Where(m => !Tbar.Unlearning.Methods.Names.Contains(m)))
-            throw new TbarException($"unknown method '{m}' (valid: {string.Join(", ", Tbar.Unlearning.Methods.Names)})");
+        foreach (var m in options.MethodList) Tbar.Unlearning.Methods.Check(m);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var console = Output.Console(stdout);
         var result = ProgressBar.Run(stdout, "demo", p => DemoPipeline.Run(options, s => console.MarkupLine($"[grey]{Markup.Escape(s)}[/]"), p));
         DemoReport.Write(outDir, result, options, Environment.CommandLine, clock.Elapsed.TotalSeconds);
         console.Write(Table(result));
+        stdout.WriteLine("recommended: " + Recommendation.For(result).Text.Replace("**", ""));
         stdout.WriteLine($"wrote {outDir}/results.json, report.md, alpha.png, methods.png ({clock.Elapsed.TotalSeconds:F0} s)");
         return 0;
     }

@@ -12,6 +12,7 @@ static class Report
         ca = m.CleanAccuracy.Value, ca_correct = m.CleanAccuracy.Hits, ca_total = m.CleanAccuracy.Total,
         asr = m.AttackSuccess?.Value, asr_hits = m.AttackSuccess?.Hits, asr_total = m.AttackSuccess?.Total,
         bd_acc = m.BackdoorAccuracy?.Value, bd_acc_hits = m.BackdoorAccuracy?.Hits,
+        per_class_counts = m.PerClass?.Select(c => new[] { c.Hits, c.Total }),
     };
 
     public static object Attack(AttackOutcome o) => new

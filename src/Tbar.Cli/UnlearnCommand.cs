@@ -25,18 +25,20 @@ static class UnlearnCommand
         var valSize = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => 2000 };
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "Output folder", Required = true };
+        var (optionsFile, caFloor) = MethodFlags.Create();
         var command = new Command("unlearn", "Remove a backdoor: TBAR or a baseline, α chosen on validation.")
-            { model, tokenizer, forget, target, val, method, forgetSize, valSize, seed, output };
+            { model, tokenizer, forget, target, val, method, forgetSize, valSize, seed, output, optionsFile, caFloor };
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(tokenizer), r.GetValue(forget)!, r.GetValue(target), r.GetValue(val)!,
-            r.GetValue(method)!, r.GetValue(forgetSize), r.GetValue(valSize), r.GetValue(seed), r.GetValue(output)!, stdout));
+            r.GetValue(method)!, r.GetValue(forgetSize), r.GetValue(valSize), r.GetValue(seed), r.GetValue(output)!,
+            MethodFlags.Resolve(r.GetValue(optionsFile), r.GetValue(caFloor)), stdout));
         return command;
     }
 
     static int Run(string modelPath, string? tokenizerDir, string forget, string? targetGiven, string valSpec, string method, int forgetSize,
-        int valSize, long seed, string outDir, TextWriter stdout)
+        int valSize, long seed, string outDir, MethodOptions options, TextWriter stdout)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        if (!Methods.Names.Contains(method)) throw new TbarException($"unknown --method '{method}' (valid: {string.Join(", ", Methods.Names)})");
+        Methods.Check(method);
         if (forgetSize < 1) throw new TbarException("--forget-size must be ≥ 1: the forget set is empty");
         var source = ForgetSource.Parse(forget);
         string target = source.Target(targetGiven);
@@ -45,12 +47,13 @@ static class UnlearnCommand
         int targetIndex = data.Train.ClassIndex(target);
         using var head = BackdoorAttack.Head(clip, Tokenizers.For(clip, tokenizerDir), data.Train);
         var task = source.Task(data.Train, data.TrainIndices, targetIndex, forgetSize, valSize, seed, clip.Config.Vision.ImageSize);
-        var record = ProgressBar.Run(stdout, method, _ => Methods.Run(method, clip, head, task));
+        var record = ProgressBar.Run(stdout, method, p => Methods.Run(method, clip, head, task, options, p));
         Directory.CreateDirectory(outDir);
         ClipCheckpoint.Save(clip, outDir);
         record.Tau?.Save(Path.Combine(outDir, "tau.safetensors"));
         if (record.Alpha != null) Plots.AlphaCurve(Path.Combine(outDir, "alpha.png"), record.Alpha, $"{method}: validation CA/ASR against α");
-        var report = new RunRecord(Environment.CommandLine, new { model = modelPath, forget, target, val = valSpec, method, forget_size = forgetSize, val_size = valSize },
+        var report = new RunRecord(Environment.CommandLine, new { model = modelPath, forget, target, val = valSpec, method, forget_size = forgetSize, val_size = valSize,
+                method_options = options.ToJson() },
             seed, Summary(record), clock.Elapsed.TotalSeconds);
         report.Save(Path.Combine(outDir, "report.json"));
         AtomicFile.WriteText(Path.Combine(outDir, "report.md"), Markdown(record, modelPath, source.Spec, target));
@@ -63,7 +66,7 @@ static class UnlearnCommand
     {
         method = r.Method, choice = r.Choice, alpha = r.Alpha?.Alpha, feasible = r.Alpha?.Feasible,
         val_ca = r.Validation.CleanAccuracy.Value, val_asr = r.Validation.AttackSuccess.Value, seconds = r.Seconds,
-        curve = r.Alpha?.Curve.Select(p => new { alpha = p.Alpha, val_ca = p.CleanAccuracy.Value, val_asr = p.AttackSuccess.Value }),
+        curve = r.Alpha == null ? null : Tbar.Reporting.AlphaCurveJson.Points(r.Alpha.Curve),
         extra = r.Extra,
     };
 

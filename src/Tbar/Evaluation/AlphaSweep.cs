@@ -1,7 +1,7 @@
 namespace Tbar.Evaluation;
 
-/// <summary>Validation CA and ASR of the model at one α.</summary>
-public sealed record AlphaPoint(double Alpha, Rate CleanAccuracy, Rate AttackSuccess);
+/// <summary>Validation CA and ASR of the model at one α, with the target class's own clean accuracy where counted.</summary>
+public sealed record AlphaPoint(double Alpha, Rate CleanAccuracy, Rate AttackSuccess, Rate? TargetClass = null);
 
 /// <summary>
 /// The α rule: among α whose validation ASR ≤ <paramref name="AsrTarget"/>, the one with the largest validation CA, provided
@@ -12,7 +12,13 @@ public sealed record AlphaPoint(double Alpha, Rate CleanAccuracy, Rate AttackSuc
 /// <param name="FirstAlpha">First α of the doubling bracket, e.g. 0.25.</param>
 /// <param name="MaxAlpha">Largest α tried, e.g. 16.</param>
 /// <param name="RefineSteps">Bisection steps after bracketing, e.g. 6.</param>
-public sealed record AlphaRule(double AsrTarget = 0.01, double CaFloor = 0.9, double FirstAlpha = 0.25, double MaxAlpha = 16, int RefineSteps = 6);
+/// <param name="ValleySteps">
+/// When no bracket point meets the ASR target, evaluations spent looking for ASR's minimum around the lowest-ASR point
+/// that holds the floor, e.g. 6 (0: none). ASR need not fall monotonically with α: past some α the edited model drifts
+/// and ASR rises again, and doubling can step over the valley between two points.
+/// </param>
+public sealed record AlphaRule(double AsrTarget = 0.01, double CaFloor = 0.9, double FirstAlpha = 0.25, double MaxAlpha = 16, int RefineSteps = 6,
+    int ValleySteps = 0);
 
 /// <summary>The chosen α with the reason, whether it met the rule, and every point evaluated (sorted by α).</summary>
 public sealed record AlphaChoice(double Alpha, bool Feasible, string Reason, AlphaPoint Point, IReadOnlyList<AlphaPoint> Curve);
@@ -39,6 +45,7 @@ public static class AlphaSweep
         double floor = rule.CaFloor * start.CleanAccuracy.Value;
         var (lo, hi) = Bracket(Eval, rule, floor);
         if (hi != null) Refine(Eval, rule, lo, hi.Value);
+        else if (rule.ValleySteps > 0) Valley(Eval, curve, rule, floor);
         return Decide(curve, rule, floor);
     }
 
@@ -63,6 +70,32 @@ public static class AlphaSweep
             double mid = (lo + hi) / 2;
             if (eval(mid).AttackSuccess.Value <= rule.AsrTarget) hi = mid; else lo = mid;
         }
+    }
+
+    /// <summary>
+    /// Bracketed search for ASR's minimum: the best floor-holding point and its evaluated neighbours bound the valley; each
+    /// step evaluates the midpoint of the wider side and keeps the better point. Once a point meets the target, bisection
+    /// moves it towards the smallest such α, as after an ordinary bracket.
+    /// </summary>
+    static void Valley(Func<double, AlphaPoint> eval, List<AlphaPoint> curve, AlphaRule rule, double floor)
+    {
+        var sorted = curve.OrderBy(p => p.Alpha).ToList();
+        var holding = sorted.Where(p => p.Alpha > 0 && p.CleanAccuracy.Value >= floor).ToList();
+        if (holding.Count == 0) return;
+        var best = holding.MinBy(p => p.AttackSuccess.Value)!;
+        int at = sorted.IndexOf(best);
+        double left = sorted[at - 1].Alpha, right = at + 1 < sorted.Count ? sorted[at + 1].Alpha : 2 * best.Alpha;
+        for (int i = 0; i < rule.ValleySteps; i++)
+        {
+            bool goLeft = best.Alpha - left >= right - best.Alpha;
+            var p = eval(goLeft ? (left + best.Alpha) / 2 : (best.Alpha + right) / 2);
+            bool better = p.CleanAccuracy.Value >= floor && p.AttackSuccess.Value < best.AttackSuccess.Value;
+            if (better) (left, right, best) = goLeft ? (left, best.Alpha, p) : (best.Alpha, right, p);
+            else if (goLeft) left = p.Alpha;
+            else right = p.Alpha;
+            if (best.AttackSuccess.Value <= rule.AsrTarget) break;
+        }
+        if (best.AttackSuccess.Value <= rule.AsrTarget) Refine(eval, rule with { RefineSteps = Math.Max(1, rule.RefineSteps / 2) }, left, best.Alpha);
     }
 
     static AlphaChoice Decide(List<AlphaPoint> curve, AlphaRule rule, double floor)

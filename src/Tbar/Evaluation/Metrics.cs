@@ -17,7 +17,19 @@ public sealed record Rate(long Hits, long Total)
 /// CA = share of clean images classified correctly. ASR = share of triggered images whose true class is not the target
 /// that are classified as the target. BD-ACC = share of those same triggered images classified as their true class.
 /// </summary>
-public sealed record AttackMetrics(Rate CleanAccuracy, Rate? AttackSuccess, Rate? BackdoorAccuracy);
+/// <param name="CleanAccuracy">CA with counts.</param>
+/// <param name="AttackSuccess">ASR with counts (null without a trigger).</param>
+/// <param name="BackdoorAccuracy">BD-ACC with counts (null without a trigger).</param>
+/// <param name="PerClass">Clean accuracy of each class, in class order (null when not counted).</param>
+public sealed record AttackMetrics(Rate CleanAccuracy, Rate? AttackSuccess, Rate? BackdoorAccuracy, IReadOnlyList<Rate>? PerClass = null)
+{
+    /// <summary>Clean accuracy on the target class alone.</summary>
+    public Rate? TargetClass(int target) => PerClass == null || target < 0 || target >= PerClass.Count ? null : PerClass[target];
+
+    /// <summary>Clean accuracy on every class but the target, pooled.</summary>
+    public Rate? OtherClasses(int target) => PerClass == null ? null
+        : new Rate(PerClass.Where((_, c) => c != target).Sum(r => r.Hits), PerClass.Where((_, c) => c != target).Sum(r => r.Total));
+}
 
 /// <summary>Batched zero-shot evaluation of clean and triggered accuracy.</summary>
 public static class Metrics
@@ -61,10 +73,27 @@ public static class Metrics
     public static AttackMetrics Score(long[] labels, long[] indices, long[] clean, int target, long[]? triggered)
     {
         var ca = new Rate(indices.Where((idx, i) => clean[i] == labels[idx]).LongCount(), indices.Length);
-        if (triggered == null) return new AttackMetrics(ca, null, null);
+        var perClass = PerClass(labels, indices, clean);
+        if (triggered == null) return new AttackMetrics(ca, null, null, perClass);
         var victims = Victims(labels, indices, target);
         var asr = new Rate(triggered.LongCount(p => p == target), victims.Length);
         var bd = new Rate(victims.Where((idx, i) => triggered[i] == labels[idx]).LongCount(), victims.Length);
-        return new AttackMetrics(ca, asr, bd);
+        return new AttackMetrics(ca, asr, bd, perClass);
+    }
+
+    /// <summary>Clean accuracy per class (classes 0..max label seen), counted from predictions.</summary>
+    public static IReadOnlyList<Rate> PerClass(long[] labels, long[] indices, long[] clean)
+    {
+        int classes = indices.Length == 0 ? 0 : (int)indices.Max(i => labels[i]) + 1;
+        var hits = new long[classes];
+        var totals = new long[classes];
+        for (int i = 0; i < indices.Length; i++)
+        {
+            long label = labels[indices[i]];
+            if (label < 0) continue;
+            totals[label]++;
+            if (clean[i] == label) hits[label]++;
+        }
+        return Enumerable.Range(0, classes).Select(c => new Rate(hits[c], totals[c])).ToArray();
     }
 }

@@ -18,6 +18,8 @@ public sealed class ZeroShotHead : IDisposable
     public IReadOnlyList<string> ClassNames { get; }
     /// <summary>exp(logit_scale) at build time (a scalar tensor).</summary>
     public Tensor Scale { get; }
+    /// <summary>Optional (C) per-class logit bias, owned by the caller (null: none; zero-shot CLIP has none).</summary>
+    public Tensor? Bias { get; set; }
 
     ZeroShotHead(Tensor weights, Tensor scale, IReadOnlyList<string> classNames)
     {
@@ -54,7 +56,9 @@ public sealed class ZeroShotHead : IDisposable
     {
         using var normalised = F.normalize(imageEmbeddings, dim: -1);
         using var cosine = normalised.matmul(Weights.t());
-        return cosine * Scale;
+        if (Bias is null) return cosine * Scale;
+        using var scaled = cosine * Scale;
+        return scaled + Bias;
     }
 
     public void Dispose()

@@ -33,15 +33,12 @@ public static class Agnostic
         if (!verdict.Backdoored) return (verdict, rows);
         var task = UnlearnTask.FromPool(data.Train, pool, verdict.Inversion.Trigger, verdict.Target, forgetSize, valSize, seed);
         var start = VisualWeights.Snapshot(model);
-        var allTest = data.Test.AllIndices();
         foreach (var method in ProxyMethods)
         {
             status($"unlearning on the inverted trigger: {method}");
-            VisualWeights.Restore(model, start);
-            var clock = Stopwatch.StartNew();
-            var record = Methods.Run(method, model, head, task);
-            var test = Metrics.Evaluate(model, head, data.Test, allTest, realTrigger, realTarget);
-            rows.Add(new TestRow($"{method} (inverted)", test, record.Alpha?.Alpha, clock.Elapsed.TotalSeconds, record.Choice));
+            var (row, record) = MethodEvaluation.Run(method, $"{method} (inverted)", model, head, task, start, data, realTrigger, realTarget,
+                MethodOptions.Default, relapse: false);
+            rows.Add(row);
             record.Tau?.Dispose();
         }
         VisualWeights.Restore(model, start);

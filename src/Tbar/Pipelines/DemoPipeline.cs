@@ -24,11 +24,19 @@ namespace Tbar.Pipelines;
 /// <param name="TrainLimit">Use only the first this many training indices (0: all), for quick runs and tests.</param>
 /// <param name="Agnostic">When set, also scan the backdoored model (threshold from this calibration) and clean it on the inverted trigger.</param>
 /// <param name="Scan">Scan settings for the agnostic rows (default: <see cref="ScanOptions.Default"/>).</param>
+/// <param name="MethodSettings">Every method's options (default: <see cref="MethodOptions.Default"/>).</param>
 public sealed record DemoOptions(string Model, string Data = "fashion-mnist", string Trigger = "badnet:size=3", string Target = "Bag",
     double PoisonRate = 0.03, string[]? Methods = null, int ForgetSize = 2000, int ValSize = 2000, bool CleanReference = true,
-    int AttackEpochs = 3, long Seed = 0, int TrainLimit = 0, ScanCalibration? Agnostic = null, ScanOptions? Scan = null)
+    int AttackEpochs = 3, long Seed = 0, int TrainLimit = 0, ScanCalibration? Agnostic = null, ScanOptions? Scan = null,
+    MethodOptions? MethodSettings = null)
 {
-    public string[] MethodList => Methods ?? ["tbar", "tbar-floor75", "tbar-refit", "tbar-proj", "finetune", "ga"];
+    /// <summary>The methods the demo runs by default.</summary>
+    public static readonly string[] DefaultMethods = ["tbar", "tbar-consistent", "tbar-floor75", "tbar-refit", "tbar-proj", "finetune", "ga"];
+
+    public string[] MethodList => Methods ?? DefaultMethods;
+
+    /// <summary>The resolved method options.</summary>
+    public MethodOptions Options => MethodSettings ?? MethodOptions.Default;
 }
 
 /// <summary>Test-split metrics of one model, with the chosen α where one exists.</summary>
@@ -77,13 +85,8 @@ public static class DemoPipeline
         foreach (var method in o.MethodList)
         {
             status($"unlearning: {method}");
-            VisualWeights.Restore(model, start);
-            var clock = Stopwatch.StartNew();
-            var record = Methods.Run(method, model, head, task);
-            double seconds = clock.Elapsed.TotalSeconds;
-            var test = Metrics.Evaluate(model, head, data.Test, allTest, trigger, target);
-            double? relapse = record.Alpha != null ? Relapse(model, head, task, data, allTest, trigger, target) : null;
-            rows.Add(new TestRow(method, test, record.Alpha?.Alpha, seconds, record.Choice, relapse));
+            var (row, record) = MethodEvaluation.Run(method, method, model, head, task, start, data, trigger, target, o.Options, relapse: true, progress);
+            rows.Add(row);
             records[method] = record;
         }
         ScanVerdict? verdict = null;
@@ -103,16 +106,5 @@ public static class DemoPipeline
             ["clean_budget"] = task.CleanBudget.Length, ["test"] = data.Test.Count,
         };
         return new DemoResult(pretrained, backdoored, reference, rows, records, attack, sizes, verdict);
-    }
-
-    /// <summary>Robustness check: ASR on the test split after a short clean fine-tune of the cleaned model (weights restored after).</summary>
-    static double Relapse(Clip model, ZeroShotHead head, UnlearnTask task, DataSplits data, long[] allTest, ITrigger trigger, int target)
-    {
-        var cleaned = VisualWeights.Snapshot(model);
-        FineTune.Train(model, head, task.CleanBudget.Length, p => task.CleanBatch(p, model.Config.Preprocess), new TrainOptions(1, 64, 1e-4, 0.1));
-        var asr = Metrics.Evaluate(model, head, data.Test, allTest, trigger, target).AttackSuccess!.Value;
-        VisualWeights.Restore(model, cleaned);
-        VisualWeights.Dispose([cleaned]);
-        return asr;
     }
 }

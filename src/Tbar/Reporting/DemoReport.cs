@@ -11,15 +11,16 @@ public static class DemoReport
     /// <summary>The results.json shape: backdoored, clean_reference, methods.&lt;name&gt; with ca, asr, bd_acc, alpha, seconds.</summary>
     public static object Results(DemoResult r) => new
     {
-        pretrained = Row(r.Pretrained, null, 0, "pretrained mini-CLIP, before any fine-tuning"),
-        backdoored = Row(r.Backdoored),
-        clean_reference = r.CleanReference == null ? null : Row(r.CleanReference),
-        methods = r.Methods.ToDictionary(m => m.Name, m => Row(m)),
+        pretrained = Row(r.Pretrained, null, 0, "pretrained mini-CLIP, before any fine-tuning", r.Attack.Target),
+        backdoored = Row(r.Backdoored, r.Attack.Target),
+        clean_reference = r.CleanReference == null ? null : Row(r.CleanReference, r.Attack.Target),
+        methods = r.Methods.ToDictionary(m => m.Name, m => Row(m, r.Attack.Target)),
+        recommendation = Recommendation.For(r),
         split_sizes = r.SplitSizes,
         alpha_choices = r.Records.Where(p => p.Value.Alpha != null).ToDictionary(p => p.Key, p => new
         {
             alpha = p.Value.Alpha!.Alpha, feasible = p.Value.Alpha.Feasible, reason = p.Value.Alpha.Reason,
-            curve = p.Value.Alpha.Curve.Select(c => new { alpha = c.Alpha, val_ca = c.CleanAccuracy.Value, val_asr = c.AttackSuccess.Value }),
+            curve = AlphaCurveJson.Points(p.Value.Alpha.Curve),
         }),
         scan = r.Scan == null ? null : new
         {
@@ -30,13 +31,15 @@ public static class DemoReport
         baseline_sweeps = r.Records.Where(p => p.Value.Extra != null).ToDictionary(p => p.Key, p => p.Value.Extra),
     };
 
-    static object Row(TestRow t) => Row(t.Test, t.Alpha, t.Seconds, t.Choice, t.RelapseAsr);
+    static object Row(TestRow t, int target) => Row(t.Test, t.Alpha, t.Seconds, t.Choice, target, t.RelapseAsr);
 
-    static object Row(AttackMetrics m, double? alpha, double seconds, string note, double? relapse = null) => new
+    static object Row(AttackMetrics m, double? alpha, double seconds, string note, int target, double? relapse = null) => new
     {
         ca = m.CleanAccuracy.Value, asr = m.AttackSuccess?.Value, bd_acc = m.BackdoorAccuracy?.Value, alpha, seconds,
         ca_counts = new[] { m.CleanAccuracy.Hits, m.CleanAccuracy.Total },
         asr_counts = m.AttackSuccess == null ? null : new[] { m.AttackSuccess.Hits, m.AttackSuccess.Total },
+        target_class_ca = m.TargetClass(target)?.Value, other_classes_ca = m.OtherClasses(target)?.Value,
+        per_class_counts = m.PerClass?.Select(c => new[] { c.Hits, c.Total }),
         relapse_asr = relapse, note,
     };
 
@@ -48,25 +51,30 @@ public static class DemoReport
           .Append($"poison rate {o.PoisonRate:P0} ({r.Attack.PoisonedCount} of {r.Attack.TrainCount} images), seed {o.Seed}.\n\n");
         sb.Append("CA: share of clean test images classified correctly. ASR: share of triggered test images whose true class is not ")
           .Append("the target that are classified as the target. BD-ACC: share of those classified as their true class. ")
-          .Append("Retention: cleaned CA / backdoored CA. Relapse ASR: test ASR after a short clean fine-tune (1 epoch, 2k images) of the cleaned model.\n\n");
-        sb.Append("| model | CA | ASR | BD-ACC | retention | α | relapse ASR | seconds |\n|---|---|---|---|---|---|---|---|\n");
-        double baseCa = r.Backdoored.Test.CleanAccuracy.Value;
-        sb.Append(Line("pretrained", r.Pretrained, null, null, 0, baseCa));
-        if (r.CleanReference != null) sb.Append(Line("clean fine-tune (reference)", r.CleanReference.Test, null, null, r.CleanReference.Seconds, baseCa));
-        sb.Append(Line("backdoored", r.Backdoored.Test, null, null, r.Backdoored.Seconds, baseCa));
-        foreach (var m in r.Methods) sb.Append(Line(m.Name, m.Test, m.Alpha, m.RelapseAsr, m.Seconds, baseCa));
+          .Append("Retention: cleaned CA / backdoored CA. Target / others: clean accuracy on the target class alone and on the other ")
+          .Append("classes pooled. Relapse ASR: test ASR after a short clean fine-tune (1 epoch, 2k images) of the cleaned model. ")
+          .Append("A row whose α is 0 was not changed by negation: whatever it does, the arithmetic did not do it.\n\n");
+        sb.Append("| model | CA | ASR | BD-ACC | target CA | others CA | retention | α | relapse ASR | seconds |\n|---|---|---|---|---|---|---|---|---|---|\n");
+        var b = r.Backdoored.Test;
+        int t = r.Attack.Target;
+        sb.Append(Line("pretrained", r.Pretrained, null, null, 0, b, t));
+        if (r.CleanReference != null) sb.Append(Line("clean fine-tune (reference)", r.CleanReference.Test, null, null, r.CleanReference.Seconds, b, t));
+        sb.Append(Line("backdoored", r.Backdoored.Test, null, null, r.Backdoored.Seconds, b, t));
+        foreach (var m in r.Methods) sb.Append(Line(m.Name, m.Test, m.Alpha, m.RelapseAsr, m.Seconds, b, t));
         if (r.Scan != null)
             sb.Append("\n## Attack-agnostic scan\n\n").Append(r.Scan.Summary).Append(". Rows marked \"(inverted)\" were cleaned on the inverted ")
               .Append("trigger and the inferred target; their test ASR uses the real trigger. Mask and pattern: `scan/mask.png`, `scan/pattern.png`.\n");
         sb.Append("\n## Choices (validation only)\n\n");
         foreach (var m in r.Methods) sb.Append($"- **{m.Name}**: {m.Choice}\n");
         sb.Append("\nSplit sizes: ").Append(string.Join(", ", r.SplitSizes.Select(p => $"{p.Key} {p.Value}"))).Append(".\n");
+        sb.Append("\n## Recommendation\n\n").Append(Recommendation.For(r).Text).Append('\n');
         return sb.ToString();
     }
 
-    static string Line(string name, AttackMetrics m, double? alpha, double? relapse, double seconds, double baseCa) =>
+    static string Line(string name, AttackMetrics m, double? alpha, double? relapse, double seconds, AttackMetrics b, int target) =>
         $"| {name} | {m.CleanAccuracy.Value:P2} | {Pct(m.AttackSuccess?.Value)} | {Pct(m.BackdoorAccuracy?.Value)} | " +
-        $"{m.CleanAccuracy.Value / baseCa:P1} | {(alpha is double a ? a.ToString("G3") : "-")} | {Pct(relapse)} | {seconds:F1} |\n";
+        $"{Pct(m.TargetClass(target)?.Value)} | {Pct(m.OtherClasses(target)?.Value)} | " +
+        $"{m.CleanAccuracy.Value / b.CleanAccuracy.Value:P1} | {(alpha is double a ? a.ToString("G3") : "-")} | {Pct(relapse)} | {seconds:F1} |\n";
 
     static string Pct(double? v) => v is double x ? x.ToString("P2") : "-";
 

@@ -7,7 +7,8 @@ namespace Tbar.Reporting;
 /// <summary>Mean ± standard deviation over seeds of the demo's test metrics.</summary>
 public static class SeedTable
 {
-    sealed record Stat(string Model, double[] Ca, double[] Asr, double[] Retention, double[] Relapse, double[] Alpha, double[] Seconds);
+    sealed record Stat(string Model, double[] Ca, double[] Asr, double[] Retention, double[] Relapse, double[] Alpha, double[] Seconds,
+        double[] TargetCa, double[] OthersCa);
 
     static List<Stat> Stats(IReadOnlyList<DemoResult> runs)
     {
@@ -15,13 +16,15 @@ public static class SeedTable
         names.AddRange(runs[0].Methods.Select(m => m.Name));
         return names.Select(name =>
         {
-            var rows = runs.Select(r => (Row: RowOf(r, name), Base: r.Backdoored.Test.CleanAccuracy.Value)).Where(x => x.Row.Metrics != null).ToList();
+            var rows = runs.Select(r => (Row: RowOf(r, name), Base: r.Backdoored.Test.CleanAccuracy.Value, Target: r.Attack.Target)).Where(x => x.Row.Metrics != null).ToList();
             return new Stat(name, rows.Select(x => x.Row.Metrics!.CleanAccuracy.Value).ToArray(),
                 rows.Select(x => x.Row.Metrics!.AttackSuccess?.Value ?? double.NaN).ToArray(),
                 rows.Select(x => x.Row.Metrics!.CleanAccuracy.Value / x.Base).ToArray(),
                 rows.Where(x => x.Row.Relapse != null).Select(x => x.Row.Relapse!.Value).ToArray(),
                 rows.Where(x => x.Row.Alpha != null).Select(x => x.Row.Alpha!.Value).ToArray(),
-                rows.Select(x => x.Row.Seconds).ToArray());
+                rows.Select(x => x.Row.Seconds).ToArray(),
+                rows.Select(x => x.Row.Metrics!.TargetClass(x.Target)?.Value ?? double.NaN).ToArray(),
+                rows.Select(x => x.Row.Metrics!.OtherClasses(x.Target)?.Value ?? double.NaN).ToArray());
         }).Where(s => s.Ca.Length > 0).ToList();
     }
 
@@ -44,9 +47,9 @@ public static class SeedTable
     public static string Markdown(IReadOnlyList<DemoResult> runs)
     {
         var sb = new StringBuilder($"{runs.Count} seeds, mean ± std (sample). CA, ASR, retention and relapse ASR in %.\n\n");
-        sb.Append("| model | CA | ASR | retention | α | relapse ASR | seconds |\n|---|---|---|---|---|---|---|\n");
+        sb.Append("| model | CA | ASR | target-class CA | other classes CA | retention | α | relapse ASR | seconds |\n|---|---|---|---|---|---|---|---|---|\n");
         foreach (var s in Stats(runs))
-            sb.Append($"| {s.Model} | {MeanStd(s.Ca)} | {MeanStd(s.Asr)} | {MeanStd(s.Retention)} | {MeanStd(s.Alpha, "F2")} | {MeanStd(s.Relapse)} | {MeanStd(s.Seconds, "F0")} |\n");
+            sb.Append($"| {s.Model} | {MeanStd(s.Ca)} | {MeanStd(s.Asr)} | {MeanStd(s.TargetCa)} | {MeanStd(s.OthersCa)} | {MeanStd(s.Retention)} | {MeanStd(s.Alpha, "F2")} | {MeanStd(s.Relapse)} | {MeanStd(s.Seconds, "F0")} |\n");
         return sb.ToString();
     }
 
@@ -54,5 +57,6 @@ public static class SeedTable
     public static object Summary(IReadOnlyList<DemoResult> runs) => Stats(runs).ToDictionary(s => s.Model, s => new
     {
         ca = s.Ca, asr = s.Asr, retention = s.Retention, relapse_asr = s.Relapse, alpha = s.Alpha, seconds = s.Seconds,
+        target_class_ca = s.TargetCa, other_classes_ca = s.OthersCa,
     });
 }

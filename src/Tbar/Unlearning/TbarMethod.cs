@@ -7,15 +7,27 @@ using Tbar.Training;
 namespace Tbar.Unlearning;
 
 /// <summary>TBAR's settings.</summary>
-/// <param name="FineTune">Recipe on the forget set (paper: 1 epoch, small LR; image tower only).</param>
+/// <param name="Tau">How τ is estimated: the forget-set fine-tune (paper: 1 epoch, small LR; image tower only) and any penalty.</param>
 /// <param name="Rule">How α is chosen on validation.</param>
-public sealed record TbarOptions(TrainOptions FineTune, AlphaRule Rule)
+public sealed record TbarOptions(TauOptions Tau, AlphaRule Rule)
 {
+    /// <summary>The forget-set fine-tune recipe.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public TrainOptions FineTune => Tau.Recipe;
+
     /// <summary>Defaults for the mini-CLIP (measured; see the README).</summary>
-    public static TbarOptions Default => new(new TrainOptions(Epochs: 1, BatchSize: 64, LearningRate: 1e-4, WeightDecay: 0, WarmupFraction: 0.1), new AlphaRule());
+    public static TbarOptions Default => new(new TauOptions(new TrainOptions(Epochs: 1, BatchSize: 64, LearningRate: 1e-4, WeightDecay: 0, WarmupFraction: 0.1)),
+        new AlphaRule());
 
     /// <summary>The defaults with the CA floor lowered to 75% of the backdoored model's validation CA (method tbar-floor75).</summary>
     public static TbarOptions Floor75 => Default with { Rule = new AlphaRule(CaFloor: 0.75) };
+
+    /// <summary>
+    /// tbar-consistent: τ learnt while the clean budget's unit-norm embeddings are held at θ_b's (λ = 10), so it changes
+    /// triggered behaviour and little else; its ASR is U-shaped in α, hence a wider α range and a valley search.
+    /// </summary>
+    public static TbarOptions Consistent => new(Default.Tau with { Consistency = Consistency.Embeddings, Lambda = 10 },
+        new AlphaRule(MaxAlpha: 64, ValleySteps: 6));
 }
 
 /// <summary>
@@ -25,13 +37,14 @@ public sealed record TbarOptions(TrainOptions FineTune, AlphaRule Rule)
 public static class TbarMethod
 {
     /// <summary>Cleans <paramref name="model"/> in place and returns the record (τ included).</summary>
-    public static UnlearnResult Run(Clip model, ZeroShotHead head, UnlearnTask task, TbarOptions o, IProgress<TrainProgress>? progress = null)
+    public static UnlearnResult Run(Clip model, ZeroShotHead head, UnlearnTask task, TbarOptions o, IProgress<TrainProgress>? progress = null,
+        string name = "tbar")
     {
         task.Validate();
         var clock = Stopwatch.StartNew();
-        var tau = TriggerVector(model, head, task, o.FineTune, progress);
+        var tau = TriggerVectorEstimator.Estimate(model, head, task, o.Tau, progress);
         var choice = ChooseAlpha(model, head, task, tau, o.Rule);
-        return new UnlearnResult("tbar", choice, choice.Reason, choice.Point, tau, clock.Elapsed.TotalSeconds);
+        return new UnlearnResult(name, choice, choice.Reason, choice.Point, tau, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>τ_t = θ_b+t − θ_b over the image tower; the model is back at θ_b afterwards (bit for bit).</summary>
@@ -64,8 +77,7 @@ public static class TbarMethod
         var choice = AlphaSweep.Choose(alpha =>
         {
             edit.Set(-alpha);
-            var (ca, asr) = task.Evaluate(model, head);
-            return new AlphaPoint(alpha, ca, asr);
+            return task.Point(model, head, alpha);
         }, rule);
         edit.Set(-choice.Alpha);
         return choice;

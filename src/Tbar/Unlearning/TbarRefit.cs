@@ -24,11 +24,12 @@ public sealed record RefitOptions(TrainOptions Recipe, string[] Layers)
 /// </summary>
 public static class TbarRefit
 {
-    public static UnlearnResult Run(Clip model, ZeroShotHead head, UnlearnTask task, TbarOptions o, RefitOptions refit)
+    public static UnlearnResult Run(Clip model, ZeroShotHead head, UnlearnTask task, TbarOptions o, RefitOptions refit,
+        IProgress<TrainProgress>? progress = null)
     {
         task.Validate();
         var clock = Stopwatch.StartNew();
-        var tau = TbarMethod.TriggerVector(model, head, task, o.FineTune, null);
+        var tau = TbarMethod.TriggerVector(model, head, task, o.FineTune, progress);
         var choice = ChooseAlpha(model, head, task, tau, o.Rule, refit);
         return new UnlearnResult("tbar-refit", choice, choice.Reason, choice.Point, tau, clock.Elapsed.TotalSeconds);
     }

@@ -73,10 +73,17 @@ public sealed record UnlearnTask(TriggeredSet Forget, int Target, ImageDataset V
     /// <summary>Validation CA and ASR of the model as it is now.</summary>
     public (Rate CleanAccuracy, Rate AttackSuccess) Evaluate(Clip model, ZeroShotHead head)
     {
+        var p = Point(model, head, 0);
+        return (p.CleanAccuracy, p.AttackSuccess);
+    }
+
+    /// <summary>Validation CA, ASR and target-class CA of the model as it is now, recorded at <paramref name="alpha"/>.</summary>
+    public AlphaPoint Point(Clip model, ZeroShotHead head, double alpha)
+    {
         var clean = Metrics.Predict(model, head, ValData, ValClean);
-        var ca = Metrics.Score(ValData.Labels, ValClean, clean, -1, null).CleanAccuracy;
+        var scored = Metrics.Score(ValData.Labels, ValClean, clean, -1, null);
         var triggered = Metrics.Predict(model, head, ValTriggered.Data, ValTriggered.Indices, ValTriggered.Trigger);
-        return (ca, new Rate(triggered.LongCount(p => p == Target), triggered.Length));
+        return new AlphaPoint(alpha, scored.CleanAccuracy, new Rate(triggered.LongCount(p => p == Target), triggered.Length), scored.TargetClass(Target));
     }
 
     /// <summary>Clean images for baselines on TBAR's data budget: as many as the forget set holds, from the clean pool.</summary>

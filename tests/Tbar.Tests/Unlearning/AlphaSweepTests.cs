@@ -39,4 +39,19 @@ public class AlphaSweepTests
         Assert.Contains("no setting met", choice.Reason);
         Assert.True(choice.Point.CleanAccuracy.Value >= 0.9 * 0.9);
     }
+
+    [Fact]
+    public void AValleyBetweenTwoDoublingStepsIsFoundWhenAsked()
+    {
+        // ASR is U-shaped with its minimum (0.2%) near α = 20 and above 1% at α = 16 and 32, the doubling points around it.
+        AlphaPoint U(double a) => new(a, new Rate((long)Math.Round(1000 * Math.Max(0, 0.9 - 0.004 * a)), 1000),
+            new Rate((long)Math.Round(1000 * Math.Min(1, 0.002 + Math.Pow((a - 20) / 30, 2))), 1000));
+        var plain = AlphaSweep.Choose(U, new AlphaRule(CaFloor: 0.75, MaxAlpha: 64));
+        Assert.False(plain.Feasible);
+        var valley = AlphaSweep.Choose(U, new AlphaRule(CaFloor: 0.75, MaxAlpha: 64, ValleySteps: 6));
+        Assert.True(valley.Feasible, valley.Reason);
+        Assert.True(valley.Point.AttackSuccess.Value <= 0.01);
+        Assert.InRange(valley.Alpha, 14, 26);
+        Assert.True(valley.Curve.Count <= plain.Curve.Count + 6 + 3, $"{valley.Curve.Count} evaluations");
+    }
 }

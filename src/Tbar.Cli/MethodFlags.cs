@@ -1,0 +1,24 @@
+using System.CommandLine;
+using Tbar.Unlearning;
+
+namespace Tbar.Cli;
+
+/// <summary>The flags every cleaning command shares: an options file, then flags that override it.</summary>
+static class MethodFlags
+{
+    public static (Option<string?> File, Option<double?> CaFloor) Create() =>
+        (new Option<string?>("--options") { Description = "JSON file of method options (any subset of the keys a report's method_options shows)" },
+         new Option<double?>("--ca-floor") { Description = "CA floor of the α rule and the baselines' choice, as a share of the backdoored validation CA (default 0.9)" });
+
+    /// <summary>Defaults, then the file, then the flags.</summary>
+    public static MethodOptions Resolve(string? file, double? caFloor)
+    {
+        var options = file == null ? MethodOptions.Default : MethodOptions.Load(file);
+        if (caFloor is double floor)
+        {
+            if (floor is < 0 or > 1) throw new TbarException($"--ca-floor must be in [0, 1] (got {floor})");
+            options = options.WithRule(r => r with { CaFloor = floor });
+        }
+        return options;
+    }
+}

@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Tbar.Arithmetic;
+using Tbar.Attacks;
+using Tbar.Data;
+using Tbar.Evaluation;
+using Tbar.Io;
+using Tbar.Models;
+using Tbar.Training;
+using Tbar.Unlearning;
+using static TorchSharp.torch;
+
+namespace Tbar.Pipelines;
+
+/// <summary>One way of estimating τ, by the name the experiment table uses.</summary>
+/// <param name="Name">Table name, e.g. "emb-10".</param>
+/// <param name="Tau">The estimator.</param>
+/// <param name="BiasRefit">Diagnostic: a per-class logit bias is re-fitted on the clean budget at every α.</param>
+public sealed record ArithmeticVariant(string Name, TauOptions Tau, bool BiasRefit = false);
+
+/// <summary>The τ estimators compared by <c>tbar experiment arithmetic</c>.</summary>
+public static class ArithmeticVariants
+{
+    static readonly string[] Readout = ["proj", "ln_post."];
+
+    static TauOptions Plain => TbarOptions.Default.Tau;
+
+    static readonly Dictionary<string, Func<ArithmeticVariant>> Registry = new(StringComparer.Ordinal)
+    {
+        ["plain"] = () => new("plain", Plain),
+        ["plain+bias"] = () => new("plain+bias", Plain, BiasRefit: true),
+        ["kl-1"] = () => new("kl-1", Plain with { Consistency = Consistency.Logits, Lambda = 1 }),
+        ["kl-1-ts05"] = () => new("kl-1-ts05", Plain with { Consistency = Consistency.Logits, Lambda = 1, TargetShare = 0.5 }),
+        ["emb-1"] = () => new("emb-1", Plain with { Consistency = Consistency.Embeddings, Lambda = 1 }),
+        ["emb-10"] = () => new("emb-10", Plain with { Consistency = Consistency.Embeddings, Lambda = 10 }),
+        ["emb-100"] = () => new("emb-100", Plain with { Consistency = Consistency.Embeddings, Lambda = 100 }),
+        ["emb-1000"] = () => new("emb-1000", Plain with { Consistency = Consistency.Embeddings, Lambda = 1000 }),
+        ["emb-paired-10"] = () => new("emb-paired-10", Plain with { Consistency = Consistency.Embeddings, Lambda = 10, Paired = true }),
+        ["emb-paired-100"] = () => new("emb-paired-100", Plain with { Consistency = Consistency.Embeddings, Lambda = 100, Paired = true }),
+        ["emb-ts05-10"] = () => new("emb-ts05-10", Plain with { Consistency = Consistency.Embeddings, Lambda = 10, TargetShare = 0.5 }),
+        ["emb-ts05-100"] = () => new("emb-ts05-100", Plain with { Consistency = Consistency.Embeddings, Lambda = 100, TargetShare = 0.5 }),
+        ["feature"] = () => new("feature", Plain with { Frozen = Readout, EmbeddingLoss = true }),
+        ["feature-emb-100"] = () => new("feature-emb-100", Plain with { Frozen = Readout, EmbeddingLoss = true, Consistency = Consistency.Embeddings, Lambda = 100 }),
+        ["subspace-8"] = () => new("subspace-8", Plain with { ProjectK = 8 }),
+        ["subspace-32"] = () => new("subspace-32", Plain with { ProjectK = 32 }),
+        ["emb-100+bias"] = () => new("emb-100+bias", Plain with { Consistency = Consistency.Embeddings, Lambda = 100 }, BiasRefit: true),
+    };
+
+    /// <summary>Valid names, in table order.</summary>
+    public static IReadOnlyCollection<string> Names => Registry.Keys;
+
+    /// <summary>
+    /// The variant by name, or by a spec "tau:consistency=none|logits|embeddings,lambda=L,lr=R,paired=0|1,share=S,frozen=0|1,
+    /// embloss=0|1,k=K,bias=0|1" for exploration; an unknown name lists the valid ones.
+    /// </summary>
+    public static ArithmeticVariant Get(string name)
+    {
+        if (Registry.TryGetValue(name, out var make)) return make();
+        if (!name.StartsWith("tau:")) throw new TbarException($"unknown τ variant '{name}' (valid: {string.Join(", ", Registry.Keys)}, or a tau:… spec)");
+        var spec = TriggerSpec.Parse(name);
+        var consistency = spec.Choice("consistency", "embeddings", "none", "logits", "embeddings") switch
+        {
+            "none" => Consistency.None, "logits" => Consistency.Logits, _ => Consistency.Embeddings,
+        };
+        var tau = Plain with
+        {
+            Recipe = Plain.Recipe with { LearningRate = spec.Number("lr", Plain.Recipe.LearningRate, 1e-7, 1), Epochs = spec.Int("epochs", 1, 1, 100) },
+            Consistency = consistency, Lambda = spec.Number("lambda", 10, 0, 1e6), Paired = spec.Int("paired", 0, 0, 1) == 1,
+            TargetShare = spec.Number("share", 0, 0, 0.99), Frozen = spec.Int("frozen", 0, 0, 1) == 1 ? Readout : null,
+            EmbeddingLoss = spec.Int("embloss", 0, 0, 1) == 1, ProjectK = spec.Int("k", 0, 0, 4096),
+        };
+        bool bias = spec.Int("bias", 0, 0, 1) == 1;
+        spec.RejectUnknown();
+        return new ArithmeticVariant(name, tau, bias);
+    }
+}
+
+/// <summary>Settings of the arithmetic experiment.</summary>
+/// <param name="Model">Clean model to backdoor.</param>
+/// <param name="Attacks">Trigger specs.</param>
+/// <param name="Seeds">Seeds; each (trigger, seed) is one backdoored model.</param>
+/// <param name="Variants">τ estimators by name.</param>
+/// <param name="Out">Output folder: one sub-folder per (trigger, seed) cell, one JSON per variant; finished cells are skipped.</param>
+/// <param name="Rule">The α rule, the same for every variant (a 75% floor so that every variant can reach the ASR target).</param>
+/// <param name="Target">Target class of every attack.</param>
+/// <param name="PoisonRate">Poisoned share of the attack's training set.</param>
+/// <param name="ForgetSize">Forget-set size (also the clean budget).</param>
+/// <param name="ValSize">Validation size.</param>
+public sealed record ArithmeticOptions(string Model, string[] Attacks, long[] Seeds, string[] Variants, string Out, AlphaRule Rule,
+    string Target = "Bag", double PoisonRate = 0.03, int ForgetSize = 2000, int ValSize = 2000);
+
+/// <summary>Test metrics of one model in one cell, per class.</summary>
+public sealed record ClassSplit(double Ca, double? Asr, double TargetCa, double OthersCa, IReadOnlyList<Rate> PerClass, Rate CleanAccuracy, Rate? AttackSuccess)
+{
+    public static ClassSplit Of(AttackMetrics m, int target) => new(m.CleanAccuracy.Value, m.AttackSuccess?.Value, m.TargetClass(target)!.Value,
+        m.OtherClasses(target)!.Value, m.PerClass!, m.CleanAccuracy, m.AttackSuccess);
+}
+
+/// <summary>One variant on one backdoored model.</summary>
+public sealed record VariantResult(string Attack, long Seed, string Variant, string Estimator, double Alpha, bool Feasible, string Choice,
+    ClassSplit Test, ClassSplit Backdoored, double Retention, double OthersRetention, double? RelapseAsr, double TauNorm, double Seconds,
+    IReadOnlyList<AlphaPoint> Curve);
+
+/// <summary>
+/// Backdoors the model once per (trigger, seed), then estimates τ with each variant, chooses α by one rule on validation,
+/// and evaluates once on the test split with per-class CA and relapse. Resumable: every finished piece is a file.
+/// </summary>
+public static class ArithmeticExperiment
+{
+    public static List<VariantResult> Run(ArithmeticOptions o, Action<string>? status = null, IProgress<TrainProgress>? progress = null)
+    {
+        status ??= _ => { };
+        foreach (var v in o.Variants) ArithmeticVariants.Get(v);
+        var results = new List<VariantResult>();
+        using var baseModel = ClipCheckpoint.Load(o.Model);
+        using var data = DataSpec.Load("fashion-mnist", baseModel.Config.Vision.ImageSize);
+        foreach (var attack in o.Attacks)
+            foreach (var seed in o.Seeds)
+                results.AddRange(Cell(o, data, attack, seed, status, progress));
+        return results;
+    }
+
+    /// <summary>Folder of one (trigger, seed) cell.</summary>
+    public static string CellDir(string outDir, string attack, long seed) => Path.Combine(outDir, $"{TriggerSpec.Parse(attack).Name}-seed{seed}");
+
+    static IEnumerable<VariantResult> Cell(ArithmeticOptions o, DataSplits data, string attack, long seed, Action<string> status, IProgress<TrainProgress>? progress)
+    {
+        string dir = CellDir(o.Out, attack, seed);
+        var todo = o.Variants.Where(v => !File.Exists(VariantFile(dir, v))).ToList();
+        var done = o.Variants.Except(todo).Select(v => Load(VariantFile(dir, v))).ToList();
+        if (todo.Count == 0) return done;
+        using var model = Backdoored(o, data, attack, seed, dir, status, progress);
+        var tokenizer = Tokenizers.For(model, null);
+        using var head = ZeroShotHead.Build(model, tokenizer, data.Test.ClassNames, Captions.Templates);
+        var trigger = Triggers.Parse(attack);
+        int target = data.Train.ClassIndex(o.Target);
+        var plan = PoisonPlan.Draw(data.TrainIndices, data.Train.Labels, target, o.PoisonRate, seed);
+        var task = UnlearnTask.FromPool(data.Train, plan.CleanPool(data.TrainIndices), trigger, target, o.ForgetSize, o.ValSize, seed);
+        var backdoored = ClassSplit.Of(Metrics.Evaluate(model, head, data.Test, data.Test.AllIndices(), trigger, target), target);
+        var start = VisualWeights.Snapshot(model);
+        foreach (var name in todo)
+        {
+            status($"{TriggerSpec.Parse(attack).Name} seed {seed}: {name}");
+            VisualWeights.Restore(model, start);
+            var r = RunVariant(ArithmeticVariants.Get(name), model, head, task, data, trigger, target, o.Rule, backdoored, attack, seed);
+            AtomicFile.WriteText(VariantFile(dir, name), JsonSerializer.Serialize(r, RunRecord.Json) + "\n");
+            done.Add(r);
+        }
+        VisualWeights.Dispose([start]);
+        return done;
+    }
+
+    static string VariantFile(string dir, string variant) => Path.Combine(dir, variant.Replace(':', '_').Replace(',', '_') + ".json");
+
+    static VariantResult Load(string path) =>
+        JsonSerializer.Deserialize<VariantResult>(File.ReadAllText(path), RunRecord.Json) ?? throw new TbarException($"{path}: empty result");
+
+    /// <summary>The cell's backdoored model: loaded when saved by an earlier run, else planted and saved (folder renamed into place).</summary>
+    static Clip Backdoored(ArithmeticOptions o, DataSplits data, string attack, long seed, string dir, Action<string> status, IProgress<TrainProgress>? progress)
+    {
+        string modelDir = Path.Combine(dir, "model");
+        if (Directory.Exists(modelDir)) return ClipCheckpoint.Load(modelDir);
+        status($"{attack} seed {seed}: backdoor attack");
+        var model = ClipCheckpoint.Load(o.Model);
+        var tokenizer = Tokenizers.For(model, null);
+        var options = new AttackOptions(attack, o.Target, o.PoisonRate, AttackMode.Supervised, BackdoorAttack.DefaultTrain(AttackMode.Supervised), seed);
+        Directory.CreateDirectory(dir);
+        var outcome = BackdoorAttack.Run(model, tokenizer, data.Train, data.TrainIndices, data.Test, options, dir, progress);
+        string partial = modelDir + ".partial";
+        if (Directory.Exists(partial)) Directory.Delete(partial, true);
+        ClipCheckpoint.Save(model, partial);
+        AtomicFile.WriteText(Path.Combine(partial, "attack.json"), JsonSerializer.Serialize(new { outcome.TriggerSpec, outcome.Test, outcome.Training }, RunRecord.Json));
+        Directory.Move(partial, modelDir);
+        return model;
+    }
+
+    static VariantResult RunVariant(ArithmeticVariant v, Clip model, ZeroShotHead head, UnlearnTask task, DataSplits data, ITrigger trigger,
+        int target, AlphaRule rule, ClassSplit backdoored, string attack, long seed)
+    {
+        var clock = Stopwatch.StartNew();
+        using var tau = TriggerVectorEstimator.Estimate(model, head, task, v.Tau);
+        using var edit = new WeightEdit(model, tau);
+        var choice = AlphaSweep.Choose(alpha => At(model, head, task, edit, alpha, v.BiasRefit), rule);
+        At(model, head, task, edit, choice.Alpha, v.BiasRefit);
+        double seconds = clock.Elapsed.TotalSeconds;
+        var all = data.Test.AllIndices();
+        var test = ClassSplit.Of(Metrics.Evaluate(model, head, data.Test, all, trigger, target), target);
+        double? relapse = choice.Alpha > 0 ? MethodEvaluation.Relapse(model, head, task, data, trigger, target) : null;
+        head.Bias?.Dispose();
+        head.Bias = null;
+        edit.Restore();
+        return new VariantResult(attack, seed, v.Name, v.Tau.Describe() + (v.BiasRefit ? "; class bias re-fitted" : ""), choice.Alpha, choice.Feasible,
+            choice.Reason, test, backdoored, test.Ca / backdoored.Ca, test.OthersCa / backdoored.OthersCa, relapse, tau.Norm(), seconds, choice.Curve);
+    }
+
+    static AlphaPoint At(Clip model, ZeroShotHead head, UnlearnTask task, WeightEdit edit, double alpha, bool biasRefit)
+    {
+        edit.Set(-alpha);
+        if (biasRefit)
+        {
+            head.Bias?.Dispose();
+            head.Bias = null;
+            head.Bias = BiasRecalibration.Fit(model, head, task);
+        }
+        return task.Point(model, head, alpha);
+    }
+}

@@ -1,0 +1,62 @@
+using System.Text;
+using Tbar.Pipelines;
+
+namespace Tbar.Reporting;
+
+/// <summary>The arithmetic experiment's table: mean ± std over seeds per (trigger, variant), with per-class CA.</summary>
+public static class ArithmeticTable
+{
+    /// <summary>One summary row per (trigger, variant), in the order first seen.</summary>
+    public static List<Dictionary<string, object?>> Summary(IReadOnlyList<VariantResult> results) =>
+        Groups(results).Select(g => new Dictionary<string, object?>
+        {
+            ["attack"] = g.Key.Attack, ["variant"] = g.Key.Variant, ["estimator"] = g.First().Estimator, ["seeds"] = g.Count(),
+            ["alpha_positive"] = g.Count(r => r.Alpha > 0), ["feasible"] = g.Count(r => r.Feasible),
+            ["alpha"] = Stat(g, r => r.Alpha), ["ca"] = Stat(g, r => r.Test.Ca), ["asr"] = Stat(g, r => r.Test.Asr ?? double.NaN),
+            ["target_ca"] = Stat(g, r => r.Test.TargetCa), ["others_ca"] = Stat(g, r => r.Test.OthersCa),
+            ["retention"] = Stat(g, r => r.Retention), ["others_retention"] = Stat(g, r => r.OthersRetention),
+            ["relapse_asr"] = Stat(g.Where(r => r.RelapseAsr != null), r => r.RelapseAsr!.Value),
+        }).ToList();
+
+    /// <summary>Markdown: CA, ASR, target-class and other-class CA, retention, α and relapse, in %.</summary>
+    public static string Markdown(IReadOnlyList<VariantResult> results)
+    {
+        var sb = new StringBuilder();
+        sb.Append("| trigger | τ variant | α > 0 (feasible) | α | CA | ASR | target-class CA | other classes CA | retention | others retention | relapse ASR |\n");
+        sb.Append("|---|---|---|---|---|---|---|---|---|---|---|\n");
+        foreach (var g in Groups(results))
+        {
+            var b = g.First().Backdoored;
+            sb.Append($"| {g.Key.Attack.Split(':')[0]} | {g.Key.Variant} | {g.Count(r => r.Alpha > 0)}/{g.Count()} ({g.Count(r => r.Feasible)}) | ");
+            sb.Append($"{Fmt(g, r => r.Alpha, 1, "F2")} | {Fmt(g, r => r.Test.Ca)} | {Fmt(g, r => r.Test.Asr ?? double.NaN)} | ");
+            sb.Append($"{Fmt(g, r => r.Test.TargetCa)} | {Fmt(g, r => r.Test.OthersCa)} | {Fmt(g, r => r.Retention)} | {Fmt(g, r => r.OthersRetention)} | ");
+            sb.Append($"{Fmt(g.Where(r => r.RelapseAsr != null), r => r.RelapseAsr!.Value)} |\n");
+        }
+        var backdoored = results.GroupBy(r => r.Attack).Select(g => $"{g.Key.Split(':')[0]}: CA {Fmt(g.DistinctBy(r => r.Seed), r => r.Backdoored.Ca)}, " +
+            $"ASR {Fmt(g.DistinctBy(r => r.Seed), r => r.Backdoored.Asr ?? double.NaN)}, target-class CA {Fmt(g.DistinctBy(r => r.Seed), r => r.Backdoored.TargetCa)}, " +
+            $"other classes {Fmt(g.DistinctBy(r => r.Seed), r => r.Backdoored.OthersCa)}");
+        sb.Append("\nBackdoored models (test, before cleaning): ").Append(string.Join("; ", backdoored)).Append(".\n");
+        return sb.ToString();
+    }
+
+    static IEnumerable<IGrouping<(string Attack, string Variant), VariantResult>> Groups(IReadOnlyList<VariantResult> results) =>
+        results.GroupBy(r => (r.Attack, r.Variant));
+
+    static object? Stat(IEnumerable<VariantResult> rows, Func<VariantResult, double> f)
+    {
+        var xs = rows.Select(f).ToArray();
+        if (xs.Length == 0) return null;
+        double mean = xs.Average();
+        return new { mean, std = Std(xs, mean), values = xs };
+    }
+
+    static double Std(double[] xs, double mean) => Math.Sqrt(xs.Sum(x => (x - mean) * (x - mean)) / Math.Max(1, xs.Length - 1));
+
+    static string Fmt(IEnumerable<VariantResult> rows, Func<VariantResult, double> f, double scale = 100, string format = "F1")
+    {
+        var xs = rows.Select(f).ToArray();
+        if (xs.Length == 0) return "-";
+        double mean = xs.Average();
+        return $"{(scale * mean).ToString(format)} ± {(scale * Std(xs, mean)).ToString(format)}";
+    }
+}

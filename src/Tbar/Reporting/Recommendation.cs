@@ -1,0 +1,84 @@
+using Tbar.Evaluation;
+using Tbar.Pipelines;
+
+namespace Tbar.Reporting;
+
+/// <summary>The method a demo run recommends, chosen on validation only, and why.</summary>
+/// <param name="Method">Registry name, or null when no method removed the backdoor on validation.</param>
+/// <param name="Arithmetic">Whether negation is part of it (a chosen α &gt; 0).</param>
+/// <param name="Text">One paragraph for report.md.</param>
+public sealed record Recommendation(string? Method, bool Arithmetic, string Text)
+{
+    /// <summary>Validation ASR at most this, to count as removing the backdoor.</summary>
+    public const double AsrTarget = 0.01;
+
+    /// <summary>
+    /// Among methods whose validation ASR is ≤ 1%, the one with the largest validation CA; a user has no test split, so the
+    /// choice never looks at it (the test numbers are quoted beside it as a check).
+    /// </summary>
+    public static Recommendation For(DemoResult r)
+    {
+        var rows = r.Methods.Where(m => r.Records.ContainsKey(m.Name)).Select(m => (Row: m, Val: r.Records[m.Name].Validation)).ToList();
+        if (rows.Count == 0) return new(null, false, "No cleaning method was run.");
+        var working = rows.Where(x => x.Val.AttackSuccess.Value <= AsrTarget).OrderByDescending(x => x.Val.CleanAccuracy.Value).ToList();
+        if (working.Count == 0)
+        {
+            var least = rows.OrderBy(x => x.Val.AttackSuccess.Value).First();
+            return new(null, false, $"No method brought validation ASR to ≤ {AsrTarget:P0}; the lowest was {least.Row.Name} " +
+                $"({least.Val.AttackSuccess.Value:P2}). Do not deploy this model; collect more clean data or a better forget set.\n\n" + ArithmeticCheck(r));
+        }
+        var best = working[0];
+        bool arithmetic = best.Row.Alpha is > 0;
+        var arithmeticRows = working.Where(x => x.Row.Alpha is > 0).ToList();
+        string kind = arithmetic ? $"negation with α = {best.Row.Alpha:G3} does the work"
+            : best.Row.Alpha is 0 ? "its chosen α is 0, so this is a repair, not TBAR: the arithmetic does nothing in it"
+            : "it is a fine-tuning method, not arithmetic";
+        string text = $"**{best.Row.Name}**: validation ASR {best.Val.AttackSuccess.Value:P2} at validation CA {best.Val.CleanAccuracy.Value:P2}, " +
+            $"the highest validation CA among the methods that brought validation ASR to ≤ {AsrTarget:P0}; {kind}. " +
+            $"On the test split (a check, not part of the choice): CA {best.Row.Test.CleanAccuracy.Value:P2}, ASR {best.Row.Test.AttackSuccess?.Value:P2}" +
+            (best.Row.RelapseAsr is double relapse ? $", ASR {relapse:P2} after a short clean fine-tune." : ".");
+        if (!arithmetic)
+            text += arithmeticRows.Count > 0
+                ? $" The best arithmetic row ({arithmeticRows[0].Row.Name}, α = {arithmeticRows[0].Row.Alpha:G3}) keeps less validation CA ({arithmeticRows[0].Val.CleanAccuracy.Value:P2})."
+                : " No row with α > 0 reached the ASR target on validation at its CA floor.";
+        return new(best.Row.Name, arithmetic, text + "\n\n" + ArithmeticCheck(r));
+    }
+
+    /// <summary>Test ASR of an α &gt; 0 row at most this, with at least <see cref="RetentionBar"/> retention, for the arithmetic check.</summary>
+    public const double TestAsrBar = 0.02, RetentionBar = 0.92;
+
+    /// <summary>
+    /// Whether some row with α &gt; 0 reached test ASR ≤ 2% at ≥ 92% retention: the question is whether the arithmetic
+    /// itself removed the backdoor in this run; when none did, the closest row and the bar it missed are named.
+    /// </summary>
+    public static string ArithmeticCheck(DemoResult r)
+    {
+        double baseCa = r.Backdoored.Test.CleanAccuracy.Value;
+        var rows = r.Methods.Where(m => m.Alpha is > 0 && m.Test.AttackSuccess != null).ToList();
+        if (rows.Count == 0) return "Arithmetic check: no row chose α > 0, so negation removed nothing in this run.";
+        var passing = rows.Where(m => m.Test.AttackSuccess!.Value <= TestAsrBar && m.Test.CleanAccuracy.Value / baseCa >= RetentionBar).ToList();
+        if (passing.Count > 0)
+        {
+            var p = passing.OrderByDescending(m => m.Test.CleanAccuracy.Value).First();
+            return $"Arithmetic check: {p.Name} (α = {p.Alpha:G3}) reaches test ASR {p.Test.AttackSuccess!.Value:P2} at " +
+                $"{p.Test.CleanAccuracy.Value / baseCa:P1} retention (bar: ASR ≤ {TestAsrBar:P0} at ≥ {RetentionBar:P0}).";
+        }
+        var closest = rows.OrderBy(m => Math.Max(m.Test.AttackSuccess!.Value - TestAsrBar, 0) + Math.Max(RetentionBar - m.Test.CleanAccuracy.Value / baseCa, 0)).First();
+        string missed = closest.Test.AttackSuccess!.Value > TestAsrBar ? $"its test ASR is {closest.Test.AttackSuccess.Value:P2}" : "";
+        if (closest.Test.CleanAccuracy.Value / baseCa < RetentionBar)
+            missed += (missed.Length > 0 ? " and " : "") + $"it keeps {closest.Test.CleanAccuracy.Value / baseCa:P1} of the backdoored CA";
+        return $"Arithmetic check: no row with α > 0 reached test ASR ≤ {TestAsrBar:P0} at ≥ {RetentionBar:P0} retention. The closest is " +
+            $"{closest.Name} (α = {closest.Alpha:G3}): {missed}. Why, in this run: at its α the target class keeps " +
+            $"{closest.Test.TargetClass(r.Attack.Target)?.Value:P1} (backdoored {r.Backdoored.Test.TargetClass(r.Attack.Target)?.Value:P1}) and the other classes " +
+            $"{closest.Test.OtherClasses(r.Attack.Target)?.Value:P1} (backdoored {r.Backdoored.Test.OtherClasses(r.Attack.Target)?.Value:P1}).";
+    }
+}
+
+/// <summary>The one JSON shape of an α curve: α, validation CA and ASR, and the target class's CA where counted.</summary>
+public static class AlphaCurveJson
+{
+    public static IEnumerable<object> Points(IEnumerable<AlphaPoint> curve) => curve.Select(c => new
+    {
+        alpha = c.Alpha, val_ca = c.CleanAccuracy.Value, val_asr = c.AttackSuccess.Value, val_target_ca = c.TargetClass?.Value,
+    });
+}

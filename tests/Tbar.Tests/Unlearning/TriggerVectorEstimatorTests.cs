@@ -1,0 +1,131 @@
+using Tbar.Arithmetic;
+using Tbar.Attacks;
+using Tbar.Data;
+using Tbar.Evaluation;
+using Tbar.Models;
+using Tbar.Training;
+using Tbar.Unlearning;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Tbar.Tests.Unlearning;
+
+/// <summary>The τ estimators on the shipped mini-CLIP and a small task (a few seconds each).</summary>
+public class TriggerVectorEstimatorTests
+{
+    sealed class Fixture : IDisposable
+    {
+        public readonly Clip Model = ClipCheckpoint.Load(TbarRegressionTests.MiniClip());
+        public readonly DataSplits Data = DataSpec.Load("fashion-mnist", 28);
+        public readonly ZeroShotHead Head;
+        public readonly UnlearnTask Task;
+
+        public Fixture()
+        {
+            Head = ZeroShotHead.Build(Model, Tokenizers.For(Model, null), Data.Train.ClassNames, Captions.Templates);
+            Task = UnlearnTask.FromPool(Data.Train, Data.TrainIndices.Take(3000).ToArray(), Triggers.Parse("badnet:size=3"), 8, 512, 300, 0);
+        }
+
+        public TauOptions Plain => new(new TrainOptions(Epochs: 2, BatchSize: 64, LearningRate: 3e-4, WeightDecay: 0, WarmupFraction: 0.1));
+
+        /// <summary>Mean squared distance of unit-norm clean-budget embeddings between the model as it is and with τ added.</summary>
+        public double CleanDrift(TaskVector tau)
+        {
+            using var guard = no_grad();
+            using var raw = Data.Train.Images(Task.CleanBudget.Take(256).ToArray());
+            using var x = Preprocess.Apply(raw, Model.Config.Preprocess);
+            using var before = F.normalize(Model.EncodeImage(x), dim: -1);
+            using var edit = new WeightEdit(Model, tau);
+            edit.Set(1);
+            using var after = F.normalize(Model.EncodeImage(x), dim: -1);
+            edit.Restore();
+            return (after - before).square().sum(1).mean().item<float>();
+        }
+
+        public void Dispose()
+        {
+            Head.Dispose();
+            Data.Dispose();
+            Model.Dispose();
+        }
+    }
+
+    [DataFact]
+    public void TheEmbeddingPenaltyKeepsCleanOutputsWhereThePlainVectorMovesThem()
+    {
+        using var f = new Fixture();
+        var hash = VisualWeights.Hash(f.Model);
+        using var plain = TriggerVectorEstimator.Estimate(f.Model, f.Head, f.Task, f.Plain);
+        using var held = TriggerVectorEstimator.Estimate(f.Model, f.Head, f.Task, f.Plain with { Consistency = Consistency.Embeddings, Lambda = 1000 });
+        Assert.Equal(hash, VisualWeights.Hash(f.Model));
+        double plainDrift = f.CleanDrift(plain), heldDrift = f.CleanDrift(held);
+        Assert.True(heldDrift < 0.2 * plainDrift, $"clean drift with the penalty {heldDrift:G3} vs plain {plainDrift:G3}");
+        Assert.True(held.Norm() > 0, "the penalised vector is empty");
+    }
+
+    [DataFact]
+    public void FrozenLayersStayOutOfTheVector()
+    {
+        using var f = new Fixture();
+        using var tau = TriggerVectorEstimator.Estimate(f.Model, f.Head, f.Task, f.Plain with { Frozen = ["proj", "ln_post."], EmbeddingLoss = true });
+        Assert.Equal(0, tau["visual.proj"].abs().max().item<float>());
+        Assert.Equal(0, tau["visual.ln_post.weight"].abs().max().item<float>());
+        Assert.True(tau.Norm() > 0);
+    }
+
+    [DataFact]
+    public void TheProjectedVectorIsOrthogonalToTheTargetSubspace()
+    {
+        using var f = new Fixture();
+        using var tau = TriggerVectorEstimator.Estimate(f.Model, f.Head, f.Task, f.Plain);
+        using var projected = TargetSubspace.Remove(f.Model, f.Head, f.Task, tau, 4, 0);
+        using var basis = TargetSubspace.Basis(f.Model, f.Head, f.Task, 4, 0).to_type(ScalarType.Float64);
+        var keys = VisualWeights.Keys(f.Model);
+        using var flat = cat(keys.Select(k => projected[k].flatten()).ToList(), 0).to_type(ScalarType.Float64);
+        using var original = cat(keys.Select(k => tau[k].flatten()).ToList(), 0).to_type(ScalarType.Float64);
+        double residual = basis.matmul(flat).abs().max().item<double>(), before = basis.matmul(original).abs().max().item<double>();
+        Assert.True(residual < 1e-5 * before + 1e-7, $"|V τ'| = {residual:G3} (before: {before:G3})");
+        Assert.Equal(4, basis.shape[0]);
+    }
+
+    [DataFact]
+    public void ABiasFitOnCleanImagesLowersTheirLossAndLeavesTheHeadAsItWas()
+    {
+        using var f = new Fixture();
+        using var bias = BiasRecalibration.Fit(f.Model, f.Head, f.Task);
+        Assert.Null(f.Head.Bias);
+        double Loss(Tensor? b)
+        {
+            using var guard = no_grad();
+            var ids = f.Task.CleanBudget;
+            using var raw = f.Data.Train.Images(ids);
+            using var logits = f.Head.Logits(f.Model.EncodeImage(Preprocess.Apply(raw, f.Model.Config.Preprocess)));
+            using var shifted = b is null ? logits.clone() : logits + b;
+            return F.cross_entropy(shifted, f.Data.Train.LabelTensor(ids)).item<float>();
+        }
+        Assert.True(Loss(bias) < Loss(null), "the fitted bias does not lower the clean loss");
+    }
+
+    [Fact]
+    public void PerClassCountsAddUpAndSplitIntoTargetAndOthers()
+    {
+        long[] labels = [0, 1, 2, 1, 0, 2, 2];
+        long[] indices = [0, 1, 2, 3, 4, 5, 6];
+        long[] predicted = [0, 1, 1, 1, 2, 2, 0];
+        var m = Metrics.Score(labels, indices, predicted, -1, null);
+        Assert.Equal(m.CleanAccuracy.Hits, m.PerClass!.Sum(r => r.Hits));
+        Assert.Equal(m.CleanAccuracy.Total, m.PerClass!.Sum(r => r.Total));
+        Assert.Equal(new Rate(2, 2), m.TargetClass(1));
+        Assert.Equal(new Rate(2, 5), m.OtherClasses(1));
+    }
+
+    [Fact]
+    public void BadEstimatorSettingsAreRefusedByName()
+    {
+        var plain = new TauOptions(new TrainOptions());
+        Assert.Contains("target share", Assert.Throws<TbarException>(() => (plain with { TargetShare = 1 }).Validate()).Message);
+        Assert.Contains("λ", Assert.Throws<TbarException>(() => (plain with { Lambda = -1 }).Validate()).Message);
+        Assert.True(plain.IsPlain);
+        Assert.False((plain with { ProjectK = 2 }).IsPlain);
+    }
+}
