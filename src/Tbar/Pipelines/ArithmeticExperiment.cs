@@ -32,6 +32,7 @@ public static class ArithmeticVariants
         ["kl-1"] = () => new("kl-1", Plain with { Consistency = Consistency.Logits, Lambda = 1 }),
         ["kl-1-ts05"] = () => new("kl-1-ts05", Plain with { Consistency = Consistency.Logits, Lambda = 1, TargetShare = 0.5 }),
         ["emb-1"] = () => new("emb-1", Plain with { Consistency = Consistency.Embeddings, Lambda = 1 }),
+        ["emb-3"] = () => new("emb-3", Plain with { Consistency = Consistency.Embeddings, Lambda = 3 }),
         ["emb-10"] = () => new("emb-10", Plain with { Consistency = Consistency.Embeddings, Lambda = 10 }),
         ["emb-100"] = () => new("emb-100", Plain with { Consistency = Consistency.Embeddings, Lambda = 100 }),
         ["emb-1000"] = () => new("emb-1000", Plain with { Consistency = Consistency.Embeddings, Lambda = 1000 }),
@@ -43,7 +44,7 @@ public static class ArithmeticVariants
         ["feature-emb-100"] = () => new("feature-emb-100", Plain with { Frozen = Readout, EmbeddingLoss = true, Consistency = Consistency.Embeddings, Lambda = 100 }),
         ["subspace-8"] = () => new("subspace-8", Plain with { ProjectK = 8 }),
         ["subspace-32"] = () => new("subspace-32", Plain with { ProjectK = 32 }),
-        ["emb-100+bias"] = () => new("emb-100+bias", Plain with { Consistency = Consistency.Embeddings, Lambda = 100 }, BiasRefit: true),
+        ["emb-3+bias"] = () => new("emb-3+bias", Plain with { Consistency = Consistency.Embeddings, Lambda = 3 }, BiasRefit: true),
     };
 
     /// <summary>Valid names, in table order.</summary>

@@ -31,7 +31,7 @@ public sealed record DemoOptions(string Model, string Data = "fashion-mnist", st
     MethodOptions? MethodSettings = null)
 {
     /// <summary>The methods the demo runs by default.</summary>
-    public static readonly string[] DefaultMethods = ["tbar", "tbar-consistent", "tbar-floor75", "tbar-refit", "tbar-proj", "finetune", "ga"];
+    public static readonly string[] DefaultMethods = ["tbar", "tbar-consistent", "tbar-floor75", "tbar-refit", "finetune", "ga"];
 
     public string[] MethodList => Methods ?? DefaultMethods;
 

@@ -28,6 +28,22 @@ public static class Baselines
                 new TrainOptions(o.Epochs, 64, lr, 0.1, 0.1, 1.0)));
 
     /// <summary>
+    /// FT-relabel: the image tower fine-tuned on the clean budget plus the forget images with their true labels (what a
+    /// defender who knows the trigger would try first), one run per LR; the same data TBAR-refit's repair gets.
+    /// </summary>
+    public static UnlearnResult FineTuneRelabel(Clip model, ZeroShotHead head, UnlearnTask task, BaselineOptions o) =>
+        LearningRateSweep("ft-relabel", model, head, task, o, lr =>
+        {
+            int clean = task.CleanBudget.Length, forget = task.Forget.Indices.Length;
+            FineTune.Train(model, head, clean + forget, positions =>
+            {
+                var (cleanImages, cleanLabels) = task.CleanBatch(positions.Where(p => p < clean).ToArray(), model.Config.Preprocess);
+                var (forgetImages, trueLabels) = task.ForgetBatchTrueLabels(positions.Where(p => p >= clean).Select(p => p - clean).ToArray(), model.Config.Preprocess);
+                return (cat([cleanImages, forgetImages], 0), cat([cleanLabels, trueLabels], 0));
+            }, new TrainOptions(o.Epochs, 64, lr, 0.1, 0.1, 1.0));
+        });
+
+    /// <summary>
     /// One training run per LR from the same start (<paramref name="train"/> trains the model in place at the given LR),
     /// each validated; the run the selection rule prefers is kept, the other snapshots are freed.
     /// </summary>

@@ -21,7 +21,9 @@ public static class Methods
         ["tbar-floor75"] = (m, h, t, o, p) => TbarMethod.Run(m, h, t, o.Tbar with { Rule = o.Tbar.Rule with { CaFloor = 0.75 } }, p, "tbar-floor75"),
         ["tbar-refit"] = (m, h, t, o, p) => TbarRefit.Run(m, h, t, o.Tbar, o.Refit, p),
         ["tbar-proj"] = (m, h, t, o, _) => ProjectedTbar.Run(m, h, t, o.Tbar),
+        ["repair"] = (m, h, t, o, _) => TbarRefit.RepairOnly(m, h, t, o.Refit),
         ["finetune"] = (m, h, t, o, _) => Baselines.FineTuneClean(m, h, t, o.Baseline),
+        ["ft-relabel"] = (m, h, t, o, _) => Baselines.FineTuneRelabel(m, h, t, o.Baseline),
         ["ga"] = (m, h, t, o, _) => Baselines.GradientAscent(m, h, t, o.Baseline),
         ["cleanclip"] = (m, h, t, o, _) => CleanClipStyle.Run(m, h, t, o.CleanClip),
     };

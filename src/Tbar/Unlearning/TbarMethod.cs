@@ -23,10 +23,10 @@ public sealed record TbarOptions(TauOptions Tau, AlphaRule Rule)
     public static TbarOptions Floor75 => Default with { Rule = new AlphaRule(CaFloor: 0.75) };
 
     /// <summary>
-    /// tbar-consistent: τ learnt while the clean budget's unit-norm embeddings are held at θ_b's (λ = 10), so it changes
+    /// tbar-consistent: τ learnt while the clean budget's unit-norm embeddings are held at θ_b's (λ = 3), so it changes
     /// triggered behaviour and little else; its ASR is U-shaped in α, hence a wider α range and a valley search.
     /// </summary>
-    public static TbarOptions Consistent => new(Default.Tau with { Consistency = Consistency.Embeddings, Lambda = 10 },
+    public static TbarOptions Consistent => new(Default.Tau with { Consistency = Consistency.Embeddings, Lambda = 3 },
         new AlphaRule(MaxAlpha: 64, ValleySteps: 6));
 }
 

@@ -57,6 +57,20 @@ public static class TbarRefit
         return new AlphaChoice(best.Alpha, feasible, $"α = {best.Alpha:G3} with repair: {reason}", best, curve);
     }
 
+    /// <summary>
+    /// The repair alone, without negation (method <c>repair</c>): what tbar-refit reduces to when its rule picks α = 0,
+    /// named for what it is.
+    /// </summary>
+    public static UnlearnResult RepairOnly(Clip model, ZeroShotHead head, UnlearnTask task, RefitOptions refit)
+    {
+        task.Validate();
+        var clock = Stopwatch.StartNew();
+        Repair(model, head, task, refit);
+        var point = task.Point(model, head, 0);
+        string choice = $"last-layer repair ({string.Join(", ", refit.Layers)}) on the clean budget and the forget images with their true labels, no negation";
+        return new UnlearnResult("repair", null, choice, point, null, clock.Elapsed.TotalSeconds);
+    }
+
     /// <summary>Re-fits the repair layers on clean images and forget images with their true labels.</summary>
     public static void Repair(Clip model, ZeroShotHead head, UnlearnTask task, RefitOptions refit)
     {

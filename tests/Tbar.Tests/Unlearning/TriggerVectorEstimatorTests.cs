@@ -106,6 +106,35 @@ public class TriggerVectorEstimatorTests
         Assert.True(Loss(bias) < Loss(null), "the fitted bias does not lower the clean loss");
     }
 
+    [DataFact]
+    public void TheRepairTouchesOnlyTheReadoutAndChoosesNoAlpha()
+    {
+        using var f = new Fixture();
+        var before = VisualWeights.Snapshot(f.Model);
+        var record = Methods.Run("repair", f.Model, f.Head, f.Task, MethodOptions.Default with { Refit = MethodOptions.Default.Refit with { Recipe = MethodOptions.Default.Refit.Recipe with { Epochs = 1 } } }, null);
+        var after = VisualWeights.Snapshot(f.Model);
+        Assert.Null(record.Alpha);
+        Assert.Contains("no negation", record.Choice);
+        foreach (var key in before.Keys)
+        {
+            bool readout = key == "visual.proj" || key.StartsWith("visual.ln_post.");
+            bool changed = !before[key].eq(after[key]).all().item<bool>();
+            Assert.True(readout == changed, $"{key}: changed {changed}, readout {readout}");
+        }
+        VisualWeights.Dispose([before, after]);
+    }
+
+    [DataFact]
+    public void FtRelabelChoosesALearningRateOnValidation()
+    {
+        using var f = new Fixture();
+        var options = MethodOptions.Default with { Baseline = MethodOptions.Default.Baseline with { LearningRates = [1e-5, 1e-4], Epochs = 1 } };
+        var record = Methods.Run("ft-relabel", f.Model, f.Head, f.Task, options, null);
+        Assert.Equal("ft-relabel", record.Method);
+        Assert.Matches("^lr (1E-05|0.0001):", record.Choice);
+        Assert.NotNull(record.Extra);
+    }
+
     [Fact]
     public void PerClassCountsAddUpAndSplitIntoTargetAndOthers()
     {
