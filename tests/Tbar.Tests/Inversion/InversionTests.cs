@@ -111,7 +111,8 @@ public class InversionTests : TempFolder
     /// detector fires on the patch at the same offset inside any patch (offsets 4–6); the inversion may place it in another
     /// patch. The mask must sit on those offsets (chance: 9/49 of the image), be small, and send images to the target.
     /// </summary>
-    [DataFact]
+    // ≈ 45 s on 2 cores: a backdoor training and a 300-step inversion.
+    [DataFact, Trait("Category", "Slow")]
     public void APlantedPatchIsRecovered()
     {
         using var model = ClipCheckpoint.Load(TbarRegressionTests.MiniClip());
