@@ -8,6 +8,7 @@ using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Io;
 using Tbar.Models;
+using Tbar.Pipelines;
 using Tbar.Reporting;
 using Tbar.Unlearning;
 
@@ -117,7 +118,7 @@ static class AnalyzeCommand
             var cleanIdx = Splits.Take(all, 11, Math.Min(n, all.Length))[0];
             var victims = Tbar.Evaluation.Metrics.Victims(splits.Test.Labels, all, target);
             var trigIdx = Splits.Take(victims, 12, Math.Min(n, victims.Length))[0];
-            using var head = BackdoorAttack.Head(pre, Tokenizers.For(pre, null), splits.Test);
+            using var head = ZeroShotHead.ForClasses(pre, Tokenizers.For(pre, null), splits.Test.ClassNames);
             var axis = Disentanglement.Axis(r.GetValue(range), r.GetValue(grid));
             var result = ProgressBar.Run(stdout, "ξ grid", p => Disentanglement.Compute(pre, vectors.Clean, vectors.Trigger, head, splits.Test, cleanIdx, trigIdx,
                 Triggers.Parse(run.TriggerSpec), axis, axis, p));
@@ -198,7 +199,7 @@ static class AnalyzeCommand
             if (list.Length == 0 || list.Any(s => s < 1)) throw new TbarException("--sizes must be positive");
             using var bd = ClipCheckpoint.Load(run.Backdoored);
             using var splits = DataSpec.Load(r.GetValue(data)!, bd.Config.Vision.ImageSize);
-            using var head = BackdoorAttack.Head(bd, Tokenizers.For(bd, null), splits.Train);
+            using var head = ZeroShotHead.ForClasses(bd, Tokenizers.For(bd, null), splits.Train.ClassNames);
             var trigger = Triggers.Parse(run.TriggerSpec);
             var console = Output.Console(stdout);
             var points = Ablations.ForgetSizes(bd, head, splits, splits.TrainIndices, trigger, splits.Train.ClassIndex(run.Target), list, 2000, options,

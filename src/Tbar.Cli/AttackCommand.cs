@@ -1,9 +1,8 @@
 using System.CommandLine;
-using Spectre.Console;
-using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Io;
 using Tbar.Models;
+using Tbar.Pipelines;
 
 namespace Tbar.Cli;
 

@@ -31,7 +31,7 @@ static class EvalCommand
         using var data = DataSpec.Load(dataSpec, clip.Config.Vision.ImageSize);
         var trigger = triggerSpec != null ? Triggers.Parse(triggerSpec) : null;
         int targetIndex = target != null ? data.Test.ClassIndex(target) : -1;
-        using var head = BackdoorAttack.Head(clip, Tokenizers.For(clip, tokenizerDir), data.Test);
+        using var head = ZeroShotHead.ForClasses(clip, Tokenizers.For(clip, tokenizerDir), data.Test.ClassNames);
         var metrics = Metrics.Evaluate(clip, head, data.Test, data.Test.AllIndices(), trigger, targetIndex);
         var table = new Table().AddColumns("metric", "value");
         table.AddRow("CA", metrics.CleanAccuracy.ToString());

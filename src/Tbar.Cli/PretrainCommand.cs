@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Tbar.Io;
-using Tbar.Training;
+using Tbar.Pipelines;
 
 namespace Tbar.Cli;
 

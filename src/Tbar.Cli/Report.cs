@@ -1,6 +1,6 @@
 using Spectre.Console;
-using Tbar.Attacks;
 using Tbar.Evaluation;
+using Tbar.Pipelines;
 
 namespace Tbar.Cli;
 

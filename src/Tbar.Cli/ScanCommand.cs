@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Spectre.Console;
-using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Inversion;
 using Tbar.Io;
@@ -64,7 +63,7 @@ static class ScanCommand
         using var clip = ClipCheckpoint.Load(modelPath);
         var (limit, source) = Threshold(clip, threshold, calibrationPath);
         using var data = DataSpec.Load(cleanSpec, clip.Config.Vision.ImageSize);
-        using var head = BackdoorAttack.Head(clip, Tokenizers.For(clip, tokenizerDir), data.Train);
+        using var head = ZeroShotHead.ForClasses(clip, Tokenizers.For(clip, tokenizerDir), data.Train.ClassNames);
         var options = ScanOptions.Default with { Inversion = inversion };
         var verdict = ProgressBar.Run(stdout, "trigger inversion", p => Scanner.Scan(clip, head, data.Train, data.TrainIndices, limit, source, options, p));
         Write(verdict, outDir, modelPath, cleanSpec, options, clock.Elapsed.TotalSeconds);

@@ -3,7 +3,6 @@ using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Evaluation;
 using Tbar.Models;
-using Tbar.Training;
 
 namespace Tbar.Analysis;
 

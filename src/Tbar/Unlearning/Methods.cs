@@ -1,4 +1,3 @@
-using Tbar.Evaluation;
 using Tbar.Models;
 
 namespace Tbar.Unlearning;

@@ -1,9 +1,9 @@
 using System.Text.Json;
-using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Inversion;
 using Tbar.Io;
 using Tbar.Models;
+using Tbar.Pipelines;
 using Tbar.Tests.Unlearning;
 using Tbar.Training;
 using Tbar.Unlearning;
@@ -122,7 +122,7 @@ public class InversionTests : TempFolder
         var attack = BackdoorAttack.Run(model, tokenizer, data.Train, train, data.Test,
             new AttackOptions("badnet:size=3", "Bag", 0.1, AttackMode.Supervised, new TrainOptions(2, 128, 5e-4, 0.1)), temp);
         Assert.True(attack.Test.AttackSuccess!.Value > 0.9, $"the toy backdoor did not take (ASR {attack.Test.AttackSuccess})");
-        using var head = BackdoorAttack.Head(model, tokenizer, data.Train);
+        using var head = ZeroShotHead.ForClasses(model, tokenizer, data.Train.ClassNames);
         var pool = data.TrainIndices.Skip(4000).Take(2000).ToArray();
         var verdict = Scanner.Scan(model, head, data.Train, pool, 0.05, "test", new ScanOptions(new InversionOptions(Steps: 300, BatchSize: 64), 1000, 500));
         using var mask = verdict.Inversion.Trigger.Mask;

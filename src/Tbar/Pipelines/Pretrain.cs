@@ -1,10 +1,10 @@
 using Tbar.Data;
 using Tbar.Evaluation;
-using Tbar.Io;
 using Tbar.Models;
+using Tbar.Training;
 using static TorchSharp.torch;
 
-namespace Tbar.Training;
+namespace Tbar.Pipelines;
 
 /// <summary>Recipe of the embedded mini-CLIP, pre-trained contrastively on Fashion-MNIST's training half A.</summary>
 /// <param name="Epochs">Passes over half A (30k images), e.g. 8.</param>

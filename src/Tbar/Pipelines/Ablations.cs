@@ -1,13 +1,13 @@
 using System.Diagnostics;
+using Tbar.Analysis;
 using Tbar.Arithmetic;
 using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Evaluation;
 using Tbar.Models;
-using Tbar.Training;
 using Tbar.Unlearning;
 
-namespace Tbar.Analysis;
+namespace Tbar.Pipelines;
 
 /// <summary>TBAR at one forget-set size: the α chosen on validation and the test metrics.</summary>
 public sealed record ForgetSizePoint(int Size, double Alpha, bool Feasible, AttackMetrics Test, double Seconds);
@@ -82,7 +82,7 @@ public static class Ablations
             var attack = BackdoorAttack.Run(model, tokenizer, d.Train, d.TrainIndices, d.Test,
                 new AttackOptions(triggerSpec, target, 0.03, AttackMode.Supervised, recipe, seed), Path.GetTempPath(), progress);
             var task = UnlearnTask.FromPool(d.Train, attack.Poisoned.CleanPool(d.TrainIndices), trigger, attack.Target, forgetSize, valSize, seed);
-            return new BackdooredSubset(model, BackdoorAttack.Head(model, tokenizer, d.Train), attack, task);
+            return new BackdooredSubset(model, ZeroShotHead.ForClasses(model, tokenizer, d.Train.ClassNames), attack, task);
         }
 
         using var backdooredA = Backdoor(a);
