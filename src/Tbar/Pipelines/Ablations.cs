@@ -18,9 +18,27 @@ public sealed record TransferRow(string Model, double? Alpha, AttackMetrics Test
 /// <summary>The transfer experiment's rows and the cosine between the two datasets' trigger vectors.</summary>
 public sealed record TransferResult(IReadOnlyList<TransferRow> Rows, double VectorCosine, string[] ClassesA, string[] ClassesB, double Seconds);
 
+/// <summary>The transfer experiment's setting: trigger, target, and the class names of the two subsets.</summary>
+public sealed record TransferSettings(string Trigger, string Target, string[] ClassesA, string[] ClassesB);
+
 /// <summary>Forget-set size ablation and cross-dataset transfer of trigger vectors.</summary>
 public static class Ablations
 {
+    /// <summary>
+    /// <see cref="ForgetSizes(Clip, ZeroShotHead, DataSplits, long[], ITrigger, int, int[], int, TbarOptions, long, Action{string})"/>
+    /// on an unlearn run's backdoored model and known trigger, with the defender's pool of <paramref name="dataSpec"/>.
+    /// </summary>
+    public static List<ForgetSizePoint> ForgetSizes(UnlearnedRun run, string dataSpec, int[] sizes, int valSize, TbarOptions options, long seed,
+        Action<string>? status = null)
+    {
+        if (sizes.Length == 0 || sizes.Any(s => s < 1)) throw new TbarException("--sizes must be positive");
+        using var backdoored = ClipCheckpoint.Load(run.Backdoored);
+        using var splits = DataSpec.Load(dataSpec, backdoored.Config.Vision.ImageSize);
+        using var head = ZeroShotHead.ForClasses(backdoored, Tokenizers.For(backdoored, null), splits.Train.ClassNames);
+        return ForgetSizes(backdoored, head, splits, splits.TrainIndices, Triggers.Parse(run.TriggerSpec), splits.Train.ClassIndex(run.Target),
+            sizes, valSize, options, seed, status);
+    }
+
     /// <summary>
     /// TBAR on <paramref name="backdoored"/> with each forget-set size; the weights are restored between sizes. Validation
     /// and the clean pool come from <paramref name="pool"/>; test metrics from the whole test split.
@@ -51,6 +69,23 @@ public static class Ablations
             VisualWeights.Dispose([start]);
         }
         return points;
+    }
+
+    /// <summary>
+    /// The transfer experiment on Fashion-MNIST: class names are matched to the dataset's own spelling first (the
+    /// returned settings hold them), then <see cref="Transfer(string, DataSplits, string[], string[], string, string, int, int,
+    /// TbarOptions, long, Action{string}, IProgress{TrainProgress})"/> runs.
+    /// </summary>
+    public static (TransferSettings Settings, TransferResult Result) Transfer(string pretrained, TransferSettings asTyped, int forgetSize,
+        int valSize, TbarOptions options, long seed, Action<string>? status = null, IProgress<TrainProgress>? progress = null)
+    {
+        int imageSize;
+        using (var probe = ClipCheckpoint.Load(pretrained)) imageSize = probe.Config.Vision.ImageSize;
+        using var full = DataSpec.Load("fashion-mnist", imageSize);
+        string Name(string c) => full.Train.ClassNames[full.Train.ClassIndex(c)];
+        var s = new TransferSettings(asTyped.Trigger, Name(asTyped.Target), [.. asTyped.ClassesA.Select(Name)], [.. asTyped.ClassesB.Select(Name)]);
+        var result = Transfer(pretrained, full, s.ClassesA, s.ClassesB, s.Trigger, s.Target, forgetSize, valSize, options, seed, status, progress);
+        return (s, result);
     }
 
     /// <summary>

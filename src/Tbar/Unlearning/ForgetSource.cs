@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Inversion;
@@ -53,18 +52,7 @@ public sealed record ForgetSource(string Kind, string Argument, ITrigger? Trigge
         return UnlearnTask.FromImages(triggered, clean, pool, target, forgetSize, valSize, seed);
     }
 
-    static string? ScanTarget(string dir)
-    {
-        string path = Path.Combine(dir, "scan.json");
-        if (!File.Exists(path)) return null;
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            return doc.RootElement.TryGetProperty("results", out var r) && r.TryGetProperty("target_name", out var t) ? t.GetString() : null;
-        }
-        catch (JsonException e)
-        {
-            throw new TbarException($"{path}: not valid JSON ({e.Message})");
-        }
-    }
+    /// <summary>The scan's inferred target, when the folder holds a scan.json (a bare inverted trigger has none).</summary>
+    static string? ScanTarget(string dir) =>
+        File.Exists(Path.Combine(dir, ScanRecord.FileName)) ? ScanRecord.Load(dir).Results.TargetName : null;
 }

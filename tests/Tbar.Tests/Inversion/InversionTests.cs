@@ -100,7 +100,11 @@ public class InversionTests : TempFolder
         Assert.Contains("no inverted trigger", Assert.Throws<TbarException>(() => ForgetSource.Parse($"inverted:{temp}")).Message);
         Assert.Contains("--target is required", Assert.Throws<TbarException>(() => ForgetSource.Parse($"images:{temp}").Target(null)).Message);
         using (var t = new InvertedTrigger(zeros(1, 4, 4), zeros(3, 4, 4))) t.Save(temp);
+        // A scan.json that is not a scan record is an error naming it, not a silent "no target".
         File.WriteAllText(Path.Combine(temp, "scan.json"), JsonSerializer.Serialize(new { results = new { target_name = "Bag" } }));
+        Assert.Contains("scan.json: not a `tbar scan` record", Assert.Throws<TbarException>(() => ForgetSource.Parse($"inverted:{temp}")).Message);
+        var summary = new ScanSummary("backdoored", true, 0.01, 0.02, "test", 8, "Bag", 0.9, 9, 10, true, 0.8, 0.1, 1);
+        new RunRecord("test", ScanSettings.Of("m", "fashion-mnist", ScanOptions.Default), 0, summary, 1).Save(Path.Combine(temp, "scan.json"));
         Assert.Equal("Bag", ForgetSource.Parse($"inverted:{temp}").Target(null));
         Assert.Equal("Shirt", ForgetSource.Parse($"inverted:{temp}").Target("Shirt"));
     }
