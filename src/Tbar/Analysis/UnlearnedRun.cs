@@ -13,7 +13,8 @@ public sealed record UnlearnedRun(string Backdoored, string TauPath, double Alph
     public static UnlearnedRun Read(string dir)
     {
         string tau = Path.Combine(dir, UnlearnRecord.TauFileName);
-        if (!File.Exists(tau)) throw new TbarException($"{dir}: not a `tbar unlearn` output with a trigger vector (no {UnlearnRecord.TauFileName})");
+        if (!File.Exists(tau))
+            throw new TbarException($"{dir}: not a `tbar unlearn` output with a trigger vector (no {UnlearnRecord.TauFileName})");
         var record = UnlearnRecord.Load(dir);
         string forget = record.Options.Forget;
         if (!forget.StartsWith("trigger:"))
