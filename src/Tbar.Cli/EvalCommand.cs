@@ -38,7 +38,7 @@ static class EvalCommand
         if (metrics.AttackSuccess != null) table.AddRow("ASR", metrics.AttackSuccess.ToString());
         if (metrics.BackdoorAccuracy != null) table.AddRow("BD-ACC", metrics.BackdoorAccuracy.ToString());
         Output.Console(stdout).Write(table);
-        if (json != null) Output.WriteJson(json, new { model = modelPath, data = dataSpec, trigger = trigger?.Spec, target = targetIndex, metrics = Report.Metrics(metrics) });
+        if (json != null) new EvalRecord(modelPath, dataSpec, trigger?.Spec, targetIndex, MetricsRecord.From(metrics)).Save(json);
         return 0;
     }
 }

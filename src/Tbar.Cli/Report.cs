@@ -7,12 +7,7 @@ namespace Tbar.Cli;
 /// <summary>Tables and JSON shapes of attack and evaluation results.</summary>
 static class Report
 {
-    public static object Metrics(AttackMetrics m) => new
-    {
-        ca = m.CleanAccuracy.Value, ca_correct = m.CleanAccuracy.Hits, ca_total = m.CleanAccuracy.Total,
-        asr = m.AttackSuccess?.Value, asr_hits = m.AttackSuccess?.Hits, asr_total = m.AttackSuccess?.Total,
-        bd_acc = m.BackdoorAccuracy?.Value, bd_acc_hits = m.BackdoorAccuracy?.Hits,
-    };
+    public static MetricsRecord Metrics(AttackMetrics m) => MetricsRecord.From(m);
 
     public static object Attack(AttackOutcome o) => new
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.RegularExpressions;
 using Tbar.Io;
+using Tbar.Reporting;
 
 namespace Tbar.Cli;
 
@@ -14,6 +15,30 @@ static partial class ReportCommand
         var output = new Option<string>("--out") { Description = "Markdown file to write", Required = true };
         var command = new Command("report", "Gather analysis sections into one Markdown report.") { inputs, output };
         command.SetAction(r => Run(r.GetValue(inputs)!, r.GetValue(output)!, stdout));
+        command.Subcommands.Add(Defences(stdout));
+        return command;
+    }
+
+    static Command Defences(TextWriter stdout)
+    {
+        var input = new Option<string>("--in")
+        {
+            Description = "Folder with backdoored.json, M.json and unlearn-M.json per method", Required = true,
+        };
+        var methods = new Option<string[]>("--methods")
+        {
+            Description = "Methods, in table order", Required = true, AllowMultipleArgumentsPerToken = true,
+        };
+        var label = new Option<string>("--label") { Description = "Name of the backdoored model's row", DefaultValueFactory = _ => "backdoored" };
+        var output = new Option<string>("--out") { Description = "Markdown file to write", Required = true };
+        var command = new Command("defences", "Table of one backdoored model against the methods that cleaned it.") { input, methods, label, output };
+        command.SetAction(r =>
+        {
+            string table = DefenceTable.Markdown(r.GetValue(input)!, r.GetValue(label)!, r.GetValue(methods)!);
+            AtomicFile.WriteText(r.GetValue(output)!, table);
+            stdout.Write(table);
+            return 0;
+        });
         return command;
     }
 

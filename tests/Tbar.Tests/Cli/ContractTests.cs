@@ -2,6 +2,7 @@ using Tbar.Analysis;
 using Tbar.Cli;
 using Tbar.Inversion;
 using Tbar.Io;
+using Tbar.Reporting;
 using Tbar.Tests.Structure;
 using Tbar.Tests.Unlearning;
 using Tbar.Unlearning;
@@ -82,5 +83,14 @@ public class ContractTests : TempFolder
         var reports = Directory.GetFiles(Path.Combine(SourceFiles.Root(), "experiments", "contrastive"), "unlearn-*.json");
         Assert.NotEmpty(reports);
         foreach (var file in reports) Assert.False(string.IsNullOrEmpty(StoredRun<UnlearnSettings, UnlearnSummary>.Load(file, "tbar unlearn").Options.Model));
+    }
+
+    /// <summary>The contrastive table is rebuilt, character for character, from the committed eval and unlearn records.</summary>
+    [Fact]
+    public void TheContrastiveTableIsRebuiltFromItsRecords()
+    {
+        string dir = Path.Combine(SourceFiles.Root(), "experiments", "contrastive");
+        string table = DefenceTable.Markdown(dir, "backdoored (contrastive)", ["tbar", "tbar-floor75", "tbar-refit", "finetune", "ga", "cleanclip"]);
+        Assert.Equal(File.ReadAllText(Path.Combine(dir, "table.md")), table);
     }
 }
