@@ -26,17 +26,11 @@ public sealed record EvalRecord(string Model, string Data, string? Trigger, int 
         if (!File.Exists(path)) throw new TbarException($"{path}: not found (written by `tbar eval --json`)");
         try
         {
-            return JsonSerializer.Deserialize<EvalRecord>(File.ReadAllText(path), Strict) ?? throw new TbarException($"{path}: empty record");
+            return JsonSerializer.Deserialize<EvalRecord>(File.ReadAllText(path), RecordJson.Strict) ?? throw new TbarException($"{path}: empty record");
         }
         catch (JsonException e)
         {
             throw new TbarException($"{path}: not a `tbar eval --json` record ({e.Message})");
         }
     }
-
-    static readonly JsonSerializerOptions Strict = new(RunRecord.Json)
-    {
-        RespectRequiredConstructorParameters = true,
-        RespectNullableAnnotations = true,
-    };
 }

@@ -16,7 +16,7 @@ public sealed record StoredRun<TOptions, TResults>(string Command, TOptions Opti
         if (!File.Exists(path)) throw new TbarException($"{path}: not found (written by `{producer}`)");
         try
         {
-            return JsonSerializer.Deserialize<StoredRun<TOptions, TResults>>(File.ReadAllText(path), Strict)
+            return JsonSerializer.Deserialize<StoredRun<TOptions, TResults>>(File.ReadAllText(path), RecordJson.Strict)
                 ?? throw new TbarException($"{path}: empty record");
         }
         catch (JsonException e)
@@ -24,9 +24,13 @@ public sealed record StoredRun<TOptions, TResults>(string Command, TOptions Opti
             throw new TbarException($"{path}: not a `{producer}` record ({e.Message})");
         }
     }
+}
 
-    // RunRecord's naming, plus: every constructor parameter must be present and non-nullable ones must not be null.
-    static readonly JsonSerializerOptions Strict = new(RunRecord.Json)
+/// <summary>How records are read back.</summary>
+public static class RecordJson
+{
+    /// <summary>RunRecord's naming, plus: every constructor parameter must be present and non-nullable ones must not be null.</summary>
+    public static readonly JsonSerializerOptions Strict = new(RunRecord.Json)
     {
         RespectRequiredConstructorParameters = true,
         RespectNullableAnnotations = true,

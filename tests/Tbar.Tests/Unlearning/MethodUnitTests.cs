@@ -18,7 +18,19 @@ public class MethodUnitTests
 {
     const int Target = 8;
 
-    static (Clip Model, ZeroShotHead Head, UnlearnTask Task) Setting()
+    /// <summary>The mini-CLIP, its head over Fashion-MNIST's classes, a task on random images, and the weights before.</summary>
+    sealed record Toy(Clip Model, ZeroShotHead Head, UnlearnTask Task, Dictionary<string, Tensor> Before) : IDisposable
+    {
+        public string[] Changed() => [.. Model.Parameters().Where(p => !p.Value.equal(Before[p.Key]).all().item<bool>()).Select(p => p.Key).Order()];
+
+        public void Dispose()
+        {
+            Head.Dispose();
+            Model.Dispose();
+        }
+    }
+
+    static Toy Setting()
     {
         var model = ClipCheckpoint.Load(TbarRegressionTests.MiniClip());
         var g = manual_seed(3);
@@ -26,13 +38,8 @@ public class MethodUnitTests
             Enumerable.Range(0, 96).Select(i => (long)(i % 10)).ToArray(), FashionMnist.ClassNames, "random");
         var head = ZeroShotHead.ForClasses(model, Tokenizers.For(model, null), data.ClassNames);
         var task = UnlearnTask.FromPool(data, data.AllIndices(), Triggers.Parse("badnet:size=3"), Target, 32, 24, 0);
-        return (model, head, task);
+        return new Toy(model, head, task, model.Parameters().ToDictionary(p => p.Key, p => p.Value.detach().clone()));
     }
-
-    static Dictionary<string, Tensor> Copy(Clip model) => model.Parameters().ToDictionary(p => p.Key, p => p.Value.detach().clone());
-
-    static string[] Changed(Clip model, Dictionary<string, Tensor> before) =>
-        [.. model.Parameters().Where(p => !p.Value.equal(before[p.Key]).all().item<bool>()).Select(p => p.Key).Order()];
 
     /// <summary>Mean target-label cross-entropy on the forget set: what GA pushes up.</summary>
     static double ForgetLoss(Clip model, ZeroShotHead head, UnlearnTask task)
@@ -48,12 +55,10 @@ public class MethodUnitTests
     [Fact]
     public void RefitRepairChangesOnlyTheProjectionAndTheLastNorm()
     {
-        var (model, head, task) = Setting();
-        using var _ = model;
-        using var __ = head;
-        var before = Copy(model);
+        using var toy = Setting();
+        var (model, head, task, _) = toy;
         TbarRefit.Repair(model, head, task, RefitOptions.Default);
-        var changed = Changed(model, before);
+        var changed = toy.Changed();
         Assert.NotEmpty(changed);
         Assert.All(changed, key => Assert.True(key == "visual.proj" || key.StartsWith("visual.ln_post."), $"{key} changed"));
     }
@@ -61,26 +66,22 @@ public class MethodUnitTests
     [Fact]
     public void GradientAscentRaisesTheForgetLossAndLeavesTheTextTowerAlone()
     {
-        var (model, head, task) = Setting();
-        using var _ = model;
-        using var __ = head;
-        var before = Copy(model);
+        using var toy = Setting();
+        var (model, head, task, _) = toy;
         double lossBefore = ForgetLoss(model, head, task);
         var result = Baselines.GradientAscent(model, head, task, new BaselineOptions([1e-4], 1, 1, new AlphaRule()));
         Assert.True(ForgetLoss(model, head, task) > lossBefore, $"forget loss {lossBefore} did not rise");
-        Assert.All(Changed(model, before), key => Assert.StartsWith("visual.", key));
+        Assert.All(toy.Changed(), key => Assert.StartsWith("visual.", key));
         Assert.StartsWith("lr 0.0001, step 1", result.Choice);
     }
 
     [Fact]
     public void FineTuneReturnsTheModelWhoseValidationItReports()
     {
-        var (model, head, task) = Setting();
-        using var _ = model;
-        using var __ = head;
-        var before = Copy(model);
+        using var toy = Setting();
+        var (model, head, task, _) = toy;
         var result = Baselines.FineTuneClean(model, head, task, new BaselineOptions([1e-3], 1, 1, new AlphaRule()));
-        var changed = Changed(model, before);
+        var changed = toy.Changed();
         Assert.NotEmpty(changed);
         Assert.All(changed, key => Assert.StartsWith("visual.", key));
         var (ca, asr) = task.Evaluate(model, head);
