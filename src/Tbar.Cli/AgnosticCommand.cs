@@ -16,11 +16,29 @@ static class AgnosticCommand
     public static Command Create(TextWriter stdout)
     {
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "experiments/agnostic" };
-        var seeds = new Option<long[]>("--seeds") { Description = "Test seeds", DefaultValueFactory = _ => [1, 2, 3], AllowMultipleArgumentsPerToken = true };
-        var calibrationSeeds = new Option<long[]>("--calibration-seeds") { Description = "Seeds of the clean calibration fine-tunes", DefaultValueFactory = _ => [100, 101], AllowMultipleArgumentsPerToken = true };
-        var triggers = new Option<string[]>("--triggers") { Description = "Planted triggers", DefaultValueFactory = _ => ["badnet:size=3", "blended:ratio=0.2", "wanet:k=4,s=6"], AllowMultipleArgumentsPerToken = true };
+        var seeds = new Option<long[]>("--seeds")
+        {
+            Description = "Test seeds",
+            DefaultValueFactory = _ => [1, 2, 3],
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var calibrationSeeds = new Option<long[]>("--calibration-seeds")
+        {
+            Description = "Seeds of the clean calibration fine-tunes",
+            DefaultValueFactory = _ => [100, 101],
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var triggers = new Option<string[]>("--triggers")
+        {
+            Description = "Planted triggers",
+            DefaultValueFactory = _ => ["badnet:size=3", "blended:ratio=0.2", "wanet:k=4,s=6"],
+            AllowMultipleArgumentsPerToken = true,
+        };
         var calibration = new Option<string?>("--calibration") { Description = "Use this calibration instead of making one" };
-        var quick = new Option<bool>("--quick") { Description = "Smoke run: 3000 training images, 1 epoch, 50 inversion steps, small sets (numbers mean little)" };
+        var quick = new Option<bool>("--quick")
+        {
+            Description = "Smoke run: 3000 training images, 1 epoch, 50 inversion steps, small sets (numbers mean little)",
+        };
         var command = new Command("agnostic", "Scan → verdict → TBAR on the inverted trigger, for backdoored and clean models over seeds.")
             { output, seeds, calibrationSeeds, triggers, calibration, quick };
         command.SetAction(r =>

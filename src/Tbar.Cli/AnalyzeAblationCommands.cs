@@ -14,11 +14,17 @@ static partial class AnalyzeCommand
     {
         var unlearned = UnlearnedOption();
         var data = DataOption();
-        var sizes = new Option<int[]>("--sizes") { Description = "Forget-set sizes", DefaultValueFactory = _ => [100, 250, 500, 1000, 2000, 4000], AllowMultipleArgumentsPerToken = true };
+        var sizes = new Option<int[]>("--sizes")
+        {
+            Description = "Forget-set sizes",
+            DefaultValueFactory = _ => [100, 250, 500, 1000, 2000, 4000],
+            AllowMultipleArgumentsPerToken = true,
+        };
         var method = new Option<string>("--rule") { Description = "tbar (90% CA floor) or tbar-floor75", DefaultValueFactory = _ => "tbar-floor75" };
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var output = OutOption();
-        var command = new Command("forget-size", "TBAR with forget sets of several sizes: test CA/ASR/seconds.") { unlearned, data, sizes, method, seed, output };
+        var command = new Command("forget-size", "TBAR with forget sets of several sizes: test CA/ASR/seconds.")
+            { unlearned, data, sizes, method, seed, output };
         command.SetAction(r =>
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -45,8 +51,18 @@ static partial class AnalyzeCommand
         var pretrained = PretrainedOption();
         var trigger = new Option<string>("--trigger") { Description = "Trigger spec", DefaultValueFactory = _ => "badnet:size=3" };
         var target = new Option<string>("--target") { Description = "Target class (in both subsets)", DefaultValueFactory = _ => "Bag" };
-        var classesA = new Option<string[]>("--classes-a") { Description = "Classes of dataset A", DefaultValueFactory = _ => ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Bag"], AllowMultipleArgumentsPerToken = true };
-        var classesB = new Option<string[]>("--classes-b") { Description = "Classes of dataset B", DefaultValueFactory = _ => ["Sandal", "Shirt", "Sneaker", "Ankle boot", "Bag"], AllowMultipleArgumentsPerToken = true };
+        var classesA = new Option<string[]>("--classes-a")
+        {
+            Description = "Classes of dataset A",
+            DefaultValueFactory = _ => ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Bag"],
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var classesB = new Option<string[]>("--classes-b")
+        {
+            Description = "Classes of dataset B",
+            DefaultValueFactory = _ => ["Sandal", "Shirt", "Sneaker", "Ankle boot", "Bag"],
+            AllowMultipleArgumentsPerToken = true,
+        };
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var output = OutOption();
         var command = new Command("transfer", "Apply a trigger vector estimated on one class subset to a model backdoored on another.")

@@ -22,8 +22,18 @@ static partial class AnalyzeCommand
         return command;
     }
 
-    static Option<string> UnlearnedOption() => new("--unlearned") { Description = "Output folder of `tbar unlearn --forget trigger:SPEC` (model, τ, α*, trigger, target)", Required = true };
-    static Option<string> PretrainedOption() => new("--pretrained") { Description = "θ_pre, the model before the backdoor", DefaultValueFactory = _ => Defaults.MiniClip };
+    static Option<string> UnlearnedOption() => new("--unlearned")
+    {
+        Description = "Output folder of `tbar unlearn --forget trigger:SPEC` (model, τ, α*, trigger, target)",
+        Required = true,
+    };
+
+    static Option<string> PretrainedOption() => new("--pretrained")
+    {
+        Description = "θ_pre, the model before the backdoor",
+        DefaultValueFactory = _ => Defaults.MiniClip,
+    };
+
     static Option<string> DataOption() => new("--data") { Description = "Data spec", DefaultValueFactory = _ => "fashion-mnist" };
     static Option<string> OutOption() => new("--out") { Description = "Output folder", Required = true };
 
@@ -36,7 +46,8 @@ static partial class AnalyzeCommand
         var range = new Option<double>("--range") { Description = "Each α runs over [−range, range]", DefaultValueFactory = _ => 2 };
         var images = new Option<int>("--images") { Description = "Clean and triggered test images each", DefaultValueFactory = _ => 500 };
         var output = OutOption();
-        var command = new Command("disentangle", "Disentanglement error ξ(α_c, α_t) over a grid; heatmap + JSON.") { unlearned, pretrained, data, grid, range, images, output };
+        var command = new Command("disentangle", "Disentanglement error ξ(α_c, α_t) over a grid; heatmap + JSON.")
+            { unlearned, pretrained, data, grid, range, images, output };
         command.SetAction(r =>
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -59,7 +70,8 @@ static partial class AnalyzeCommand
         var unlearned = UnlearnedOption();
         var pretrained = PretrainedOption();
         var output = OutOption();
-        var command = new Command("vectors", "Per-block norms of τ_t and τ_c, their cosine, and τ_t's energy per block.") { unlearned, pretrained, output };
+        var command = new Command("vectors", "Per-block norms of τ_t and τ_c, their cosine, and τ_t's energy per block.")
+            { unlearned, pretrained, output };
         command.SetAction(r =>
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();

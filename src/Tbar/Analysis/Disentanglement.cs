@@ -53,7 +53,8 @@ public static class Disentanglement
         var trigIdx = Splits.Take(victims, 12, Math.Min(images, victims.Length))[0];
         using var head = ZeroShotHead.ForClasses(pre, Tokenizers.For(pre, null), splits.Test.ClassNames);
         var axis = Axis(range, grid);
-        return Compute(pre, vectors.Clean, vectors.Trigger, head, splits.Test, cleanIdx, trigIdx, Triggers.Parse(run.TriggerSpec), axis, axis, progress);
+        var trigger = Triggers.Parse(run.TriggerSpec);
+        return Compute(pre, vectors.Clean, vectors.Trigger, head, splits.Test, cleanIdx, trigIdx, trigger, axis, axis, progress);
     }
 
     public static XiGrid Compute(Clip pretrained, TaskVector clean, TaskVector trigger, ZeroShotHead head, ImageDataset data, long[] cleanIndices,

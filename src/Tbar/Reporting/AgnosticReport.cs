@@ -18,7 +18,8 @@ public static class AgnosticReport
             model = new { ca = r.Model.Test.CleanAccuracy.Value, asr = r.Model.Test.AttackSuccess?.Value, seconds = r.Model.Seconds },
             cleaned = r.Cleaned.Select(c => new
             {
-                method = c.Name, ca = c.Test.CleanAccuracy.Value, asr = c.Test.AttackSuccess?.Value, retention = c.Test.CleanAccuracy.Value / r.Model.Test.CleanAccuracy.Value,
+                method = c.Name, ca = c.Test.CleanAccuracy.Value, asr = c.Test.AttackSuccess?.Value,
+                retention = c.Test.CleanAccuracy.Value / r.Model.Test.CleanAccuracy.Value,
                 alpha = c.Alpha, seconds = c.Seconds, choice = c.Choice,
             }),
         });
@@ -42,11 +43,14 @@ public static class AgnosticReport
             string Cell(string name)
             {
                 var c = r.Cleaned.FirstOrDefault(x => x.Name == name);
-                return c == null ? "-" : $"{c.Test.CleanAccuracy.Value:P1} / {c.Test.AttackSuccess?.Value:P1} / {c.Test.CleanAccuracy.Value / r.Model.Test.CleanAccuracy.Value:P1}";
+                if (c == null) return "-";
+                double retention = c.Test.CleanAccuracy.Value / r.Model.Test.CleanAccuracy.Value;
+                return $"{c.Test.CleanAccuracy.Value:P1} / {c.Test.AttackSuccess?.Value:P1} / {retention:P1}";
             }
             bool right = r.Verdict.Backdoored == r.ReallyBackdoored;
-            sb.AppendLine($"| {r.Seed} | {r.Trigger} | {r.Model.Test.CleanAccuracy.Value:P1} / {r.Model.Test.AttackSuccess?.Value:P1} | {r.Verdict.Pl1:P2} | " +
-                $"{(r.Verdict.Backdoored ? "backdoored" : "clean")} ({(right ? "right" : "wrong")}) | {r.Verdict.TargetName} ({r.Verdict.TargetShare.Value:P0}) | " +
+            string verdict = $"{(r.Verdict.Backdoored ? "backdoored" : "clean")} ({(right ? "right" : "wrong")})";
+            sb.AppendLine($"| {r.Seed} | {r.Trigger} | {r.Model.Test.CleanAccuracy.Value:P1} / {r.Model.Test.AttackSuccess?.Value:P1} | " +
+                $"{r.Verdict.Pl1:P2} | {verdict} | {r.Verdict.TargetName} ({r.Verdict.TargetShare.Value:P0}) | " +
                 string.Join(" | ", methods.Select(Cell)) + " |");
         }
         return sb.ToString();

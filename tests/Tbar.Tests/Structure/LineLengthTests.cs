@@ -10,9 +10,6 @@ public class LineLengthTests
 
     static readonly Dictionary<string, int> Grandfathered = new()
     {
-        ["src/Tbar.Cli/AgnosticCommand.cs"] = 4,
-        ["src/Tbar.Cli/AnalyzeAblationCommands.cs"] = 4,
-        ["src/Tbar.Cli/AnalyzeCommand.cs"] = 4,
         ["src/Tbar.Cli/AttackCommand.cs"] = 5,
         ["src/Tbar.Cli/DemoCommand.cs"] = 2,
         ["src/Tbar.Cli/EvalCommand.cs"] = 2,
@@ -24,10 +21,11 @@ public class LineLengthTests
         ["src/Tbar.Cli/UnlearnCommand.cs"] = 5,
         ["src/Tbar.Cli/VectorCommand.cs"] = 1,
         ["src/Tbar.Cli/ZeroShotCommand.cs"] = 1,
-        ["src/Tbar/Analysis/Disentanglement.cs"] = 3,
+        ["src/Tbar/Analysis/Disentanglement.cs"] = 2,
         ["src/Tbar/Analysis/UnlearnedRun.cs"] = 1,
         ["src/Tbar/Arithmetic/TaskVector.cs"] = 3,
         ["src/Tbar/Evaluation/AlphaSweep.cs"] = 1,
+        ["src/Tbar/Evaluation/EvalRecord.cs"] = 1,
         ["src/Tbar/Evaluation/Metrics.cs"] = 1,
         ["src/Tbar/Inversion/Decree.cs"] = 3,
         ["src/Tbar/Inversion/InvertedTrigger.cs"] = 2,
@@ -40,7 +38,6 @@ public class LineLengthTests
         ["src/Tbar/Pipelines/Ablations.cs"] = 1,
         ["src/Tbar/Pipelines/AgnosticPipeline.cs"] = 6,
         ["src/Tbar/Pipelines/DemoPipeline.cs"] = 3,
-        ["src/Tbar/Reporting/AgnosticReport.cs"] = 4,
         ["src/Tbar/Reporting/DemoReport.cs"] = 7,
         ["src/Tbar/Reporting/SeedTable.cs"] = 2,
         ["src/Tbar/Training/TrainLoop.cs"] = 1,
