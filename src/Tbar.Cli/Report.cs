@@ -4,16 +4,10 @@ using Tbar.Pipelines;
 
 namespace Tbar.Cli;
 
-/// <summary>Tables and JSON shapes of attack and evaluation results.</summary>
+/// <summary>The console table of an attack; <see cref="Metrics"/> is the metrics record `experiment attacks` writes.</summary>
 static class Report
 {
     public static MetricsRecord Metrics(AttackMetrics m) => MetricsRecord.From(m);
-
-    public static object Attack(AttackOutcome o) => new
-    {
-        trigger = o.TriggerSpec, target = o.Target, target_name = o.TargetName, poisoned = o.PoisonedCount, train_size = o.TrainCount,
-        test = Metrics(o.Test), training = o.Training,
-    };
 
     public static Table AttackTable(AttackOutcome o)
     {
