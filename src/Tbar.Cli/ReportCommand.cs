@@ -1,13 +1,11 @@
 using System.CommandLine;
-using System.Text;
-using System.Text.RegularExpressions;
 using Tbar.Io;
 using Tbar.Reporting;
 
 namespace Tbar.Cli;
 
 /// <summary><c>tbar report</c>: gathers the section.md files of analysis folders into one Markdown report.</summary>
-static partial class ReportCommand
+static class ReportCommand
 {
     public static Command Create(TextWriter stdout)
     {
@@ -44,29 +42,8 @@ static partial class ReportCommand
 
     static int Run(string[] inputs, string output, TextWriter stdout)
     {
-        var sections = new List<string>();
-        foreach (var dir in inputs)
-        {
-            if (!Directory.Exists(dir)) throw new TbarException($"{dir}: no such folder");
-            sections.AddRange(Directory.EnumerateFiles(dir, "section.md", SearchOption.AllDirectories).Order(StringComparer.Ordinal));
-        }
-        if (sections.Count == 0) throw new TbarException($"no section.md under {string.Join(", ", inputs)} (written by `tbar analyze ...`)");
-        string outDir = Path.GetDirectoryName(Path.GetFullPath(output))!;
-        var sb = new StringBuilder("# Tbar analysis report\n\n");
-        foreach (var file in sections)
-        {
-            string from = Path.GetDirectoryName(Path.GetFullPath(file))!;
-            // Image links are relative to their section; make them relative to the report.
-            string text = ImageLink().Replace(File.ReadAllText(file), m =>
-                $"]({Path.GetRelativePath(outDir, Path.Combine(from, m.Groups[1].Value)).Replace('\\', '/')})");
-            sb.Append(text.TrimEnd()).Append($"\n\n_Source: `{Path.GetRelativePath(outDir, file).Replace('\\', '/')}`_\n\n");
-        }
-        Directory.CreateDirectory(outDir);
-        AtomicFile.WriteText(output, sb.ToString());
-        stdout.WriteLine($"gathered {sections.Count} sections into {output}");
+        int count = SectionReport.Gather(inputs, output);
+        stdout.WriteLine($"gathered {count} sections into {output}");
         return 0;
     }
-
-    [GeneratedRegex(@"\]\(([^)/:][^):]*\.png)\)")]
-    private static partial Regex ImageLink();
 }
