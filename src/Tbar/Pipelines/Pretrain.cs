@@ -25,6 +25,13 @@ public sealed record PretrainOptions(int Epochs = 8, int BatchSize = 256, double
 /// <summary>What pre-training produced.</summary>
 public sealed record PretrainResult(string ModelFolder, TrainResult Training, Rate ZeroShotTestAccuracy, int VocabSize, long Parameters);
 
+/// <summary>The results part of pretrain.json.</summary>
+public sealed record PretrainSummary(double ZeroShotTestAccuracy, long Correct, long Total, int VocabSize, long Parameters, TrainResult Training)
+{
+    public static PretrainSummary From(PretrainResult r) => new(r.ZeroShotTestAccuracy.Value, r.ZeroShotTestAccuracy.Hits,
+        r.ZeroShotTestAccuracy.Total, r.VocabSize, r.Parameters, r.Training);
+}
+
 /// <summary>Builds the vocabulary, the model and trains it; writes an HF-layout folder (the same path as a real checkpoint).</summary>
 public static class Pretrain
 {

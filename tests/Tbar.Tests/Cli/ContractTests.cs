@@ -1,7 +1,9 @@
+using System.Text.Json;
 using Tbar.Analysis;
 using Tbar.Cli;
 using Tbar.Inversion;
 using Tbar.Io;
+using Tbar.Pipelines;
 using Tbar.Reporting;
 using Tbar.Tests.Structure;
 using Tbar.Tests.Unlearning;
@@ -83,6 +85,14 @@ public class ContractTests : TempFolder
         var reports = Directory.GetFiles(Path.Combine(SourceFiles.Root(), "experiments", "contrastive"), "unlearn-*.json");
         Assert.NotEmpty(reports);
         foreach (var file in reports) Assert.False(string.IsNullOrEmpty(StoredRun<UnlearnSettings, UnlearnSummary>.Load(file, "tbar unlearn").Options.Model));
+    }
+
+    [Fact]
+    public void TheShippedModelsPretrainRecordLoads()
+    {
+        string path = Path.Combine(Path.GetDirectoryName(TbarRegressionTests.MiniClip())!, "mini-clip", "pretrain.json");
+        var record = StoredRun<JsonElement, PretrainSummary>.Load(path, "tbar pretrain");
+        Assert.Equal(8687, record.Results.Correct);
     }
 
     /// <summary>The contrastive table is rebuilt, character for character, from the committed eval and unlearn records.</summary>
