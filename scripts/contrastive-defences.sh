@@ -17,16 +17,5 @@ for method in tbar tbar-floor75 tbar-refit finetune ga cleanclip; do
   cp "$runs/$method/report.json" "$out/unlearn-$method.json"
   ./tbar eval --model "$runs/$method" --trigger "$trigger" --target Bag --json "$out/$method.json" > /dev/null
 done
-python3 - "$out" <<'PY'
-import json, sys, os
-out = sys.argv[1]
-base = json.load(open(os.path.join(out, "backdoored.json")))["metrics"]
-rows = ["| model | test CA | test ASR | retention | choice (validation) |", "|---|---|---|---|---|",
-        f"| backdoored (contrastive) | {base['ca']:.2%} | {base['asr']:.2%} | - | - |"]
-for m in ["tbar", "tbar-floor75", "tbar-refit", "finetune", "ga", "cleanclip"]:
-    e = json.load(open(os.path.join(out, f"{m}.json")))["metrics"]
-    u = json.load(open(os.path.join(out, f"unlearn-{m}.json")))["results"]
-    rows.append(f"| {m} | {e['ca']:.2%} | {e['asr']:.2%} | {e['ca'] / base['ca']:.1%} | {u['choice']} |")
-open(os.path.join(out, "table.md"), "w").write("\n".join(rows) + "\n")
-print("\n".join(rows))
-PY
+./tbar report defences --in "$out" --methods tbar tbar-floor75 tbar-refit finetune ga cleanclip --label "backdoored (contrastive)" \
+  --out "$out/table.md"

@@ -1,9 +1,9 @@
 using System.CommandLine;
-using Spectre.Console;
-using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Io;
 using Tbar.Models;
+using Tbar.Pipelines;
+using Tbar.Reporting;
 
 namespace Tbar.Cli;
 
@@ -53,7 +53,7 @@ static class AttackCommand
         var outcome = ProgressBar.Run(stdout, "attack", p => BackdoorAttack.Run(clip, tokenizer, data.Train, data.TrainIndices, data.Test, options, outDir, p));
         ClipCheckpoint.Save(clip, outDir);
         new RunRecord(Environment.CommandLine, new { model = modelPath, data = dataSpec, options }, options.Seed,
-            Report.Attack(outcome), clock.Elapsed.TotalSeconds).Save(Path.Combine(outDir, "attack.json"));
+            AttackRecord.From(outcome), clock.Elapsed.TotalSeconds).Save(Path.Combine(outDir, "attack.json"));
         Output.Console(stdout).Write(Report.AttackTable(outcome));
         stdout.WriteLine($"wrote {outDir} (attack.json, {CheckpointOrigin.WeightsFileName(clip.Origin!.Layout)})");
         return 0;

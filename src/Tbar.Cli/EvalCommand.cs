@@ -31,14 +31,14 @@ static class EvalCommand
         using var data = DataSpec.Load(dataSpec, clip.Config.Vision.ImageSize);
         var trigger = triggerSpec != null ? Triggers.Parse(triggerSpec) : null;
         int targetIndex = target != null ? data.Test.ClassIndex(target) : -1;
-        using var head = BackdoorAttack.Head(clip, Tokenizers.For(clip, tokenizerDir), data.Test);
+        using var head = ZeroShotHead.ForClasses(clip, Tokenizers.For(clip, tokenizerDir), data.Test.ClassNames);
         var metrics = Metrics.Evaluate(clip, head, data.Test, data.Test.AllIndices(), trigger, targetIndex);
         var table = new Table().AddColumns("metric", "value");
         table.AddRow("CA", metrics.CleanAccuracy.ToString());
         if (metrics.AttackSuccess != null) table.AddRow("ASR", metrics.AttackSuccess.ToString());
         if (metrics.BackdoorAccuracy != null) table.AddRow("BD-ACC", metrics.BackdoorAccuracy.ToString());
         Output.Console(stdout).Write(table);
-        if (json != null) Output.WriteJson(json, new { model = modelPath, data = dataSpec, trigger = trigger?.Spec, target = targetIndex, metrics = Report.Metrics(metrics) });
+        if (json != null) new EvalRecord(modelPath, dataSpec, trigger?.Spec, targetIndex, MetricsRecord.From(metrics)).Save(json);
         return 0;
     }
 }

@@ -6,6 +6,7 @@ using Tbar.Data;
 using Tbar.Evaluation;
 using Tbar.Io;
 using Tbar.Models;
+using Tbar.Pipelines;
 
 namespace Tbar.Cli;
 
@@ -57,7 +58,7 @@ static class ExperimentCommand
     static Row Pretrained(string model, DataSplits data)
     {
         using var clip = ClipCheckpoint.Load(model);
-        using var head = BackdoorAttack.Head(clip, Tokenizers.For(clip, null), data.Test);
+        using var head = ZeroShotHead.ForClasses(clip, Tokenizers.For(clip, null), data.Test.ClassNames);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var m = Metrics.Evaluate(clip, head, data.Test, data.Test.AllIndices());
         return new Row("pretrained", "-", m, clock.Elapsed.TotalSeconds);
@@ -69,7 +70,7 @@ static class ExperimentCommand
         var tokenizer = Tokenizers.For(clip, null);
         var options = new AttackOptions("", "0", 0, AttackMode.Supervised, BackdoorAttack.DefaultTrain(AttackMode.Supervised), seed);
         var training = ProgressBar.Run(stdout, "clean fine-tune", p => BackdoorAttack.TrainClean(clip, tokenizer, data.Train, data.TrainIndices, options, p));
-        using var head = BackdoorAttack.Head(clip, tokenizer, data.Test);
+        using var head = ZeroShotHead.ForClasses(clip, tokenizer, data.Test.ClassNames);
         return new Row("clean fine-tune (supervised)", "-", Metrics.Evaluate(clip, head, data.Test, data.Test.AllIndices()), training.Seconds);
     }
 
@@ -83,7 +84,7 @@ static class ExperimentCommand
         Directory.CreateDirectory(patchDir);
         using var pristine = ClipCheckpoint.Load(model);
         var outcome = ProgressBar.Run(stdout, $"{mode} {trigger}", p => BackdoorAttack.Run(clip, tokenizer, data.Train, data.TrainIndices, data.Test, options, patchDir, p));
-        using var head = BackdoorAttack.Head(pristine, tokenizer, data.Test);
+        using var head = ZeroShotHead.ForClasses(pristine, tokenizer, data.Test.ClassNames);
         var before = Metrics.Evaluate(pristine, head, data.Test, data.Test.AllIndices(), Triggers.Parse(outcome.TriggerSpec), outcome.Target);
         string setting = mode == AttackMode.Supervised ? "supervised" : "contrastive";
         return [new Row($"pretrained, {setting} trigger", outcome.TriggerSpec, before, 0), new Row($"backdoored ({setting})", outcome.TriggerSpec, outcome.Test, outcome.Training.Seconds)];

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Tbar.Io;
-using Tbar.Training;
+using Tbar.Pipelines;
 
 namespace Tbar.Cli;
 
@@ -28,12 +28,8 @@ static class PretrainCommand
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = ProgressBar.Run(stdout, "pretrain", p => Pretrain.Run(options, outDir, p));
-        new RunRecord(commandLine, options, options.Seed, new
-        {
-            zero_shot_test_accuracy = result.ZeroShotTestAccuracy.Value, correct = result.ZeroShotTestAccuracy.Hits,
-            total = result.ZeroShotTestAccuracy.Total, vocab_size = result.VocabSize, parameters = result.Parameters,
-            training = result.Training,
-        }, clock.Elapsed.TotalSeconds).Save(Path.Combine(outDir, "pretrain.json"));
+        new RunRecord(commandLine, options, options.Seed, PretrainSummary.From(result), clock.Elapsed.TotalSeconds)
+            .Save(Path.Combine(outDir, "pretrain.json"));
         stdout.WriteLine($"wrote {outDir}: zero-shot test accuracy {result.ZeroShotTestAccuracy}, {result.Parameters:N0} parameters, " +
             $"{clock.Elapsed.TotalMinutes:F1} min");
         return 0;

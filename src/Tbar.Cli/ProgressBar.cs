@@ -1,5 +1,4 @@
 using Spectre.Console;
-using Tbar.Training;
 
 namespace Tbar.Cli;
 

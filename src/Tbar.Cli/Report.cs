@@ -1,25 +1,13 @@
 using Spectre.Console;
-using Tbar.Attacks;
 using Tbar.Evaluation;
+using Tbar.Pipelines;
 
 namespace Tbar.Cli;
 
-/// <summary>Tables and JSON shapes of attack and evaluation results.</summary>
+/// <summary>The console table of an attack; <see cref="Metrics"/> is the metrics record `experiment attacks` writes.</summary>
 static class Report
 {
-    public static object Metrics(AttackMetrics m) => new
-    {
-        ca = m.CleanAccuracy.Value, ca_correct = m.CleanAccuracy.Hits, ca_total = m.CleanAccuracy.Total,
-        asr = m.AttackSuccess?.Value, asr_hits = m.AttackSuccess?.Hits, asr_total = m.AttackSuccess?.Total,
-        bd_acc = m.BackdoorAccuracy?.Value, bd_acc_hits = m.BackdoorAccuracy?.Hits,
-        per_class_counts = m.PerClass?.Select(c => new[] { c.Hits, c.Total }),
-    };
-
-    public static object Attack(AttackOutcome o) => new
-    {
-        trigger = o.TriggerSpec, target = o.Target, target_name = o.TargetName, poisoned = o.PoisonedCount, train_size = o.TrainCount,
-        test = Metrics(o.Test), training = o.Training,
-    };
+    public static MetricsRecord Metrics(AttackMetrics m) => MetricsRecord.From(m);
 
     public static Table AttackTable(AttackOutcome o)
     {

@@ -1,9 +1,6 @@
 using System.CommandLine;
-using Spectre.Console;
-using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Inversion;
-using Tbar.Io;
 using Tbar.Models;
 using Tbar.Reporting;
 
@@ -64,42 +61,14 @@ static class ScanCommand
         using var clip = ClipCheckpoint.Load(modelPath);
         var (limit, source) = Threshold(clip, threshold, calibrationPath);
         using var data = DataSpec.Load(cleanSpec, clip.Config.Vision.ImageSize);
-        using var head = BackdoorAttack.Head(clip, Tokenizers.For(clip, tokenizerDir), data.Train);
+        using var head = ZeroShotHead.ForClasses(clip, Tokenizers.For(clip, tokenizerDir), data.Train.ClassNames);
         var options = ScanOptions.Default with { Inversion = inversion };
         var verdict = ProgressBar.Run(stdout, "trigger inversion", p => Scanner.Scan(clip, head, data.Train, data.TrainIndices, limit, source, options, p));
-        Write(verdict, outDir, modelPath, cleanSpec, options, clock.Elapsed.TotalSeconds);
+        ScanReport.Write(outDir, Environment.CommandLine, ScanSettings.Of(modelPath, cleanSpec, options), verdict, clock.Elapsed.TotalSeconds);
         stdout.WriteLine(verdict.Summary);
         stdout.WriteLine($"wrote {outDir}");
         return 0;
     }
-
-    /// <summary>Saves the trigger, its pictures, the trace plot, scan.json and scan.md into <paramref name="outDir"/>.</summary>
-    public static void Write(ScanVerdict v, string outDir, string model, string cleanSpec, ScanOptions o, double seconds)
-    {
-        Directory.CreateDirectory(outDir);
-        v.Inversion.Trigger.Save(outDir);
-        Plots.InversionTrace(Path.Combine(outDir, "inversion.png"), v.Inversion.Trace, o.Inversion.SimilarityTarget, $"trigger inversion: {Path.GetFileName(Path.TrimEndingDirectorySeparator(model))}");
-        new RunRecord(Environment.CommandLine, new { model, clean = cleanSpec, o.Images, o.HeldOut, inversion = o.Inversion }, o.Inversion.Seed,
-            Summary(v), seconds).Save(Path.Combine(outDir, "scan.json"));
-        AtomicFile.WriteText(Path.Combine(outDir, "scan.md"), Markdown(v, model));
-    }
-
-    /// <summary>The JSON form of a verdict (scan.json's results; `unlearn --forget inverted:DIR` reads target from it).</summary>
-    public static object Summary(ScanVerdict v) => new
-    {
-        verdict = v.Backdoored ? "backdoored" : "clean", backdoored = v.Backdoored, pl1 = v.Pl1, threshold = v.Threshold,
-        threshold_source = v.ThresholdSource, target = v.Target, target_name = v.TargetName, target_share = v.TargetShare.Value,
-        target_hits = v.TargetShare.Hits, target_total = v.TargetShare.Total, similarity_reached = v.Inversion.Reached,
-        held_out_similarity_stamped = v.Inversion.Similarity, held_out_similarity_clean = v.Inversion.CleanSimilarity,
-        inversion_seconds = v.Inversion.Seconds,
-    };
-
-    static string Markdown(ScanVerdict v, string model) =>
-        $"# tbar scan\n\nModel `{model}`.\n\n**{(v.Backdoored ? "Backdoored" : "Clean")}.** {Markup.Remove(v.Summary)}\n\n" +
-        $"| evidence | value |\n|---|---|\n| PL1 (mask share of the image) | {v.Pl1:P2} |\n| threshold | {v.Threshold:P2} ({v.ThresholdSource}) |\n" +
-        $"| similarity target reached | {(v.Inversion.Reached ? "yes" : "no")} |\n" +
-        $"| held-out similarity, stamped / clean | {v.Inversion.Similarity:F3} / {v.Inversion.CleanSimilarity:F3} |\n" +
-        $"| inferred target | {v.TargetName} ({v.TargetShare}) |\n\n![mask](mask.png) ![pattern](pattern.png) ![trace](inversion.png)\n";
 
     static (double Threshold, string Source) Threshold(Clip clip, double? threshold, string? calibrationPath)
     {

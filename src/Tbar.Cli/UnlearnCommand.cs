@@ -1,8 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
-using Tbar.Attacks;
 using Tbar.Data;
-using Tbar.Evaluation;
 using Tbar.Io;
 using Tbar.Models;
 using Tbar.Reporting;
@@ -45,7 +43,7 @@ static class UnlearnCommand
         using var clip = ClipCheckpoint.Load(modelPath);
         using var data = DataSpec.Load(valSpec, clip.Config.Vision.ImageSize);
         int targetIndex = data.Train.ClassIndex(target);
-        using var head = BackdoorAttack.Head(clip, Tokenizers.For(clip, tokenizerDir), data.Train);
+        using var head = ZeroShotHead.ForClasses(clip, Tokenizers.For(clip, tokenizerDir), data.Train.ClassNames);
         var task = source.Task(data.Train, data.TrainIndices, targetIndex, forgetSize, valSize, seed, clip.Config.Vision.ImageSize);
         var record = ProgressBar.Run(stdout, method, p => Methods.Run(method, clip, head, task, options, p));
         Directory.CreateDirectory(outDir);

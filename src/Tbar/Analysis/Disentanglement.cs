@@ -3,7 +3,6 @@ using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Evaluation;
 using Tbar.Models;
-using Tbar.Training;
 
 namespace Tbar.Analysis;
 
@@ -36,6 +35,26 @@ public static class Disentanglement
     {
         if (count < 2 || !(range > 0)) throw new TbarException($"grid needs ≥ 2 points and a range > 0 (got {count}, {range})");
         return Enumerable.Range(0, count).Select(i => Math.Round(-range + 2 * range * i / (count - 1), 10)).ToArray();
+    }
+
+    /// <summary>
+    /// ξ over a square grid α_c, α_t ∈ [−range, range] for an unlearn run's τ_c and τ_t, on up to <paramref name="images"/>
+    /// clean test images and as many triggered non-target ones (each drawn from its own fixed seed).
+    /// </summary>
+    public static XiGrid OnTestSplit(RunVectors vectors, DataSplits splits, int images, double range, int grid,
+        IProgress<TrainProgress>? progress = null)
+    {
+        if (images < 1) throw new TbarException("--images must be ≥ 1");
+        var (run, pre) = (vectors.Run, vectors.Pretrained);
+        int target = splits.Test.ClassIndex(run.Target);
+        var all = splits.Test.AllIndices();
+        var cleanIdx = Splits.Take(all, 11, Math.Min(images, all.Length))[0];
+        var victims = Metrics.Victims(splits.Test.Labels, all, target);
+        var trigIdx = Splits.Take(victims, 12, Math.Min(images, victims.Length))[0];
+        using var head = ZeroShotHead.ForClasses(pre, Tokenizers.For(pre, null), splits.Test.ClassNames);
+        var axis = Axis(range, grid);
+        var trigger = Triggers.Parse(run.TriggerSpec);
+        return Compute(pre, vectors.Clean, vectors.Trigger, head, splits.Test, cleanIdx, trigIdx, trigger, axis, axis, progress);
     }
 
     public static XiGrid Compute(Clip pretrained, TaskVector clean, TaskVector trigger, ZeroShotHead head, ImageDataset data, long[] cleanIndices,

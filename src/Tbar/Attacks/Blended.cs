@@ -1,4 +1,4 @@
-using Tbar.Data;
+using Tbar.Io;
 using static TorchSharp.torch;
 
 namespace Tbar.Attacks;

@@ -1,6 +1,5 @@
 using Tbar.Data;
 using Tbar.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 

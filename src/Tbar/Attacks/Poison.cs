@@ -16,7 +16,7 @@ public sealed record PoisonPlan(long[] Indices, int Target, double Rate, long Se
         if (count < 1) throw new TbarException($"poison rate {rate} of {trainIndices.Length} images poisons none");
         if (count > candidates.Length)
             throw new TbarException($"poison rate {rate} needs {count} non-target images but only {candidates.Length} exist");
-        var order = Training.TrainLoop.Shuffled(candidates.Length, new Random((int)(seed & 0x7fffffff)));
+        var order = Shuffle.Permutation(candidates.Length, Shuffle.Generator(seed));
         return new PoisonPlan(order.Take(count).Select(i => candidates[i]).Order().ToArray(), target, rate, seed);
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Tbar.Models;
 using static TorchSharp.torch;
 
 namespace Tbar.Data;
@@ -31,7 +32,7 @@ public static class CaptionCsv
         {
             if (rows[r].Count == 1 && rows[r][0].Length == 0) continue;
             if (rows[r].Count <= Math.Max(image, caption)) throw new TbarException($"{csvPath}: row {r + 1} has {rows[r].Count} fields");
-            pixels.Add(ImageFile.LoadSquareBytes(Path.Combine(folder, rows[r][image]), size));
+            pixels.Add(Preprocess.LoadSquareBytes(Path.Combine(folder, rows[r][image]), size));
             captions.Add(rows[r][caption]);
         }
         var stacked = stack(pixels);

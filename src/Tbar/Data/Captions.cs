@@ -1,15 +1,12 @@
+using Tbar.Models;
+
 namespace Tbar.Data;
 
 /// <summary>Caption templates and class synonyms that turn a labelled image set into image–caption pairs.</summary>
 public sealed class Captions
 {
     /// <summary>Templates for product-style photos; "{}" is replaced by a class name or synonym.</summary>
-    public static readonly string[] Templates =
-    [
-        "a photo of a {}.", "a grey photo of a {}.", "a picture of a {}.", "an image of a {}.", "a low resolution photo of a {}.",
-        "a small photo of the {}.", "a centered photo of a {}.", "a product photo of a {}.", "this is a {}.",
-        "a black and white photo of a {}.", "a {} on a dark background.", "a cropped photo of the {}.",
-    ];
+    public static readonly string[] Templates = Prompts.Product;
 
     /// <summary>Fashion-MNIST's classes, each with its own name first, then synonyms.</summary>
     public static readonly string[][] FashionMnistSynonyms =

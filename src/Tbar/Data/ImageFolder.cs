@@ -33,7 +33,7 @@ public static class ImageFolder
 
     static Tensor Decode(List<string> files, int size, string cache)
     {
-        var decoded = files.Select(f => ImageFile.LoadSquareBytes(f, size)).ToArray();
+        var decoded = files.Select(f => Preprocess.LoadSquareBytes(f, size)).ToArray();
         var pixels = stack(decoded);
         foreach (var d in decoded) d.Dispose();
         SafeTensors.Save(cache, new Dictionary<string, Tensor> { ["pixels"] = pixels });

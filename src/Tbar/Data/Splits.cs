@@ -1,5 +1,3 @@
-using Tbar.Training;
-
 namespace Tbar.Data;
 
 /// <summary>Deterministic, seeded, disjoint index splits.</summary>
@@ -11,7 +9,7 @@ public static class Splits
     /// <summary>A seeded permutation of 0..count-1 cut into two halves (A gets the extra one when count is odd).</summary>
     public static (long[] A, long[] B) Halves(int count, long seed = HalvesSeed)
     {
-        var order = TrainLoop.Shuffled(count, new Random((int)(seed & 0x7fffffff)));
+        var order = Shuffle.Permutation(count, Shuffle.Generator(seed));
         int half = (count + 1) / 2;
         return (order[..half].Order().ToArray(), order[half..].Order().ToArray());
     }
@@ -21,7 +19,7 @@ public static class Splits
     {
         if (sizes.Any(s => s < 0) || sizes.Sum() > indices.Length)
             throw new TbarException($"cannot take parts of sizes {string.Join("+", sizes)} from {indices.Length} indices");
-        var order = TrainLoop.Shuffled(indices.Length, new Random((int)(seed & 0x7fffffff)));
+        var order = Shuffle.Permutation(indices.Length, Shuffle.Generator(seed));
         var parts = new long[sizes.Length][];
         int at = 0;
         for (int p = 0; p < sizes.Length; p++)

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using Tbar.Data;
 using Tbar.Models;
-using Tbar.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 

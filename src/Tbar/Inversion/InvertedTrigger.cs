@@ -1,5 +1,4 @@
 using Tbar.Attacks;
-using Tbar.Data;
 using Tbar.Io;
 using static TorchSharp.torch;
 

@@ -3,7 +3,6 @@ using Tbar.Data;
 using Tbar.Evaluation;
 using Tbar.Io;
 using Tbar.Models;
-using Tbar.Training;
 
 namespace Tbar.Inversion;
 

@@ -1,5 +1,4 @@
 using Tbar.Io;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Tbar.Models;

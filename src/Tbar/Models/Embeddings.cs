@@ -1,4 +1,3 @@
-using Tbar.Data;
 using static TorchSharp.torch;
 
 namespace Tbar.Models;

@@ -1,3 +1,4 @@
+using Tbar.Io;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -35,8 +36,16 @@ public static class Preprocess
     /// <summary>Decodes a file and applies <see cref="Apply"/>: (3,S,S).</summary>
     public static Tensor LoadFile(string path, PreprocessConfig config)
     {
-        using var image = Data.ImageFile.LoadRgb(path);
+        using var image = ImageFile.LoadRgb(path);
         return Apply(image, config);
+    }
+
+    /// <summary>A file as (3, S, S) uint8: short side resized to S (bicubic, antialiased), centre-cropped (dataset storage).</summary>
+    public static Tensor LoadSquareBytes(string path, int size)
+    {
+        using var scope = NewDisposeScope();
+        var image = CenterCrop(ResizeShortSide(ImageFile.LoadRgb(path), size), size);
+        return image.mul(255).round().to(ScalarType.Byte).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -28,6 +28,10 @@ public sealed class ZeroShotHead : IDisposable
         ClassNames = classNames;
     }
 
+    /// <summary>The head Tbar uses everywhere: the class names under the <see cref="Prompts.Product"/> templates.</summary>
+    public static ZeroShotHead ForClasses(Clip model, ClipTokenizer tokenizer, IReadOnlyList<string> classNames) =>
+        Build(model, tokenizer, classNames, Prompts.Product);
+
     /// <summary>Builds the head from the model's (frozen) text tower.</summary>
     public static ZeroShotHead Build(Clip model, ClipTokenizer tokenizer, IReadOnlyList<string> classNames, IReadOnlyList<string>? templates = null)
     {

@@ -4,7 +4,6 @@ using Tbar.Data;
 using Tbar.Evaluation;
 using Tbar.Inversion;
 using Tbar.Models;
-using Tbar.Training;
 using Tbar.Unlearning;
 
 namespace Tbar.Pipelines;
@@ -107,7 +106,7 @@ public static class AgnosticExperiment
                 var clock = Stopwatch.StartNew();
                 long[] pool;
                 TestRow modelRow;
-                using var head = BackdoorAttack.Head(model, tokenizer, data.Test);
+                using var head = ZeroShotHead.ForClasses(model, tokenizer, data.Test.ClassNames);
                 if (triggerSpec == null)
                 {
                     status($"seed {seed}: clean fine-tune");

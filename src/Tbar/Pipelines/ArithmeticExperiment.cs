@@ -6,9 +6,7 @@ using Tbar.Data;
 using Tbar.Evaluation;
 using Tbar.Io;
 using Tbar.Models;
-using Tbar.Training;
 using Tbar.Unlearning;
-using static TorchSharp.torch;
 
 namespace Tbar.Pipelines;
 

@@ -1,10 +1,8 @@
-using System.Diagnostics;
 using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Evaluation;
 using Tbar.Inversion;
 using Tbar.Models;
-using Tbar.Training;
 using Tbar.Unlearning;
 
 namespace Tbar.Pipelines;
@@ -59,7 +57,7 @@ public static class DemoPipeline
         var allTest = data.Test.AllIndices();
         var trigger = Triggers.Parse(o.Trigger);
         int target = data.Train.ClassIndex(o.Target);
-        using var head = BackdoorAttack.Head(model, tokenizer, data.Test);
+        using var head = ZeroShotHead.ForClasses(model, tokenizer, data.Test.ClassNames);
         var pretrained = Metrics.Evaluate(model, head, data.Test, allTest, trigger, target);
         var recipe = BackdoorAttack.DefaultTrain(AttackMode.Supervised) with { Epochs = o.AttackEpochs };
 

@@ -114,7 +114,7 @@ public static class Plots
     }
 
     /// <summary>Test CA and ASR against the forget-set size (log scale).</summary>
-    public static void ForgetSizes(string path, IReadOnlyList<Analysis.ForgetSizePoint> points, string title)
+    public static void ForgetSizes(string path, IReadOnlyList<Pipelines.ForgetSizePoint> points, string title)
     {
         var plot = new Plot();
         var xs = points.Select(p => Math.Log10(p.Size)).ToArray();

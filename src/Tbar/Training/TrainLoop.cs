@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -26,7 +25,7 @@ public static class TrainLoop
         double epochLoss = 0;
         for (int epoch = 0; epoch < options.Epochs; epoch++)
         {
-            var order = Shuffled(count, rng);
+            var order = Shuffle.Permutation(count, rng);
             epochLoss = 0;
             for (int b = 0; b < perEpoch; b++, step++)
             {
@@ -52,18 +51,5 @@ public static class TrainLoop
         double result = value.item<float>();
         if (!double.IsFinite(result)) throw new TbarException($"training diverged (loss {result}); lower the learning rate");
         return result;
-    }
-
-    /// <summary>A seeded permutation of 0..count-1 (Fisher–Yates).</summary>
-    public static long[] Shuffled(int count, Random rng)
-    {
-        var order = new long[count];
-        for (int i = 0; i < count; i++) order[i] = i;
-        for (int i = count - 1; i > 0; i--)
-        {
-            int j = rng.Next(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
-        return order;
     }
 }

@@ -30,13 +30,6 @@ public sealed record TrainOptions(int Epochs = 1, int BatchSize = 128, double Le
     }
 }
 
-/// <summary>One progress report of a training loop.</summary>
-/// <param name="Step">Steps done.</param>
-/// <param name="TotalSteps">Steps planned.</param>
-/// <param name="Loss">Loss of the last step.</param>
-/// <param name="ImagesPerSecond">Throughput since the start.</param>
-public sealed record TrainProgress(int Step, int TotalSteps, double Loss, double ImagesPerSecond);
-
 /// <summary>What a training run did.</summary>
 /// <param name="Steps">Optimiser steps taken.</param>
 /// <param name="Images">Images seen.</param>

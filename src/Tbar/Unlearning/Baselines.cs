@@ -116,7 +116,7 @@ public static class Baselines
         int step = 0, n = task.Forget.Indices.Length;
         for (int epoch = 0; epoch < o.Epochs; epoch++)
         {
-            var order = TrainLoop.Shuffled(n, rng);
+            var order = Shuffle.Permutation(n, rng);
             for (int b = 0; b < n; b += 64, step++)
             {
                 AscentStep(model, head, task, optimizer, parameters, order[b..Math.Min(n, b + 64)]);

@@ -1,4 +1,3 @@
-using Tbar.Evaluation;
 using Tbar.Models;
 using Tbar.Training;
 using static TorchSharp.torch;

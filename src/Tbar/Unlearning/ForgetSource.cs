@@ -1,7 +1,7 @@
-using System.Text.Json;
 using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Inversion;
+using Tbar.Models;
 using static TorchSharp.torch;
 
 namespace Tbar.Unlearning;
@@ -46,24 +46,13 @@ public sealed record ForgetSource(string Kind, string Argument, ITrigger? Trigge
         var files = ImageFolder.Images(Argument).ToList();
         if (files.Count == 0) throw new TbarException($"{Argument}: no images ({string.Join(", ", ImageFolder.Suffixes)})");
         using var scope = NewDisposeScope();
-        var pixels = stack(files.Select(f => ImageFile.LoadSquareBytes(f, imageSize)).ToArray()).MoveToOuterDisposeScope();
+        var pixels = stack(files.Select(f => Preprocess.LoadSquareBytes(f, imageSize)).ToArray()).MoveToOuterDisposeScope();
         // True classes are unknown (-1): the images are taken to be non-target images carrying the trigger.
         var triggered = new ImageDataset(pixels, Enumerable.Repeat(-1L, files.Count).ToArray(), clean.ClassNames, $"images:{Argument}");
         return UnlearnTask.FromImages(triggered, clean, pool, target, forgetSize, valSize, seed);
     }
 
-    static string? ScanTarget(string dir)
-    {
-        string path = Path.Combine(dir, "scan.json");
-        if (!File.Exists(path)) return null;
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            return doc.RootElement.TryGetProperty("results", out var r) && r.TryGetProperty("target_name", out var t) ? t.GetString() : null;
-        }
-        catch (JsonException e)
-        {
-            throw new TbarException($"{path}: not valid JSON ({e.Message})");
-        }
-    }
+    /// <summary>The scan's inferred target, when the folder holds a scan.json (a bare inverted trigger has none).</summary>
+    static string? ScanTarget(string dir) =>
+        File.Exists(Path.Combine(dir, ScanRecord.FileName)) ? ScanRecord.Load(dir).Results.TargetName : null;
 }

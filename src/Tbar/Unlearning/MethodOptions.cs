@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tbar.Evaluation;
 using Tbar.Io;
-using Tbar.Training;
 
 namespace Tbar.Unlearning;
 

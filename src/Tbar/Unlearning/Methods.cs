@@ -1,6 +1,4 @@
-using Tbar.Evaluation;
 using Tbar.Models;
-using Tbar.Training;
 
 namespace Tbar.Unlearning;
 

@@ -1,7 +1,6 @@
 using Tbar.Arithmetic;
 using Tbar.Models;
 using Tbar.Training;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 

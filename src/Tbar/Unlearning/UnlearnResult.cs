@@ -1,6 +1,5 @@
 using Tbar.Arithmetic;
 using Tbar.Evaluation;
-using Tbar.Training;
 
 namespace Tbar.Unlearning;
 

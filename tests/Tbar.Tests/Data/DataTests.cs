@@ -1,6 +1,5 @@
 using Tbar.Data;
-using Tbar.Evaluation;
-using Tbar.Models;
+using Tbar.Io;
 using static TorchSharp.torch;
 
 namespace Tbar.Tests.Data;

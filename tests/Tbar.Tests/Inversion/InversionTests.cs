@@ -1,9 +1,9 @@
 using System.Text.Json;
-using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Inversion;
 using Tbar.Io;
 using Tbar.Models;
+using Tbar.Pipelines;
 using Tbar.Tests.Unlearning;
 using Tbar.Training;
 using Tbar.Unlearning;
@@ -100,7 +100,11 @@ public class InversionTests : TempFolder
         Assert.Contains("no inverted trigger", Assert.Throws<TbarException>(() => ForgetSource.Parse($"inverted:{temp}")).Message);
         Assert.Contains("--target is required", Assert.Throws<TbarException>(() => ForgetSource.Parse($"images:{temp}").Target(null)).Message);
         using (var t = new InvertedTrigger(zeros(1, 4, 4), zeros(3, 4, 4))) t.Save(temp);
+        // A scan.json that is not a scan record is an error naming it, not a silent "no target".
         File.WriteAllText(Path.Combine(temp, "scan.json"), JsonSerializer.Serialize(new { results = new { target_name = "Bag" } }));
+        Assert.Contains("scan.json: not a `tbar scan` record", Assert.Throws<TbarException>(() => ForgetSource.Parse($"inverted:{temp}")).Message);
+        var summary = new ScanSummary("backdoored", true, 0.01, 0.02, "test", 8, "Bag", 0.9, 9, 10, true, 0.8, 0.1, 1);
+        new RunRecord("test", ScanSettings.Of("m", "fashion-mnist", ScanOptions.Default), 0, summary, 1).Save(Path.Combine(temp, "scan.json"));
         Assert.Equal("Bag", ForgetSource.Parse($"inverted:{temp}").Target(null));
         Assert.Equal("Shirt", ForgetSource.Parse($"inverted:{temp}").Target("Shirt"));
     }
@@ -111,7 +115,8 @@ public class InversionTests : TempFolder
     /// detector fires on the patch at the same offset inside any patch (offsets 4–6); the inversion may place it in another
     /// patch. The mask must sit on those offsets (chance: 9/49 of the image), be small, and send images to the target.
     /// </summary>
-    [DataFact]
+    // ≈ 45 s on 2 cores: a backdoor training and a 300-step inversion.
+    [DataFact, Trait("Category", "Slow")]
     public void APlantedPatchIsRecovered()
     {
         using var model = ClipCheckpoint.Load(TbarRegressionTests.MiniClip());
@@ -121,7 +126,7 @@ public class InversionTests : TempFolder
         var attack = BackdoorAttack.Run(model, tokenizer, data.Train, train, data.Test,
             new AttackOptions("badnet:size=3", "Bag", 0.1, AttackMode.Supervised, new TrainOptions(2, 128, 5e-4, 0.1)), temp);
         Assert.True(attack.Test.AttackSuccess!.Value > 0.9, $"the toy backdoor did not take (ASR {attack.Test.AttackSuccess})");
-        using var head = BackdoorAttack.Head(model, tokenizer, data.Train);
+        using var head = ZeroShotHead.ForClasses(model, tokenizer, data.Train.ClassNames);
         var pool = data.TrainIndices.Skip(4000).Take(2000).ToArray();
         var verdict = Scanner.Scan(model, head, data.Train, pool, 0.05, "test", new ScanOptions(new InversionOptions(Steps: 300, BatchSize: 64), 1000, 500));
         using var mask = verdict.Inversion.Trigger.Mask;

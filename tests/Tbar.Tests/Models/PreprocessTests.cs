@@ -1,4 +1,4 @@
-using Tbar.Data;
+using Tbar.Io;
 using Tbar.Models;
 using static TorchSharp.torch;
 

@@ -16,7 +16,8 @@ public class TbarRegressionTests : TempFolder
     static DemoOptions Small(string data) => new(MiniClip(), Data: data, Methods: ["tbar-floor75"], ForgetSize: 500, ValSize: 500,
         CleanReference: false, AttackEpochs: 2, TrainLimit: 6000, PoisonRate: 0.1);
 
-    [DataFact]
+    // ≈ 2 min on 2 cores: two backdoor trainings and two TBAR runs.
+    [DataFact, Trait("Category", "Slow")]
     public void TbarRemovesASmallBackdoorAndItsAlphaNeverSeesTheTestSplit()
     {
         var first = DemoPipeline.Run(Small("fashion-mnist"));

@@ -42,7 +42,7 @@ public class UnlearnTaskTests
         using var model = ClipCheckpoint.Load(TbarRegressionTests.MiniClip());
         using var data = DataSpec.Load("fashion-mnist", 28);
         var tokenizer = Tokenizers.For(model, null);
-        using var head = BackdoorAttack.Head(model, tokenizer, data.Train);
+        using var head = ZeroShotHead.ForClasses(model, tokenizer, data.Train.ClassNames);
         var before = VisualWeights.Hash(model);
         var task = UnlearnTask.FromPool(data.Train, data.TrainIndices.Take(3000).ToArray(), Triggers.Parse("badnet:size=3"), 8, 300, 1000, 0);
         var result = TbarMethod.Run(model, head, task, TbarOptions.Default);

@@ -1,10 +1,10 @@
 using Tbar.Data;
 using Tbar.Evaluation;
-using Tbar.Io;
 using Tbar.Models;
+using Tbar.Training;
 using static TorchSharp.torch;
 
-namespace Tbar.Training;
+namespace Tbar.Pipelines;
 
 /// <summary>Recipe of the embedded mini-CLIP, pre-trained contrastively on Fashion-MNIST's training half A.</summary>
 /// <param name="Epochs">Passes over half A (30k images), e.g. 8.</param>
@@ -24,6 +24,13 @@ public sealed record PretrainOptions(int Epochs = 8, int BatchSize = 256, double
 
 /// <summary>What pre-training produced.</summary>
 public sealed record PretrainResult(string ModelFolder, TrainResult Training, Rate ZeroShotTestAccuracy, int VocabSize, long Parameters);
+
+/// <summary>The results part of pretrain.json.</summary>
+public sealed record PretrainSummary(double ZeroShotTestAccuracy, long Correct, long Total, int VocabSize, long Parameters, TrainResult Training)
+{
+    public static PretrainSummary From(PretrainResult r) => new(r.ZeroShotTestAccuracy.Value, r.ZeroShotTestAccuracy.Hits,
+        r.ZeroShotTestAccuracy.Total, r.VocabSize, r.Parameters, r.Training);
+}
 
 /// <summary>Builds the vocabulary, the model and trains it; writes an HF-layout folder (the same path as a real checkpoint).</summary>
 public static class Pretrain

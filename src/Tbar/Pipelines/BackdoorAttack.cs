@@ -1,10 +1,12 @@
+using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Evaluation;
+using Tbar.Io;
 using Tbar.Models;
 using Tbar.Training;
 using static TorchSharp.torch;
 
-namespace Tbar.Attacks;
+namespace Tbar.Pipelines;
 
 /// <summary>How the backdoor is planted.</summary>
 public enum AttackMode
@@ -52,7 +54,7 @@ public static class BackdoorAttack
         CheckFits(trigger, train);
         var plan = PoisonPlan.Draw(trainIndices, train.Labels, target, o.PoisonRate, o.Seed);
         var training = Train(model, tokenizer, train, trainIndices, o, trigger, plan.AsSet(), target, progress);
-        using var head = Head(model, tokenizer, train);
+        using var head = ZeroShotHead.ForClasses(model, tokenizer, train.ClassNames);
         var metrics = Metrics.Evaluate(model, head, test, test.AllIndices(), trigger, target);
         return new AttackOutcome(trigger.Spec, target, train.ClassNames[target], plan, trainIndices.Length, metrics, training);
     }
@@ -62,17 +64,13 @@ public static class BackdoorAttack
         IProgress<TrainProgress>? progress = null) =>
         Train(model, tokenizer, train, trainIndices, o, null, [], -1, progress);
 
-    /// <summary>The zero-shot head over the dataset's class names with the caption templates.</summary>
-    public static ZeroShotHead Head(Clip model, ClipTokenizer tokenizer, ImageDataset data) =>
-        ZeroShotHead.Build(model, tokenizer, data.ClassNames, Captions.Templates);
-
     static ITrigger Resolve(AttackOptions o, Clip model, ClipTokenizer tokenizer, ImageDataset train, long[] indices, int target, string patchDir)
     {
         var spec = TriggerSpec.Parse(o.Trigger);
         if (spec.Name != "badclip") return Triggers.Parse(o.Trigger);
         int size = spec.Int("size", 4, 1, 4096), steps = spec.Int("steps", 200, 1, 100000);
         spec.RejectUnknown();
-        using var head = Head(model, tokenizer, train);
+        using var head = ZeroShotHead.ForClasses(model, tokenizer, train.ClassNames);
         using var patch = OptimizedPatch.Optimize(model, head, train, indices, target, size, steps, o.Seed);
         string path = Path.GetFullPath(Path.Combine(patchDir, "patch.png"));
         ImageFile.SavePng(path, patch);
@@ -91,7 +89,7 @@ public static class BackdoorAttack
         var batches = new PoisonedBatches(train, indices, trigger, poisoned, target, model.Config.Preprocess);
         if (o.Mode == AttackMode.Supervised)
         {
-            using var head = Head(model, tokenizer, train);
+            using var head = ZeroShotHead.ForClasses(model, tokenizer, train.ClassNames);
             return FineTune.Train(model, head, indices.Length, batches.Labelled, o.Train with { Seed = o.Seed }, progress);
         }
         var captions = Captions.For(train.ClassNames);

@@ -1,22 +1,13 @@
 using SkiaSharp;
-using Tbar.Io;
 using static TorchSharp.torch;
 
-namespace Tbar.Data;
+namespace Tbar.Io;
 
 /// <summary>Decodes and writes image files with SkiaSharp; pixels as float tensors in [0,1].</summary>
 public static class ImageFile
 {
     /// <summary>PNG/JPEG/... → (3, H, W) float32 RGB in [0,1] (bytes/255); grey becomes 3 channels, alpha is dropped.</summary>
     public static Tensor LoadRgb(string path) => RgbTensor(DecodeRgba(path, out int h, out int w), h, w);
-
-    /// <summary>A file as (3, S, S) uint8: short side resized to S (bicubic, antialiased), centre-cropped (dataset storage).</summary>
-    public static Tensor LoadSquareBytes(string path, int size)
-    {
-        using var scope = NewDisposeScope();
-        var image = Models.Preprocess.CenterCrop(Models.Preprocess.ResizeShortSide(LoadRgb(path), size), size);
-        return image.mul(255).round().to(ScalarType.Byte).MoveToOuterDisposeScope();
-    }
 
     /// <summary>A file as (3, H, W) in [0,1], stretched to exactly H×W (bilinear, antialiased): trigger patterns and patches.</summary>
     public static Tensor LoadResized(string path, long height, long width)

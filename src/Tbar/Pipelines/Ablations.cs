@@ -1,13 +1,13 @@
 using System.Diagnostics;
+using Tbar.Analysis;
 using Tbar.Arithmetic;
 using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Evaluation;
 using Tbar.Models;
-using Tbar.Training;
 using Tbar.Unlearning;
 
-namespace Tbar.Analysis;
+namespace Tbar.Pipelines;
 
 /// <summary>TBAR at one forget-set size: the α chosen on validation and the test metrics.</summary>
 public sealed record ForgetSizePoint(int Size, double Alpha, bool Feasible, AttackMetrics Test, double Seconds);
@@ -18,9 +18,27 @@ public sealed record TransferRow(string Model, double? Alpha, AttackMetrics Test
 /// <summary>The transfer experiment's rows and the cosine between the two datasets' trigger vectors.</summary>
 public sealed record TransferResult(IReadOnlyList<TransferRow> Rows, double VectorCosine, string[] ClassesA, string[] ClassesB, double Seconds);
 
+/// <summary>The transfer experiment's setting: trigger, target, and the class names of the two subsets.</summary>
+public sealed record TransferSettings(string Trigger, string Target, string[] ClassesA, string[] ClassesB);
+
 /// <summary>Forget-set size ablation and cross-dataset transfer of trigger vectors.</summary>
 public static class Ablations
 {
+    /// <summary>
+    /// <see cref="ForgetSizes(Clip, ZeroShotHead, DataSplits, long[], ITrigger, int, int[], int, TbarOptions, long, Action{string})"/>
+    /// on an unlearn run's backdoored model and known trigger, with the defender's pool of <paramref name="dataSpec"/>.
+    /// </summary>
+    public static List<ForgetSizePoint> ForgetSizes(UnlearnedRun run, string dataSpec, int[] sizes, int valSize, TbarOptions options, long seed,
+        Action<string>? status = null)
+    {
+        if (sizes.Length == 0 || sizes.Any(s => s < 1)) throw new TbarException("--sizes must be positive");
+        using var backdoored = ClipCheckpoint.Load(run.Backdoored);
+        using var splits = DataSpec.Load(dataSpec, backdoored.Config.Vision.ImageSize);
+        using var head = ZeroShotHead.ForClasses(backdoored, Tokenizers.For(backdoored, null), splits.Train.ClassNames);
+        return ForgetSizes(backdoored, head, splits, splits.TrainIndices, Triggers.Parse(run.TriggerSpec), splits.Train.ClassIndex(run.Target),
+            sizes, valSize, options, seed, status);
+    }
+
     /// <summary>
     /// TBAR on <paramref name="backdoored"/> with each forget-set size; the weights are restored between sizes. Validation
     /// and the clean pool come from <paramref name="pool"/>; test metrics from the whole test split.
@@ -54,6 +72,23 @@ public static class Ablations
     }
 
     /// <summary>
+    /// The transfer experiment on Fashion-MNIST: class names are matched to the dataset's own spelling first (the
+    /// returned settings hold them), then <see cref="Transfer(string, DataSplits, string[], string[], string, string, int, int,
+    /// TbarOptions, long, Action{string}, IProgress{TrainProgress})"/> runs.
+    /// </summary>
+    public static (TransferSettings Settings, TransferResult Result) Transfer(string pretrained, TransferSettings asTyped, int forgetSize,
+        int valSize, TbarOptions options, long seed, Action<string>? status = null, IProgress<TrainProgress>? progress = null)
+    {
+        int imageSize;
+        using (var probe = ClipCheckpoint.Load(pretrained)) imageSize = probe.Config.Vision.ImageSize;
+        using var full = DataSpec.Load("fashion-mnist", imageSize);
+        string Name(string c) => full.Train.ClassNames[full.Train.ClassIndex(c)];
+        var s = new TransferSettings(asTyped.Trigger, Name(asTyped.Target), [.. asTyped.ClassesA.Select(Name)], [.. asTyped.ClassesB.Select(Name)]);
+        var result = Transfer(pretrained, full, s.ClassesA, s.ClassesB, s.Trigger, s.Target, forgetSize, valSize, options, seed, status, progress);
+        return (s, result);
+    }
+
+    /// <summary>
     /// Backdoors the pre-trained model on dataset A (a class subset) and on dataset B (the other classes, sharing the
     /// target), estimates τ_A on A, and applies it to B's backdoored model: at A's α, and at an α chosen on B's validation.
     /// B's own TBAR is the reference. All test metrics are on B's test split.
@@ -82,7 +117,7 @@ public static class Ablations
             var attack = BackdoorAttack.Run(model, tokenizer, d.Train, d.TrainIndices, d.Test,
                 new AttackOptions(triggerSpec, target, 0.03, AttackMode.Supervised, recipe, seed), Path.GetTempPath(), progress);
             var task = UnlearnTask.FromPool(d.Train, attack.Poisoned.CleanPool(d.TrainIndices), trigger, attack.Target, forgetSize, valSize, seed);
-            return new BackdooredSubset(model, BackdoorAttack.Head(model, tokenizer, d.Train), attack, task);
+            return new BackdooredSubset(model, ZeroShotHead.ForClasses(model, tokenizer, d.Train.ClassNames), attack, task);
         }
 
         using var backdooredA = Backdoor(a);

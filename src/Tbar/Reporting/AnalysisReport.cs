@@ -1,0 +1,116 @@
+using System.Text;
+using Tbar.Analysis;
+using Tbar.Io;
+using Tbar.Pipelines;
+
+namespace Tbar.Reporting;
+
+/// <summary>Settings recorded by `tbar analyze disentangle`.</summary>
+public sealed record DisentangleSettings(string Unlearned, double AlphaStar, string TriggerSpec, string Target, int Images);
+/// <summary>Settings recorded by `tbar analyze vectors`.</summary>
+public sealed record VectorsSettings(string Unlearned, double AlphaStar);
+/// <summary>Results of `tbar analyze vectors`: per-block statistics and cos(τ_t, θ_b − θ_pre).</summary>
+public sealed record VectorsResults(VectorStatsResult Stats, double CosineWithWholeFineTune);
+/// <summary>Settings recorded by `tbar analyze forget-size`.</summary>
+public sealed record ForgetSizeSettings(string Unlearned, int[] Sizes, string Rule);
+/// <summary>One forget-set size in forget-size.json.</summary>
+public sealed record ForgetSizeRow(int Size, double Alpha, bool Feasible, double Ca, double? Asr, double Seconds);
+/// <summary>One model in transfer.json.</summary>
+public sealed record TransferRowRecord(string Model, double? Alpha, double Ca, double? Asr, string Note);
+/// <summary>Results of `tbar analyze transfer`.</summary>
+public sealed record TransferResults(double VectorCosine, IReadOnlyList<TransferRowRecord> Rows);
+
+/// <summary>
+/// What each `tbar analyze` subcommand leaves in its folder: a JSON record, a PNG and a section.md that `tbar report`
+/// gathers. Each writer returns the section's Markdown.
+/// </summary>
+public static class AnalysisReport
+{
+    const string Section = "section.md";
+
+    public static string Disentangle(string dir, string command, DisentangleSettings s, XiGrid result, double seconds)
+    {
+        Directory.CreateDirectory(dir);
+        Plots.XiHeatmap(Path.Combine(dir, "xi.png"), result, "disentanglement error ξ(α_c, α_t)");
+        new RunRecord(command, s, 0, result, seconds).Save(Path.Combine(dir, "xi.json"));
+        return WriteSection(dir, DisentangleMarkdown(s, result));
+    }
+
+    public static string DisentangleMarkdown(DisentangleSettings s, XiGrid result)
+    {
+        var unit = result.Points.Where(q => q.AlphaClean is >= 0 and <= 1 && q.AlphaTrigger is >= 0 and <= 1).ToList();
+        return "## Disentanglement error\n\nξ(α_c, α_t) for θ_pre + α_c·τ_c + α_t·τ_t, with τ_c = θ_b − θ_pre − α*·τ_t " +
+            $"(α* = {s.AlphaStar:G3}), on {s.Images} clean and {result.TriggeredImages} triggered test images (`tbar analyze disentangle`). " +
+            $"Mean ξ over the grid: {result.Points.Average(q => q.Xi):F3}; " +
+            $"over α_c, α_t ∈ [0, 1]: {unit.DefaultIfEmpty().Average(q => q?.Xi ?? 0):F3}; " +
+            $"largest: {result.Points.Max(q => q.Xi):F3}.\n\n![ξ](xi.png)\n";
+    }
+
+    public static string Vectors(string dir, string command, VectorsSettings s, VectorsResults r, double seconds)
+    {
+        Directory.CreateDirectory(dir);
+        Plots.VectorBlocks(Path.Combine(dir, "vectors.png"), r.Stats, "τ_t against τ_c per block");
+        new RunRecord(command, s, 0, r, seconds).Save(Path.Combine(dir, "vectors.json"));
+        return WriteSection(dir, VectorsMarkdown(s, r));
+    }
+
+    public static string VectorsMarkdown(VectorsSettings s, VectorsResults r)
+    {
+        var stats = r.Stats;
+        var sb = new StringBuilder($"## Trigger and clean vectors\n\n‖τ_t‖ = {stats.TriggerNorm:G4}, ‖τ_c‖ = {stats.CleanNorm:G4}, " +
+            $"cos(τ_t, τ_c) = {stats.Cosine:F4} over the image tower, with τ_c = θ_b − θ_pre − α*·τ_t (α* = {s.AlphaStar:G3}); " +
+            $"cos(τ_t, θ_b − θ_pre) = {r.CosineWithWholeFineTune:F4} (`tbar analyze vectors`).\n\n" +
+            "| block | parameters | ‖τ_t‖ | ‖τ_c‖ | cos | share of ‖τ_t‖² |\n|---|---|---|---|---|---|\n");
+        foreach (var b in stats.Blocks)
+            sb.Append($"| {b.Block} | {b.Parameters:N0} | {b.TriggerNorm:G4} | {b.CleanNorm:G4} | {b.Cosine:F4} | {b.TriggerEnergyShare:P1} |\n");
+        return sb.Append("\n![vectors](vectors.png)\n").ToString();
+    }
+
+    public static string ForgetSize(string dir, string command, ForgetSizeSettings s, UnlearnedRun run, IReadOnlyList<ForgetSizePoint> points,
+        long seed, double seconds)
+    {
+        Directory.CreateDirectory(dir);
+        Plots.ForgetSizes(Path.Combine(dir, "forget-size.png"), points, $"TBAR ({s.Rule}) against forget-set size");
+        var rows = points.Select(p => new ForgetSizeRow(p.Size, p.Alpha, p.Feasible, p.Test.CleanAccuracy.Value, p.Test.AttackSuccess?.Value,
+            p.Seconds)).ToList();
+        new RunRecord(command, s, seed, rows, seconds).Save(Path.Combine(dir, "forget-size.json"));
+        return WriteSection(dir, ForgetSizeMarkdown(s, run, points));
+    }
+
+    public static string ForgetSizeMarkdown(ForgetSizeSettings s, UnlearnedRun run, IReadOnlyList<ForgetSizePoint> points)
+    {
+        var sb = new StringBuilder($"## Forget-set size\n\nTBAR (`{s.Rule}` α rule) on `{run.Backdoored}`, trigger `{run.TriggerSpec}` " +
+            "(`tbar analyze forget-size`). Test split.\n\n| forget images | α | rule met | CA | ASR | seconds |\n|---|---|---|---|---|---|\n");
+        foreach (var p in points)
+            sb.Append($"| {p.Size} | {p.Alpha:G3} | {(p.Feasible ? "yes" : "no")} | {p.Test.CleanAccuracy.Value:P2} | " +
+                $"{p.Test.AttackSuccess?.Value:P2} | {p.Seconds:F1} |\n");
+        return sb.Append("\n![forget size](forget-size.png)\n").ToString();
+    }
+
+    public static string Transfer(string dir, string command, TransferSettings s, TransferResult result, long seed, double seconds)
+    {
+        Directory.CreateDirectory(dir);
+        Plots.MethodBars(Path.Combine(dir, "transfer.png"),
+            result.Rows.Select(x => (x.Model, x.Test.CleanAccuracy.Value, x.Test.AttackSuccess?.Value ?? 0)).ToList(), "dataset B test split");
+        var rows = result.Rows.Select(x => new TransferRowRecord(x.Model, x.Alpha, x.Test.CleanAccuracy.Value, x.Test.AttackSuccess?.Value, x.Note));
+        new RunRecord(command, s, seed, new TransferResults(result.VectorCosine, rows.ToList()), seconds).Save(Path.Combine(dir, "transfer.json"));
+        return WriteSection(dir, TransferMarkdown(s, result));
+    }
+
+    public static string TransferMarkdown(TransferSettings s, TransferResult result)
+    {
+        var sb = new StringBuilder($"## Transfer across datasets\n\nA = {string.Join(", ", s.ClassesA)}; B = {string.Join(", ", s.ClassesB)}; " +
+            $"trigger `{s.Trigger}`, target {s.Target} (`tbar analyze transfer`). cos(τ_A, τ_B) = {result.VectorCosine:F3}. " +
+            "Test split of B.\n\n| model | α | CA | ASR | note |\n|---|---|---|---|---|\n");
+        foreach (var x in result.Rows)
+            sb.Append($"| {x.Model} | {(x.Alpha is double al ? al.ToString("G3") : "-")} | {x.Test.CleanAccuracy.Value:P2} | " +
+                $"{x.Test.AttackSuccess?.Value:P2} | {x.Note} |\n");
+        return sb.Append("\n![transfer](transfer.png)\n").ToString();
+    }
+
+    static string WriteSection(string dir, string markdown)
+    {
+        AtomicFile.WriteText(Path.Combine(dir, Section), markdown);
+        return markdown;
+    }
+}

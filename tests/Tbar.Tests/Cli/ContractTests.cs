@@ -1,0 +1,106 @@
+using System.Text.Json;
+using Tbar.Analysis;
+using Tbar.Cli;
+using Tbar.Inversion;
+using Tbar.Io;
+using Tbar.Pipelines;
+using Tbar.Reporting;
+using Tbar.Tests.Structure;
+using Tbar.Tests.Unlearning;
+using Tbar.Unlearning;
+using static TorchSharp.torch;
+
+namespace Tbar.Tests.Cli;
+
+/// <summary>
+/// What one command writes, the next reads: `unlearn → analyze` and `scan → unlearn --forget inverted:`, run in-process on
+/// the mini-CLIP with a few random images; and every committed output that is read back still loads.
+/// </summary>
+public class ContractTests : TempFolder
+{
+    static readonly string[] Classes = ["Bag", "Coat", "Dress"];
+
+    static void Run(params string[] args)
+    {
+        var stderr = new StringWriter();
+        int code = TbarCli.Run(args, new StringWriter(), stderr);
+        Assert.True(code == 0, $"tbar {string.Join(' ', args)}: {stderr}");
+    }
+
+    /// <summary>A folder:DIR data set of random 28×28 images: 12 per class for training, 4 for testing.</summary>
+    string Images()
+    {
+        string root = Path.Combine(temp, "images");
+        var g = manual_seed(5);
+        foreach (var (split, count) in new[] { ("train", 12), ("test", 4) })
+            foreach (var c in Classes)
+            {
+                Directory.CreateDirectory(Path.Combine(root, split, c));
+                for (int i = 0; i < count; i++)
+                    ImageFile.SavePng(Path.Combine(root, split, c, $"{i}.png"), rand([3, 28, 28], generator: g));
+            }
+        return $"folder:{root}";
+    }
+
+    string[] Unlearn(string forget, string data, string output, params string[] more) =>
+        ["unlearn", "--model", TbarRegressionTests.MiniClip(), "--forget", forget, "--val", data, "--forget-size", "6", "--val-size", "6",
+            "--out", output, .. more];
+
+    [Fact]
+    public void AnalyzeReadsWhatUnlearnWrote()
+    {
+        string data = Images(), unlearned = Path.Combine(temp, "u"), vectors = Path.Combine(temp, "v");
+        Run(Unlearn("trigger:badnet:size=3", data, unlearned, "--target", "Bag"));
+        var run = UnlearnedRun.Read(unlearned);
+        Assert.Equal((TbarRegressionTests.MiniClip(), "Bag"), (run.Backdoored, run.Target));
+        Assert.StartsWith("badnet:size=3", run.TriggerSpec);
+        Assert.Equal(UnlearnRecord.Load(unlearned).Results.Alpha ?? 0, run.Alpha);
+
+        Run("analyze", "vectors", "--unlearned", unlearned, "--pretrained", TbarRegressionTests.MiniClip(), "--out", vectors);
+        Assert.Contains($"α* = {run.Alpha:G3}", File.ReadAllText(Path.Combine(vectors, "section.md")));
+        Assert.True(File.Exists(Path.Combine(vectors, "vectors.json")));
+    }
+
+    [Fact]
+    public void UnlearnTakesTheTargetAScanInferred()
+    {
+        string data = Images(), scanned = Path.Combine(temp, "s"), unlearned = Path.Combine(temp, "u");
+        Run("scan", "--model", TbarRegressionTests.MiniClip(), "--clean", data, "--threshold", "0.05", "--steps", "3", "--out", scanned);
+        var scan = ScanRecord.Load(scanned);
+        Assert.Contains(scan.Results.TargetName, Classes);
+        Assert.Equal(TbarRegressionTests.MiniClip(), scan.Options.Model);
+
+        Run(Unlearn($"inverted:{scanned}", data, unlearned));
+        var record = UnlearnRecord.Load(unlearned);
+        Assert.Equal(scan.Results.TargetName, record.Options.Target);
+        Assert.Equal($"inverted:{scanned}", record.Options.Forget);
+    }
+
+    [Fact]
+    public void CommittedOutputsStillLoad()
+    {
+        var scans = Directory.GetFiles(Path.Combine(SourceFiles.Root(), "experiments"), ScanRecord.FileName, SearchOption.AllDirectories);
+        Assert.NotEmpty(scans);
+        foreach (var file in scans) Assert.False(string.IsNullOrEmpty(ScanRecord.Load(Path.GetDirectoryName(file)!).Results.TargetName));
+        var reports = Directory.GetFiles(Path.Combine(SourceFiles.Root(), "experiments", "contrastive"), "unlearn-*.json");
+        Assert.NotEmpty(reports);
+        foreach (var file in reports) Assert.False(string.IsNullOrEmpty(StoredRun<UnlearnSettings, UnlearnSummary>.Load(file, "tbar unlearn").Options.Model));
+    }
+
+    [Fact]
+    public void TheShippedModelsPretrainRecordLoads()
+    {
+        string path = Path.Combine(Path.GetDirectoryName(TbarRegressionTests.MiniClip())!, "mini-clip", "pretrain.json");
+        var record = StoredRun<JsonElement, PretrainSummary>.Load(path, "tbar pretrain");
+        Assert.Equal(8687, record.Results.Correct);
+    }
+
+    /// <summary>The contrastive table is rebuilt, character for character, from the committed eval and unlearn records.</summary>
+    [Fact]
+    public void TheContrastiveTableIsRebuiltFromItsRecords()
+    {
+        string dir = Path.Combine(SourceFiles.Root(), "experiments", "contrastive");
+        string table = DefenceTable.Markdown(dir, "backdoored (contrastive)", ["tbar", "tbar-floor75", "tbar-refit", "finetune", "ga", "cleanclip"]);
+        Assert.Equal(File.ReadAllText(Path.Combine(dir, "table.md")), table);
+    }
+}

@@ -1,0 +1,148 @@
+using FsCheck.Xunit;
+using Tbar.Arithmetic;
+using Tbar.Attacks;
+using Tbar.Data;
+using Tbar.Evaluation;
+using Tbar.Models;
+using Tbar.Training;
+using Tbar.Unlearning;
+using static TorchSharp.torch;
+
+namespace Tbar.Tests.Unlearning;
+
+/// <summary>
+/// The cleaning methods one step at a time, on the mini-CLIP and 96 random 28×28 images (a few seconds each): what each
+/// changes, and in which direction.
+/// </summary>
+public class MethodUnitTests
+{
+    const int Target = 8;
+
+    /// <summary>The mini-CLIP, its head over Fashion-MNIST's classes, a task on random images, and the weights before.</summary>
+    sealed record Toy(Clip Model, ZeroShotHead Head, UnlearnTask Task, Dictionary<string, Tensor> Before) : IDisposable
+    {
+        public string[] Changed() => [.. Model.Parameters().Where(p => !p.Value.equal(Before[p.Key]).all().item<bool>()).Select(p => p.Key).Order()];
+
+        public void Dispose()
+        {
+            Head.Dispose();
+            Model.Dispose();
+        }
+    }
+
+    static Toy Setting()
+    {
+        var model = ClipCheckpoint.Load(TbarRegressionTests.MiniClip());
+        var g = manual_seed(3);
+        var data = new ImageDataset(randint(0, 256, [96, 1, 28, 28], generator: g, dtype: ScalarType.Byte),
+            Enumerable.Range(0, 96).Select(i => (long)(i % 10)).ToArray(), FashionMnist.ClassNames, "random");
+        var head = ZeroShotHead.ForClasses(model, Tokenizers.For(model, null), data.ClassNames);
+        var task = UnlearnTask.FromPool(data, data.AllIndices(), Triggers.Parse("badnet:size=3"), Target, 32, 24, 0);
+        return new Toy(model, head, task, model.Parameters().ToDictionary(p => p.Key, p => p.Value.detach().clone()));
+    }
+
+    /// <summary>Mean target-label cross-entropy on the forget set: what GA pushes up.</summary>
+    static double ForgetLoss(Clip model, ZeroShotHead head, UnlearnTask task)
+    {
+        using var guard = no_grad();
+        using var scope = NewDisposeScope();
+        model.eval();
+        var (images, labels) = task.ForgetBatch(Enumerable.Range(0, task.Forget.Indices.Length).Select(i => (long)i).ToArray(),
+            model.Config.Preprocess);
+        return FineTune.Loss(model, head, images, labels).item<float>();
+    }
+
+    [Fact]
+    public void RefitRepairChangesOnlyTheProjectionAndTheLastNorm()
+    {
+        using var toy = Setting();
+        var (model, head, task, _) = toy;
+        TbarRefit.Repair(model, head, task, RefitOptions.Default);
+        var changed = toy.Changed();
+        Assert.NotEmpty(changed);
+        Assert.All(changed, key => Assert.True(key == "visual.proj" || key.StartsWith("visual.ln_post."), $"{key} changed"));
+    }
+
+    [Fact]
+    public void GradientAscentRaisesTheForgetLossAndLeavesTheTextTowerAlone()
+    {
+        using var toy = Setting();
+        var (model, head, task, _) = toy;
+        double lossBefore = ForgetLoss(model, head, task);
+        var result = Baselines.GradientAscent(model, head, task, new BaselineOptions([1e-4], 1, 1, new AlphaRule()));
+        Assert.True(ForgetLoss(model, head, task) > lossBefore, $"forget loss {lossBefore} did not rise");
+        Assert.All(toy.Changed(), key => Assert.StartsWith("visual.", key));
+        Assert.StartsWith("lr 0.0001, step 1", result.Choice);
+    }
+
+    [Fact]
+    public void FineTuneReturnsTheModelWhoseValidationItReports()
+    {
+        using var toy = Setting();
+        var (model, head, task, _) = toy;
+        var result = Baselines.FineTuneClean(model, head, task, new BaselineOptions([1e-3], 1, 1, new AlphaRule()));
+        var changed = toy.Changed();
+        Assert.NotEmpty(changed);
+        Assert.All(changed, key => Assert.StartsWith("visual.", key));
+        var (ca, asr) = task.Evaluate(model, head);
+        Assert.Equal((result.Validation.CleanAccuracy, result.Validation.AttackSuccess), (ca, asr));
+    }
+
+    [Fact]
+    public void CleanClipLossIsTheHeadLossOnTheFirstViewPlusANonNegativeInModalTerm()
+    {
+        using var model = ClipCheckpoint.Load(TbarRegressionTests.MiniClip());
+        using var head = ZeroShotHead.ForClasses(model, Tokenizers.For(model, null), FashionMnist.ClassNames);
+        using var guard = no_grad();
+        model.eval();
+        var images = rand([6, 3, 28, 28], generator: manual_seed(4));
+        var labels = tensor(new long[] { 0, 1, 2, 3, 4, 5 });
+        var o = CleanClipOptions.Default;
+        double headOnly = CleanClipStyle.Loss(model, head, images, labels, o with { SelfSupervisedWeight = 0 }, new Random(1)).item<float>();
+        double both = CleanClipStyle.Loss(model, head, images, labels, o, new Random(1)).item<float>();
+        var firstView = CleanClipStyle.Augment(images, o.MaxShift, new Random(1));
+        double expected = FineTune.Loss(model, head, firstView, labels).item<float>();
+        Assert.Equal(expected, headOnly, 4);
+        Assert.True(both > headOnly, $"in-modal term {both - headOnly} should be positive");
+    }
+
+    [Fact]
+    public void CleanClipViewsAreMirroredOrNotAndWithinTenPercentBrightness()
+    {
+        var images = rand([8, 3, 6, 6], generator: manual_seed(2)) * 0.5 + 0.25;
+        var views = CleanClipStyle.Augment(images, 0, new Random(3));
+        Assert.Equal(images.shape, views.shape);
+        for (int i = 0; i < 8; i++)
+        {
+            bool Scaled(Tensor source)
+            {
+                var ratio = views[i] / source;
+                return ratio.max().item<float>() - ratio.min().item<float>() < 1e-4 && ratio.mean().item<float>() is >= 0.9f and <= 1.1f;
+            }
+            Assert.True(Scaled(images[i]) || Scaled(images[i].flip(2)), $"view {i} is not a scaled (mirrored) copy");
+        }
+    }
+
+    /// <summary>The projection leaves, per tensor, nothing of τ along the removed direction.</summary>
+    [Property(MaxTest = 50)]
+    public bool ProjectionIsOrthogonalToTheRemovedDirection(int[] tauValues, int[] cleanValues)
+    {
+        int n = Math.Min(tauValues.Length, cleanValues.Length);
+        if (n == 0 || cleanValues.Take(n).All(v => v == 0)) return true;
+        using var tau = new TaskVector(new Dictionary<string, Tensor> { ["w"] = tensor(tauValues.Take(n).Select(v => (float)v).ToArray()) });
+        using var clean = new TaskVector(new Dictionary<string, Tensor> { ["w"] = tensor(cleanValues.Take(n).Select(v => (float)v).ToArray()) });
+        using var projected = ProjectedTbar.Project(tau, clean);
+        double dot = projected["w"].mul(clean["w"]).sum().item<float>();
+        double scale = Math.Sqrt(tau["w"].square().sum().item<float>() * clean["w"].square().sum().item<float>());
+        return Math.Abs(dot) <= 1e-4 * Math.Max(1, scale);
+    }
+
+    [Fact]
+    public void ProjectionOffAZeroDirectionKeepsTau()
+    {
+        using var tau = new TaskVector(new Dictionary<string, Tensor> { ["w"] = tensor(new float[] { 1, 2 }) });
+        using var zero = new TaskVector(new Dictionary<string, Tensor> { ["w"] = zeros(2) });
+        using var projected = ProjectedTbar.Project(tau, zero);
+        Assert.True(projected["w"].equal(tau["w"]).all().item<bool>());
+    }
+}
