@@ -26,17 +26,48 @@ public static class ImageFile
             antialias: true).squeeze(0).clamp(0, 1);
     }
 
-    /// <summary>Decodes to RGBA8888 unpremultiplied bytes; an unreadable file is an error naming it.</summary>
+    /// <summary>Largest accepted side of an image file, in pixels (checked from the header, before any pixel memory).</summary>
+    public const int MaxSide = 8192;
+    /// <summary>Largest accepted pixel count (64 MP: 256 MB of RGBA), checked from the header before decoding.</summary>
+    public const long MaxPixels = 64_000_000;
+
+    /// <summary>Decodes to RGBA8888 unpremultiplied bytes; an unreadable, oversized or truncated file is an error naming it.</summary>
     public static byte[] DecodeRgba(string path, out int height, out int width)
     {
         if (!File.Exists(path)) throw new TbarException($"{path}: image file not found");
-        using var codec = SKCodec.Create(path) ?? throw new TbarException($"{path}: not a decodable image (PNG, JPEG, ...)");
+        using var codec = SKCodec.Create(path, out var opened)
+            ?? throw new TbarException($"{path}: not a decodable image (PNG, JPEG, ...): {opened}");
+        (width, height) = (codec.Info.Width, codec.Info.Height);
+        CheckSize(path, width, height);
         // Ask the decoder for straight (unpremultiplied) RGBA so colour values survive transparency untouched.
-        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var rgba = SKBitmap.Decode(codec, info) ?? throw new TbarException($"{path}: image data is corrupt or truncated");
-        height = rgba.Height;
-        width = rgba.Width;
-        return rgba.Bytes;
+        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var pixels = new byte[info.BytesSize64];
+        var result = DecodeInto(codec, info, pixels);
+        if (result != SKCodecResult.Success)
+            throw new TbarException($"{path}: image data is corrupt or truncated ({result})");
+        return pixels;
+    }
+
+    /// <summary>Throws unless a W×H image fits the decode bounds.</summary>
+    public static void CheckSize(string path, long width, long height)
+    {
+        if (width < 1 || height < 1) throw new TbarException($"{path}: image header claims {width}×{height} pixels");
+        if (width > MaxSide || height > MaxSide || width * height > MaxPixels)
+            throw new TbarException($"{path}: image header claims {width}×{height} pixels; the limit is {MaxSide} per side and " +
+                $"{MaxPixels / 1_000_000} MP");
+    }
+
+    static SKCodecResult DecodeInto(SKCodec codec, SKImageInfo info, byte[] pixels)
+    {
+        var pinned = System.Runtime.InteropServices.GCHandle.Alloc(pixels, System.Runtime.InteropServices.GCHandleType.Pinned);
+        try
+        {
+            return codec.GetPixels(info, pinned.AddrOfPinnedObject());
+        }
+        finally
+        {
+            pinned.Free();
+        }
     }
 
     static Tensor RgbTensor(byte[] rgba, int h, int w)
