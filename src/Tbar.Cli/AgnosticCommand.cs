@@ -50,7 +50,7 @@ static class AgnosticCommand
         {
             rows.Add(row);
             string dir = Path.Combine(outDir, $"seed-{row.Seed}", row.Trigger.Split(':')[0]);
-            ScanCommand.Write(row.Verdict, dir, row.Trigger, o.Data, o.ScanSettings, row.Verdict.Inversion.Seconds);
+            ScanCommand.Write(row.Verdict, dir, $"{o.Model} after {row.Trigger} (seed {row.Seed}, in memory)", o.Data, o.ScanSettings, row.Verdict.Inversion.Seconds);
             Save(rows, o, calibration, outDir, clock.Elapsed.TotalSeconds);
         }));
         stdout.WriteLine(File.ReadAllText(Path.Combine(outDir, "table.md")));

@@ -73,16 +73,16 @@ static class ScanCommand
         return 0;
     }
 
-    /// <summary>Saves the trigger, its pictures, the trace plot, scan.json and scan.md into <paramref name="outDir"/>.</summary>
-    public static void Write(ScanVerdict v, string outDir, string model, string cleanSpec, ScanOptions o, double seconds)
-    {
-        Directory.CreateDirectory(outDir);
-        v.Inversion.Trigger.Save(outDir);
-        Plots.InversionTrace(Path.Combine(outDir, "inversion.png"), v.Inversion.Trace, o.Inversion.SimilarityTarget, $"trigger inversion: {Path.GetFileName(Path.TrimEndingDirectorySeparator(model))}");
-        new RunRecord(Environment.CommandLine, new { model, clean = cleanSpec, o.Images, o.HeldOut, inversion = o.Inversion }, o.Inversion.Seed,
-            Summary(v), seconds).Save(Path.Combine(outDir, "scan.json"));
-        AtomicFile.WriteText(Path.Combine(outDir, "scan.md"), Markdown(v, model));
-    }
+    /// <summary>Writes the folder <paramref name="outDir"/> as a whole: the trigger, its pictures, the trace plot, scan.json and scan.md.</summary>
+    public static void Write(ScanVerdict v, string outDir, string model, string cleanSpec, ScanOptions o, double seconds) =>
+        AtomicFolder.Write(outDir, "scan.json", stage =>
+        {
+            v.Inversion.Trigger.Save(stage);
+            Plots.InversionTrace(Path.Combine(stage, "inversion.png"), v.Inversion.Trace, o.Inversion.SimilarityTarget, $"trigger inversion: {Path.GetFileName(Path.TrimEndingDirectorySeparator(model))}");
+            new RunRecord(Environment.CommandLine, new { model, clean = cleanSpec, o.Images, o.HeldOut, inversion = o.Inversion }, o.Inversion.Seed,
+                Summary(v), seconds).Save(Path.Combine(stage, "scan.json"));
+            AtomicFile.WriteText(Path.Combine(stage, "scan.md"), Markdown(v, model));
+        }, File.Exists(model) || Directory.Exists(model) ? model : null);
 
     /// <summary>The JSON form of a verdict (scan.json's results; `unlearn --forget inverted:DIR` reads target from it).</summary>
     public static object Summary(ScanVerdict v) => new

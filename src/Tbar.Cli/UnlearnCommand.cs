@@ -46,14 +46,16 @@ static class UnlearnCommand
         using var head = BackdoorAttack.Head(clip, Tokenizers.For(clip, tokenizerDir), data.Train);
         var task = source.Task(data.Train, data.TrainIndices, targetIndex, forgetSize, valSize, seed, clip.Config.Vision.ImageSize);
         var record = ProgressBar.Run(stdout, method, _ => Methods.Run(method, clip, head, task));
-        Directory.CreateDirectory(outDir);
-        ClipCheckpoint.Save(clip, outDir);
-        record.Tau?.Save(Path.Combine(outDir, "tau.safetensors"));
-        if (record.Alpha != null) Plots.AlphaCurve(Path.Combine(outDir, "alpha.png"), record.Alpha, $"{method}: validation CA/ASR against α");
         var report = new RunRecord(Environment.CommandLine, new { model = modelPath, forget, target, val = valSpec, method, forget_size = forgetSize, val_size = valSize },
             seed, Summary(record), clock.Elapsed.TotalSeconds);
-        report.Save(Path.Combine(outDir, "report.json"));
-        AtomicFile.WriteText(Path.Combine(outDir, "report.md"), Markdown(record, modelPath, source.Spec, target));
+        AtomicFolder.Write(outDir, "report.json", stage =>
+        {
+            ClipCheckpoint.WriteInto(clip, stage);
+            record.Tau?.Save(Path.Combine(stage, "tau.safetensors"));
+            if (record.Alpha != null) Plots.AlphaCurve(Path.Combine(stage, "alpha.png"), record.Alpha, $"{method}: validation CA/ASR against α");
+            report.Save(Path.Combine(stage, "report.json"));
+            AtomicFile.WriteText(Path.Combine(stage, "report.md"), Markdown(record, modelPath, source.Spec, target));
+        }, modelPath, tokenizerDir, source.Argument);
         stdout.WriteLine($"{method}: {record.Choice}");
         stdout.WriteLine($"validation CA {record.Validation.CleanAccuracy}, ASR {record.Validation.AttackSuccess}; wrote {outDir}");
         return 0;

@@ -22,8 +22,15 @@ public static class ImageFile
     public static Tensor LoadResized(string path, long height, long width)
     {
         using var image = LoadRgb(path);
+        return Resize(image, height, width);
+    }
+
+    /// <summary>(3, H0, W0) in [0,1] stretched to exactly H×W (bilinear, antialiased), as <see cref="LoadResized"/>.</summary>
+    public static Tensor Resize(Tensor image, long height, long width)
+    {
+        using var scope = NewDisposeScope();
         return nn.functional.interpolate(image.unsqueeze(0), [height, width], mode: InterpolationMode.Bilinear, align_corners: false,
-            antialias: true).squeeze(0).clamp(0, 1);
+            antialias: true).squeeze(0).clamp(0, 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>Largest accepted side of an image file, in pixels (checked from the header, before any pixel memory).</summary>

@@ -113,16 +113,24 @@ public static class ClipCheckpoint
     }
 
     /// <summary>
-    /// Writes the model into <paramref name="outDir"/> in its origin's layout (or <paramref name="layout"/> for an in-memory
-    /// model): weights with the original key names and dtypes, extras passed through, config and tokenizer files copied.
+    /// Writes the model as the folder <paramref name="outDir"/>, as a whole (<see cref="AtomicFolder"/>), in its origin's
+    /// layout (or <paramref name="layout"/> for an in-memory model): weights with the original key names and dtypes, extras
+    /// passed through, config and tokenizer files copied. Returns the weights path.
     /// </summary>
     public static string Save(Clip model, string outDir, CheckpointLayout? layout = null)
+    {
+        var target = layout ?? model.Origin?.Layout ?? CheckpointLayout.HuggingFace;
+        AtomicFolder.Write(outDir, CheckpointOrigin.WeightsFileName(target), stage => WriteInto(model, stage, target), model.Origin?.Folder);
+        return Path.Combine(outDir, CheckpointOrigin.WeightsFileName(target));
+    }
+
+    /// <summary>As <see cref="Save"/>, into an existing folder (a command's staged output folder); returns the weights path.</summary>
+    public static string WriteInto(Clip model, string outDir, CheckpointLayout? layout = null)
     {
         var origin = model.Origin;
         var target = layout ?? origin?.Layout ?? CheckpointLayout.HuggingFace;
         if (origin != null && Path.GetFullPath(outDir).TrimEnd('/') == origin.Folder.TrimEnd('/'))
             throw new TbarException($"{outDir}: is the input checkpoint's folder; inputs are never overwritten, choose another --out");
-        Directory.CreateDirectory(outDir);
         string weights = Path.Combine(outDir, CheckpointOrigin.WeightsFileName(target));
         using var scope = NewDisposeScope();
         var tensors = StoredTensors(model, target, origin?.Layout == target ? origin : null);
