@@ -42,8 +42,16 @@ public static class ImageFile
     public static byte[] DecodeRgba(string path, out int height, out int width)
     {
         if (!File.Exists(path)) throw new TbarException($"{path}: image file not found");
-        using var codec = SKCodec.Create(path, out var opened)
-            ?? throw new TbarException($"{path}: not a decodable image (PNG, JPEG, ...): {opened}");
+        using var stream = File.OpenRead(path);
+        return DecodeRgba(stream, path, out height, out width);
+    }
+
+    /// <summary>As <see cref="DecodeRgba(string, out int, out int)"/>, from a stream; <paramref name="path"/> names it in errors.</summary>
+    public static byte[] DecodeRgba(Stream stream, string path, out int height, out int width)
+    {
+        using var data = SKData.Create(stream) ?? throw new TbarException($"{path}: cannot read the image file");
+        using var codec = SKCodec.Create(data)
+            ?? throw new TbarException($"{path}: not a decodable image (PNG, JPEG, GIF, BMP, WebP, ...)");
         (width, height) = (codec.Info.Width, codec.Info.Height);
         CheckSize(path, width, height);
         // Ask the decoder for straight (unpremultiplied) RGBA so colour values survive transparency untouched.

@@ -23,12 +23,23 @@ public static class ClipCheckpoint
             ? ClipConfigFiles.ReadOpenClip(configPath)
             : ClipConfigFiles.ReadHuggingFace(configPath);
         var file = SafeTensors.Open(weights);
+        RequireRoomFor(config, file, configPath);
         var model = new Clip(config);
         var (dtypes, extras) = CopyWeights(model, file, layout);
         model.Origin = new CheckpointOrigin(layout, weights, configPath, dtypes, extras, file.Metadata);
         model.eval();
         report = new LoadReport(layout, weights, configPath, extras.Keys.ToList());
         return model;
+    }
+
+    // Every parameter is stored in ≥ 2 bytes, so a config that implies more than the file can hold disagrees with the
+    // weights: an error before the model is allocated (a hostile config could otherwise ask for any amount of memory).
+    static void RequireRoomFor(ClipConfig config, SafeTensorsFile file, string configPath)
+    {
+        long stored = file.Entries.Sum(e => e.End - e.Begin), needed = 2 * config.MinimumParameters();
+        if (needed > stored)
+            throw new TbarException($"{configPath}: the config implies at least {needed / 2:N0} parameters ({needed:N0} bytes), but " +
+                $"{file.Path} holds {stored:N0} bytes of tensors: config and weights disagree");
     }
 
     /// <summary>Finds layout, weights file and config file for a folder or a weights file.</summary>
