@@ -46,6 +46,7 @@ static class AttackCommand
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (!(options.PoisonRate > 0 && options.PoisonRate <= 1)) throw new TbarException($"--poison-rate {options.PoisonRate} must be in (0, 1]");
+        AtomicFolder.Check(outDir, "attack.json", modelPath, tokenizerDir);
         using var clip = ClipCheckpoint.Load(modelPath);
         var tokenizer = Tokenizers.For(clip, tokenizerDir);
         using var data = DataSpec.Load(dataSpec, clip.Config.Vision.ImageSize);

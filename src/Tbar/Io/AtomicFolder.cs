@@ -19,12 +19,9 @@ public static class AtomicFolder
     /// </summary>
     public static void Write(string path, string ownFile, Action<string> fill, params IEnumerable<string?> inputs)
     {
-        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
-        string parent = Path.GetDirectoryName(full) ?? throw new TbarException($"{path}: cannot write an output folder at the file-system root");
-        RequireOutside(path, full, inputs);
-        Directory.CreateDirectory(parent);
+        string full = Check(path, ownFile, inputs);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         RemoveStale(full);
-        CheckReplaceable(path, full, ownFile);
         string stage = Sibling(full, "tmp");
         Directory.CreateDirectory(stage);
         try
@@ -37,6 +34,19 @@ public static class AtomicFolder
             if (Directory.Exists(stage)) Directory.Delete(stage, recursive: true);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The checks of <see cref="Write"/> without writing, for a command to call before hours of work: throws when the
+    /// output could not be written there. Returns the full path.
+    /// </summary>
+    public static string Check(string path, string ownFile, params IEnumerable<string?> inputs)
+    {
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        if (Path.GetDirectoryName(full) is null) throw new TbarException($"{path}: cannot write an output folder at the file-system root");
+        RequireOutside(path, full, inputs);
+        CheckReplaceable(path, full, ownFile);
+        return full;
     }
 
     static void RequireOutside(string path, string full, IEnumerable<string?> inputs)

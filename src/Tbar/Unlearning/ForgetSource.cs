@@ -59,9 +59,11 @@ public sealed record ForgetSource(string Kind, string Argument, ITrigger? Trigge
         try
         {
             using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            return doc.RootElement.TryGetProperty("results", out var r) && r.TryGetProperty("target_name", out var t) ? t.GetString() : null;
+            return doc.RootElement is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty("results", out var r)
+                && r.ValueKind == JsonValueKind.Object && r.TryGetProperty("target_name", out var t) && t.ValueKind == JsonValueKind.String
+                ? t.GetString() : null;
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             throw new TbarException($"{path}: not valid JSON ({e.Message})");
         }
