@@ -5,6 +5,12 @@ using Tbar.Fuzz;
 
 // tbar-fuzz [--cases N] [--seed S] [--out DIR]: N mutated inputs per target; a crash is any exception other than
 // TbarException. Writes DIR/fuzz.json and each crashing input under DIR/crashes/. Exit code 1 when anything crashed.
+// tbar-fuzz bad-inputs --cli DLL --model DIR --out DIR: the bad-input table (see BadInputs).
+if (args.Length > 0 && args[0] == "bad-inputs")
+{
+    string Arg(string flag) => args[Array.IndexOf(args, flag) + 1];
+    return BadInputs.Run(Arg("--cli"), Arg("--model"), Arg("--out"));
+}
 var options = Options.Parse(args);
 Directory.CreateDirectory(options.Out);
 var results = Targets.All(options.Out).Select(t => Fuzzer.Run(t, options)).ToList();
