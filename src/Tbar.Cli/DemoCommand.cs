@@ -35,6 +35,7 @@ static class DemoCommand
     {
         foreach (var m in options.MethodList.Where(m => !Tbar.Unlearning.Methods.Names.Contains(m)))
             throw new TbarException($"unknown method '{m}' (valid: {string.Join(", ", Tbar.Unlearning.Methods.Names)})");
+        Tbar.Io.AtomicFolder.Check(outDir, "results.json", options.Model);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var console = Output.Console(stdout);
         var result = ProgressBar.Run(stdout, "demo", p => DemoPipeline.Run(options, s => console.MarkupLine($"[grey]{Markup.Escape(s)}[/]"), p));

@@ -39,7 +39,8 @@ static class UnlearnCommand
         if (!Methods.Names.Contains(method)) throw new TbarException($"unknown --method '{method}' (valid: {string.Join(", ", Methods.Names)})");
         if (forgetSize < 1) throw new TbarException("--forget-size must be ≥ 1: the forget set is empty");
         var source = ForgetSource.Parse(forget);
-        AtomicFolder.Check(outDir, "report.json", modelPath, tokenizerDir, source.Kind == "trigger" ? null : source.Argument);
+        string?[] inputs = [modelPath, tokenizerDir, source.Kind == "trigger" ? null : source.Argument];
+        AtomicFolder.Check(outDir, "report.json", inputs);
         string target = source.Target(targetGiven);
         using var clip = ClipCheckpoint.Load(modelPath);
         using var data = DataSpec.Load(valSpec, clip.Config.Vision.ImageSize);
@@ -56,7 +57,7 @@ static class UnlearnCommand
             if (record.Alpha != null) Plots.AlphaCurve(Path.Combine(stage, "alpha.png"), record.Alpha, $"{method}: validation CA/ASR against α");
             report.Save(Path.Combine(stage, "report.json"));
             AtomicFile.WriteText(Path.Combine(stage, "report.md"), Markdown(record, modelPath, source.Spec, target));
-        }, modelPath, tokenizerDir, source.Kind == "trigger" ? null : source.Argument);
+        }, inputs);
         stdout.WriteLine($"{method}: {record.Choice}");
         stdout.WriteLine($"validation CA {record.Validation.CleanAccuracy}, ASR {record.Validation.AttackSuccess}; wrote {outDir}");
         return 0;

@@ -68,3 +68,29 @@ public class SpecProperties
         Assert.False(ReaderProperties.AcceptsOrRejectsClearly(() => DataSpec.Load(text, 28).Dispose(), ""), text);
     }
 }
+
+/// <summary>The caption CSV reader on generated text: rows or a clear error, and quoting survives a round trip.</summary>
+public class CaptionCsvProperties : TempFolder
+{
+    static readonly string[] Pieces = ["image", "caption", "a.png", "a bag", "\"", "\"\"", ",", "\n", "\r\n", "\r", "é", " ", "text", "path"];
+
+    [Property(MaxTest = 1000)]
+    public void GeneratedCsvTextIsParsedOrRejectedClearly(DoNotSize<int> caseSeed)
+    {
+        var rng = new Random(caseSeed.Item);
+        string text = string.Concat(Enumerable.Range(0, rng.Next(0, 30)).Select(_ => Pieces[rng.Next(Pieces.Length)]));
+        string path = Path.Combine(temp, "captions.csv");
+        File.WriteAllText(path, text);
+        ReaderProperties.AcceptsOrRejectsClearly(() => CaptionCsv.Load(path, 28).Dispose(), path);
+    }
+
+    [Property(MaxTest = 1000)]
+    public void QuotedFieldsRoundTrip(NonNull<string>[] fields)
+    {
+        var values = fields.Select(f => f.Get).ToList();
+        if (values.Count == 0) return;
+        string line = string.Join(",", values.Select(v => "\"" + v.Replace("\"", "\"\"") + "\""));
+        var rows = CaptionCsv.Parse(line, "mem.csv");
+        Assert.Equal(values, Assert.Single(rows));
+    }
+}
