@@ -28,7 +28,7 @@ public static class TbarCli
     }
 
     /// <summary>The one place exceptions become messages: a TbarException is the user's problem, anything else is ours.</summary>
-    static int Report(Exception e, bool verbose, TextWriter stderr)
+    public static int Report(Exception e, bool verbose, TextWriter stderr)
     {
         if (e is TbarException)
         {
