@@ -105,3 +105,19 @@ public class BatchedTriggerTests : TempFolder
         Assert.True(got.eq(expected).all().item<bool>());
     }
 }
+
+public class InMemoryPatchTests : TempFolder
+{
+    [Fact]
+    public void AnEightBitPatchInMemoryEqualsTheSavedPngItsSpecNames()
+    {
+        using var optimised = rand(3, 4, 4, generator: new Generator(3));
+        using var patch = optimised.mul(255).round().div(255);
+        string png = Path.Combine(temp, "patch.png");
+        ImageFile.SavePng(png, patch);
+        var inMemory = new BadNet(patch, "br", $"badnet:size=4,pattern=image,loc=br,seed=0,path={png}");
+        var reread = (BadNet)Triggers.Parse(inMemory.Spec);
+        using var x = rand(5, 3, 28, 28, generator: new Generator(4));
+        Assert.True(inMemory.Apply(x).eq(reread.Apply(x)).all().item<bool>());
+    }
+}
