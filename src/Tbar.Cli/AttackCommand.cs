@@ -46,14 +46,19 @@ static class AttackCommand
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (!(options.PoisonRate > 0 && options.PoisonRate <= 1)) throw new TbarException($"--poison-rate {options.PoisonRate} must be in (0, 1]");
+        AtomicFolder.Check(outDir, "attack.json", modelPath, tokenizerDir);
         using var clip = ClipCheckpoint.Load(modelPath);
         var tokenizer = Tokenizers.For(clip, tokenizerDir);
         using var data = DataSpec.Load(dataSpec, clip.Config.Vision.ImageSize);
-        Directory.CreateDirectory(outDir);
-        var outcome = ProgressBar.Run(stdout, "attack", p => BackdoorAttack.Run(clip, tokenizer, data.Train, data.TrainIndices, data.Test, options, outDir, p));
-        ClipCheckpoint.Save(clip, outDir);
-        new RunRecord(Environment.CommandLine, new { model = modelPath, data = dataSpec, options }, options.Seed,
-            AttackRecord.From(outcome), clock.Elapsed.TotalSeconds).Save(Path.Combine(outDir, "attack.json"));
+        string patchPath = Path.Combine(Path.GetFullPath(outDir), "patch.png");
+        var outcome = ProgressBar.Run(stdout, "attack", p => BackdoorAttack.Run(clip, tokenizer, data.Train, data.TrainIndices, data.Test, options, patchPath, p));
+        AtomicFolder.Write(outDir, "attack.json", stage =>
+        {
+            ClipCheckpoint.WriteInto(clip, stage);
+            if (outcome.Patch is { } patch) ImageFile.SavePng(Path.Combine(stage, "patch.png"), patch);
+            new RunRecord(Environment.CommandLine, new { model = modelPath, data = dataSpec, options }, options.Seed,
+                AttackRecord.From(outcome), clock.Elapsed.TotalSeconds).Save(Path.Combine(stage, "attack.json"));
+        }, modelPath, tokenizerDir);
         Output.Console(stdout).Write(Report.AttackTable(outcome));
         stdout.WriteLine($"wrote {outDir} (attack.json, {CheckpointOrigin.WeightsFileName(clip.Origin!.Layout)})");
         return 0;

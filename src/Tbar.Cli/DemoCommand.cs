@@ -35,6 +35,7 @@ static class DemoCommand
     static int Run(DemoOptions options, string outDir, TextWriter stdout)
     {
         foreach (var m in options.MethodList) Tbar.Unlearning.Methods.Check(m);
+        Tbar.Io.AtomicFolder.Check(outDir, "results.json", options.Model);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var console = Output.Console(stdout);
         var result = ProgressBar.Run(stdout, "demo", p => DemoPipeline.Run(options, s => console.MarkupLine($"[grey]{Markup.Escape(s)}[/]"), p));

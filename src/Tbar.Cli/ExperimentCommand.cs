@@ -80,12 +80,12 @@ static class ExperimentCommand
         using var clip = ClipCheckpoint.Load(model);
         var tokenizer = Tokenizers.For(clip, null);
         var options = new AttackOptions(trigger, target, rate, mode, BackdoorAttack.DefaultTrain(mode), seed);
-        string patchDir = Path.Combine(outDir, TriggerSpec.Parse(trigger).Name);
-        Directory.CreateDirectory(patchDir);
+        string patchPath = Path.Combine(outDir, TriggerSpec.Parse(trigger).Name, "patch.png");
         using var pristine = ClipCheckpoint.Load(model);
-        var outcome = ProgressBar.Run(stdout, $"{mode} {trigger}", p => BackdoorAttack.Run(clip, tokenizer, data.Train, data.TrainIndices, data.Test, options, patchDir, p));
+        var outcome = ProgressBar.Run(stdout, $"{mode} {trigger}", p => BackdoorAttack.Run(clip, tokenizer, data.Train, data.TrainIndices, data.Test, options, patchPath, p));
+        if (outcome.Patch is { } patch) ImageFile.SavePng(patchPath, patch);
         using var head = ZeroShotHead.ForClasses(pristine, tokenizer, data.Test.ClassNames);
-        var before = Metrics.Evaluate(pristine, head, data.Test, data.Test.AllIndices(), Triggers.Parse(outcome.TriggerSpec), outcome.Target);
+        var before = Metrics.Evaluate(pristine, head, data.Test, data.Test.AllIndices(), outcome.Trigger, outcome.Target);
         string setting = mode == AttackMode.Supervised ? "supervised" : "contrastive";
         return [new Row($"pretrained, {setting} trigger", outcome.TriggerSpec, before, 0), new Row($"backdoored ({setting})", outcome.TriggerSpec, outcome.Test, outcome.Training.Seconds)];
     }

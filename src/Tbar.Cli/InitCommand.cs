@@ -34,13 +34,14 @@ static class InitCommand
         };
         using var clip = new Clip(config);
         clip.InitializeRandom(seed);
-        string weights = ClipCheckpoint.Save(clip, outDir, layout);
-        if (tokenizerDir != null)
+        if (tokenizerDir != null) ClipTokenizer.FromFolder(tokenizerDir);   // validates before copying
+        string weights = Path.Combine(outDir, CheckpointOrigin.WeightsFileName(layout));
+        Tbar.Io.AtomicFolder.Write(outDir, Path.GetFileName(weights), stage =>
         {
-            ClipTokenizer.FromFolder(tokenizerDir);   // validates before copying
-            foreach (var name in new[] { "vocab.json", "merges.txt" })
-                Tbar.Io.AtomicFile.WriteBytes(Path.Combine(outDir, name), File.ReadAllBytes(Path.Combine(tokenizerDir, name)));
-        }
+            ClipCheckpoint.WriteInto(clip, stage, layout);
+            foreach (var name in tokenizerDir == null ? [] : new[] { "vocab.json", "merges.txt" })
+                File.Copy(Path.Combine(tokenizerDir!, name), Path.Combine(stage, name));
+        }, tokenizerDir);
         stdout.WriteLine($"wrote {weights} ({clip.ParameterCount():N0} parameters, seed {seed})");
         return 0;
     }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Tbar.Data;
 using Tbar.Inversion;
 using Tbar.Models;
+using Tbar.Io;
 using Tbar.Reporting;
 
 namespace Tbar.Cli;
@@ -58,6 +59,7 @@ static class ScanCommand
         string outDir, TextWriter stdout)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        AtomicFolder.Check(outDir, "scan.json", modelPath);
         using var clip = ClipCheckpoint.Load(modelPath);
         var (limit, source) = Threshold(clip, threshold, calibrationPath);
         using var data = DataSpec.Load(cleanSpec, clip.Config.Vision.ImageSize);

@@ -5,9 +5,15 @@ namespace Tbar.Cli;
 /// <summary>Builds the command tree; <see cref="Run"/> is the in-process entry point used by Program and tests.</summary>
 public static class TbarCli
 {
+    /// <summary>Exit code of a user-facing error (bad input, malformed file, impossible request).</summary>
+    public const int UserError = 1;
+    /// <summary>Exit code of an unexpected exception: a bug in Tbar or its libraries, reported without aborting.</summary>
+    public const int InternalError = 2;
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand("Tbar: remove backdoors from CLIP models by trigger-vector arithmetic.");
+        var verbose = new Option<bool>("--verbose") { Description = "On an error, also print the stack trace", Recursive = true };
+        var root = new RootCommand("Tbar: remove backdoors from CLIP models by trigger-vector arithmetic.") { verbose };
         foreach (var command in Commands(stdout)) root.Add(command);
         var parsed = root.Parse(args);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
@@ -15,11 +21,24 @@ public static class TbarCli
         {
             return parsed.Invoke(config);
         }
-        catch (TbarException e)
+        catch (Exception e)
+        {
+            return Report(e, parsed.GetValue(verbose), stderr);
+        }
+    }
+
+    /// <summary>The one place exceptions become messages: a TbarException is the user's problem, anything else is ours.</summary>
+    public static int Report(Exception e, bool verbose, TextWriter stderr)
+    {
+        if (e is TbarException)
         {
             stderr.WriteLine($"error: {e.Message}");
-            return 1;
+            if (verbose) stderr.WriteLine(e);
+            return UserError;
         }
+        stderr.WriteLine($"internal error: {e.GetType().Name}: {e.Message}");
+        stderr.WriteLine(verbose ? e.ToString() : "(a bug in Tbar, not in your input; run again with --verbose for the stack trace)");
+        return InternalError;
     }
 
     static IEnumerable<Command> Commands(TextWriter stdout) =>

@@ -39,6 +39,8 @@ static class UnlearnCommand
         Methods.Check(method);
         if (forgetSize < 1) throw new TbarException("--forget-size must be ≥ 1: the forget set is empty");
         var source = ForgetSource.Parse(forget);
+        string?[] inputs = [modelPath, tokenizerDir, source.Kind == "trigger" ? null : source.Argument];
+        AtomicFolder.Check(outDir, "report.json", inputs);
         string target = source.Target(targetGiven);
         using var clip = ClipCheckpoint.Load(modelPath);
         using var data = DataSpec.Load(valSpec, clip.Config.Vision.ImageSize);
@@ -46,31 +48,23 @@ static class UnlearnCommand
         using var head = ZeroShotHead.ForClasses(clip, Tokenizers.For(clip, tokenizerDir), data.Train.ClassNames);
         var task = source.Task(data.Train, data.TrainIndices, targetIndex, forgetSize, valSize, seed, clip.Config.Vision.ImageSize);
         var record = ProgressBar.Run(stdout, method, p => Methods.Run(method, clip, head, task, options, p));
-        Directory.CreateDirectory(outDir);
-        ClipCheckpoint.Save(clip, outDir);
-        record.Tau?.Save(Path.Combine(outDir, "tau.safetensors"));
-        if (record.Alpha != null) Plots.AlphaCurve(Path.Combine(outDir, "alpha.png"), record.Alpha, $"{method}: validation CA/ASR against α");
-        var report = new RunRecord(Environment.CommandLine, new { model = modelPath, forget, target, val = valSpec, method, forget_size = forgetSize, val_size = valSize,
-                method_options = options.ToJson() },
-            seed, Summary(record), clock.Elapsed.TotalSeconds);
-        report.Save(Path.Combine(outDir, "report.json"));
-        AtomicFile.WriteText(Path.Combine(outDir, "report.md"), Markdown(record, modelPath, source.Spec, target));
+        var settings = new UnlearnSettings(modelPath, forget, target, valSpec, method, forgetSize, valSize, options.ToJson());
+        AtomicFolder.Write(outDir, "report.json", stage =>
+        {
+            ClipCheckpoint.WriteInto(clip, stage);
+            record.Tau?.Save(Path.Combine(stage, "tau.safetensors"));
+            if (record.Alpha != null) Plots.AlphaCurve(Path.Combine(stage, "alpha.png"), record.Alpha, $"{method}: validation CA/ASR against α");
+            UnlearnRecord.Save(stage, Environment.CommandLine, settings, seed, record, clock.Elapsed.TotalSeconds);
+            AtomicFile.WriteText(Path.Combine(stage, "report.md"), Markdown(record, modelPath, source.Spec, target));
+        }, inputs);
         stdout.WriteLine($"{method}: {record.Choice}");
         stdout.WriteLine($"validation CA {record.Validation.CleanAccuracy}, ASR {record.Validation.AttackSuccess}; wrote {outDir}");
         return 0;
     }
 
-    static object Summary(UnlearnResult r) => new
-    {
-        method = r.Method, choice = r.Choice, alpha = r.Alpha?.Alpha, feasible = r.Alpha?.Feasible,
-        val_ca = r.Validation.CleanAccuracy.Value, val_asr = r.Validation.AttackSuccess.Value, seconds = r.Seconds,
-        curve = r.Alpha == null ? null : Tbar.Reporting.AlphaCurveJson.Points(r.Alpha.Curve),
-        extra = r.Extra,
-    };
-
     static string Markdown(UnlearnResult r, string model, string trigger, string target) =>
         $"# tbar unlearn\n\nModel `{model}`, forget trigger `{trigger}`, target `{target}`, method `{r.Method}`.\n\n" +
         $"Choice: {r.Choice}\n\nValidation CA {r.Validation.CleanAccuracy}, validation ASR {r.Validation.AttackSuccess}.\n\n" +
-        (r.Alpha == null ? "" : "| α | val CA | val ASR |\n|---|---|---|\n" +
-            string.Concat(r.Alpha.Curve.Select(p => $"| {p.Alpha:G4} | {p.CleanAccuracy.Value:P2} | {p.AttackSuccess.Value:P2} |\n")));
+        (r.Alpha == null ? "" : "| α | val CA | val ASR | val target-class CA |\n|---|---|---|---|\n" +
+            string.Concat(r.Alpha.Curve.Select(p => $"| {p.Alpha:G4} | {p.CleanAccuracy.Value:P2} | {p.AttackSuccess.Value:P2} | {p.TargetClass?.Value:P2} |\n")));
 }

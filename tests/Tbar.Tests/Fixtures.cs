@@ -10,6 +10,16 @@ public static class Fixtures
 
     public static readonly string[] Names = ["clip-tiny-quickgelu", "clip-tiny-gelu"];
 
+    /// <summary>The repository's root folder (the one holding Tbar.sln).</summary>
+    public static readonly string RepoRoot = FindRepo();
+
+    static string FindRepo()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Tbar.sln"))) return dir.FullName;
+        throw new InvalidOperationException("Tbar.sln not found above the test binaries");
+    }
+
     static string? Find()
     {
         string? env = Environment.GetEnvironmentVariable("TBAR_FIXTURES");

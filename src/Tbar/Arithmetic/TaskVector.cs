@@ -85,8 +85,20 @@ public sealed class TaskVector : IDisposable
     public static TaskVector Load(string path)
     {
         var file = SafeTensors.Open(path);
-        var tensors = file.Entries.ToDictionary(e => e.Name, e => file.ReadTensor(e.Name).to(ScalarType.Float32));
+        if (file.Entries.Count == 0) throw new TbarException($"{path}: a task vector needs at least one tensor");
+        var tensors = file.Entries.ToDictionary(e => e.Name, e => ReadDelta(file, e));
         return new TaskVector(tensors, file.Metadata);
+    }
+
+    // τ is untrusted input like any weights file: floating point and finite, or an error naming the key.
+    static Tensor ReadDelta(SafeTensorsFile file, SafeTensorEntry e)
+    {
+        if (e.DType is not (SafeDType.F32 or SafeDType.F16 or SafeDType.BF16 or SafeDType.F64))
+            throw new TbarException($"{file.Path}: tensor '{e.Name}' has dtype {e.DType}, a task vector holds floating-point differences");
+        using var stored = file.ReadTensor(e.Name);
+        var delta = stored.to(ScalarType.Float32);
+        if (!delta.isfinite().all().item<bool>()) throw new TbarException($"{file.Path}: tensor '{e.Name}' holds NaN or infinite values");
+        return delta;
     }
 
     public void Dispose()

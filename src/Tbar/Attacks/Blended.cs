@@ -4,11 +4,13 @@ using static TorchSharp.torch;
 namespace Tbar.Attacks;
 
 /// <summary>Blended: (1 − ratio)·x + ratio·pattern, the pattern seeded noise or an image file resized to the input.</summary>
-public sealed class Blended : ITrigger
+public sealed class Blended : ITrigger, IDisposable
 {
     readonly double ratio;
     readonly int seed;
     readonly string pattern, path;
+    readonly Tensor? image;   // the decoded pattern file (3, H0, W0), read once
+    readonly Dictionary<(long, long), Tensor> patterns = [];   // the pattern at each input size, made once
 
     public Blended(TriggerSpec s)
     {
@@ -19,21 +21,30 @@ public sealed class Blended : ITrigger
         if (pattern == "image" && (path.Length == 0 || !File.Exists(path)))
             throw new TbarException($"trigger 'blended': pattern=image needs path=FILE of an existing image (got '{path}')");
         s.RejectUnknown();
+        if (pattern == "image") image = ImageFile.LoadRgb(path);
     }
 
     public string Spec => TriggerSpec.Format("blended", ("ratio", ratio), ("pattern", pattern), ("seed", seed))
         + (pattern == "image" ? $",path={path}" : "");
 
-    /// <summary>The (3, H, W) blend pattern in [0,1].</summary>
-    public Tensor Pattern(long h, long w)
+    /// <summary>The (3, H, W) blend pattern in [0,1] (a copy).</summary>
+    public Tensor Pattern(long h, long w) => Cached(h, w).clone();
+
+    Tensor Cached(long h, long w)
     {
-        if (pattern == "noise") return rand(3, h, w, generator: new Generator((ulong)seed));
-        return ImageFile.LoadResized(path, h, w);
+        lock (patterns)
+        {
+            if (!patterns.TryGetValue((h, w), out var p))
+                patterns[(h, w)] = p = image is null ? rand(3, h, w, generator: new Generator((ulong)seed)) : ImageFile.Resize(image, h, w);
+            return p;
+        }
     }
 
-    public Tensor Apply(Tensor images)
+    public Tensor Apply(Tensor images) => images * (1 - ratio) + Cached(images.shape[2], images.shape[3]) * ratio;
+
+    public void Dispose()
     {
-        using var p = Pattern(images.shape[2], images.shape[3]);
-        return images * (1 - ratio) + p * ratio;
+        image?.Dispose();
+        foreach (var p in patterns.Values) p.Dispose();
     }
 }

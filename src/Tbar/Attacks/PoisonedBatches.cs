@@ -22,7 +22,7 @@ sealed class PoisonedBatches(ImageDataset data, long[] indices, ITrigger? trigge
         if (trigger != null && rows.Length > 0)
         {
             using var rowIndex = tensor(rows);
-            using var triggered = trigger.Apply(images.index_select(0, rowIndex));
+            using var triggered = trigger.Apply(images.index_select(0, rowIndex), rows.Select(r => ids[r]).ToArray());
             images.index_copy_(0, rowIndex, triggered);
             foreach (var r in rows) labels[r] = target;
         }

@@ -53,7 +53,7 @@ public static class CaptionCsv
         var rows = new List<List<string>>();
         var row = new List<string>();
         var field = new StringBuilder();
-        bool quoted = false;
+        bool quoted = false, wasQuoted = false;   // wasQuoted: the current field opened with a quote (so "" is a field)
         for (int i = 0; i < text.Length; i++)
         {
             char c = text[i];
@@ -63,18 +63,18 @@ public static class CaptionCsv
                 else if (c == '"') quoted = false;
                 else field.Append(c);
             }
-            else if (c == '"' && field.Length == 0) quoted = true;
-            else if (c == ',') { row.Add(field.ToString()); field.Clear(); }
+            else if (c == '"' && field.Length == 0) quoted = wasQuoted = true;
+            else if (c == ',') { row.Add(field.ToString()); field.Clear(); wasQuoted = false; }
             else if (c == '\n' || c == '\r')
             {
                 if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n') i++;
-                row.Add(field.ToString()); field.Clear();
+                row.Add(field.ToString()); field.Clear(); wasQuoted = false;
                 rows.Add(row); row = [];
             }
             else field.Append(c);
         }
         if (quoted) throw new TbarException($"{path}: unterminated quoted field");
-        if (field.Length > 0 || row.Count > 0) { row.Add(field.ToString()); rows.Add(row); }
+        if (field.Length > 0 || row.Count > 0 || wasQuoted) { row.Add(field.ToString()); rows.Add(row); }
         return rows;
     }
 }

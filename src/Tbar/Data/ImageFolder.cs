@@ -23,13 +23,29 @@ public static class ImageFolder
         var files = classes.SelectMany((c, label) => Images(Path.Combine(folder, c!)).Select(f => (File: f, Label: (long)label))).ToList();
         if (files.Count == 0) throw new TbarException($"{folder}: no images in class sub-folders ({string.Join(", ", Suffixes)})");
         string cache = Path.Combine(cacheDir ?? DefaultCache(), Key(files.Select(f => f.File), size) + ".safetensors");
-        var pixels = File.Exists(cache) ? SafeTensors.Load(cache)["pixels"] : Decode(files.Select(f => f.File).ToList(), size, cache);
+        var pixels = Cached(cache, files.Count, size) ?? Decode(files.Select(f => f.File).ToList(), size, cache);
         return new ImageDataset(pixels, files.Select(f => f.Label).ToArray(), classes!, $"folder:{folder}");
     }
 
     /// <summary>Image files under <paramref name="dir"/> (recursively), in ordinal order.</summary>
     public static IEnumerable<string> Images(string dir) => Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
         .Where(f => Suffixes.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal);
+
+    // The cache can be rebuilt, so a damaged or foreign file there is ignored (and overwritten), never trusted.
+    static Tensor? Cached(string cache, int count, int size)
+    {
+        if (!File.Exists(cache)) return null;
+        try
+        {
+            var file = SafeTensors.Open(cache);
+            bool fits = file.Contains("pixels") && file.Entry("pixels") is { DType: SafeDType.U8 } e && e.Shape.SequenceEqual([count, 3, size, size]);
+            return fits ? file.ReadTensor("pixels") : null;
+        }
+        catch (TbarException)
+        {
+            return null;
+        }
+    }
 
     static Tensor Decode(List<string> files, int size, string cache)
     {

@@ -45,7 +45,7 @@ public static class Metrics
             using var scope = NewDisposeScope();
             var batch = indices.AsSpan(start, Math.Min(batchSize, indices.Length - start)).ToArray();
             var images = data.Images(batch);
-            if (trigger != null) images = trigger.Apply(images);
+            if (trigger != null) images = trigger.Apply(images, batch);
             var logits = head.Logits(model.EncodeImage(Preprocess.Apply(images, model.Config.Preprocess)));
             logits.argmax(1).data<long>().CopyTo(predictions.AsSpan(start, batch.Length));
         }

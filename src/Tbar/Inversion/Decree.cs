@@ -136,8 +136,9 @@ public static class Decree
         var parts = new List<Tensor>();
         for (int start = 0; start < indices.Length; start += batchSize)
         {
-            var images = data.Images(indices.AsSpan(start, Math.Min(batchSize, indices.Length - start)).ToArray());
-            if (trigger != null) images = trigger.Apply(images);
+            var batch = indices.AsSpan(start, Math.Min(batchSize, indices.Length - start)).ToArray();
+            var images = data.Images(batch);
+            if (trigger != null) images = trigger.Apply(images, batch);
             parts.Add(model.EncodeImage(Preprocess.Apply(images, model.Config.Preprocess)));
         }
         return MeanPairwiseCosine(cat(parts, 0)).item<float>();

@@ -26,16 +26,17 @@ public sealed class InvertedTrigger : ITrigger, IDisposable
         if (mask.dim() != 3 || mask.shape[0] != 1) throw new TbarException($"inverted trigger {source}: mask must be (1, H, W), got ({string.Join(", ", mask.shape)})");
         if (pattern.dim() != 3 || pattern.shape[0] != 3 || pattern.shape[1] != mask.shape[1] || pattern.shape[2] != mask.shape[2])
             throw new TbarException($"inverted trigger {source}: pattern must be (3, {mask.shape[1]}, {mask.shape[2]}), got ({string.Join(", ", pattern.shape)})");
-        using (no_grad())
-        {
-            if (!mask.isfinite().all().item<bool>() || !pattern.isfinite().all().item<bool>())
-                throw new TbarException($"inverted trigger {source}: mask or pattern holds NaN or infinite values");
-            if (mask.min().item<float>() < 0 || mask.max().item<float>() > 1 || pattern.min().item<float>() < 0 || pattern.max().item<float>() > 1)
-                throw new TbarException($"inverted trigger {source}: mask and pattern values must lie in [0, 1]");
-        }
+        if (mask.numel() == 0) throw new TbarException($"inverted trigger {source}: the mask is empty");
         Mask = mask.detach().to(ScalarType.Float32).contiguous().clone();
         Pattern = pattern.detach().to(ScalarType.Float32).contiguous().clone();
         Source = source;
+        using (no_grad())
+        {
+            if (!Mask.isfinite().all().item<bool>() || !Pattern.isfinite().all().item<bool>())
+                throw new TbarException($"inverted trigger {source}: mask or pattern holds NaN or infinite values");
+            if (Mask.min().item<float>() < 0 || Mask.max().item<float>() > 1 || Pattern.min().item<float>() < 0 || Pattern.max().item<float>() > 1)
+                throw new TbarException($"inverted trigger {source}: mask and pattern values must lie in [0, 1]");
+        }
     }
 
     public string Spec => $"inverted:{Source}";

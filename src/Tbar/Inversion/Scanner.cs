@@ -31,10 +31,13 @@ public sealed record ScanCalibration(double Threshold, string Rule, IReadOnlyLis
         if (!File.Exists(path)) throw new TbarException($"{path}: no scan calibration here (make one with `tbar scan calibrate`, or pass --threshold)");
         try
         {
-            return JsonSerializer.Deserialize<ScanCalibration>(File.ReadAllText(path), RunRecord.Json)
+            var calibration = JsonSerializer.Deserialize<ScanCalibration>(File.ReadAllText(path), RunRecord.Json)
                 ?? throw new TbarException($"{path}: empty scan calibration");
+            if (!(calibration.Threshold > 0 && calibration.Threshold < 1))
+                throw new TbarException($"{path}: threshold {calibration.Threshold} must be a PL1 share in (0, 1)");
+            return calibration;
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NotSupportedException)
         {
             throw new TbarException($"{path}: not a scan calibration ({e.Message})");
         }

@@ -13,21 +13,67 @@ public static class ImageFile
     public static Tensor LoadResized(string path, long height, long width)
     {
         using var image = LoadRgb(path);
-        return nn.functional.interpolate(image.unsqueeze(0), [height, width], mode: InterpolationMode.Bilinear, align_corners: false,
-            antialias: true).squeeze(0).clamp(0, 1);
+        return Resize(image, height, width);
     }
 
-    /// <summary>Decodes to RGBA8888 unpremultiplied bytes; an unreadable file is an error naming it.</summary>
+    /// <summary>(3, H0, W0) in [0,1] stretched to exactly H×W (bilinear, antialiased), as <see cref="LoadResized"/>.</summary>
+    public static Tensor Resize(Tensor image, long height, long width)
+    {
+        using var scope = NewDisposeScope();
+        return nn.functional.interpolate(image.unsqueeze(0), [height, width], mode: InterpolationMode.Bilinear, align_corners: false,
+            antialias: true).squeeze(0).clamp(0, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Largest accepted side of an image file, in pixels (checked from the header, before any pixel memory).</summary>
+    public const int MaxSide = 8192;
+    /// <summary>Largest accepted pixel count (64 MP: 256 MB of RGBA), checked from the header before decoding.</summary>
+    public const long MaxPixels = 64_000_000;
+
+    /// <summary>Decodes to RGBA8888 unpremultiplied bytes; an unreadable, oversized or truncated file is an error naming it.</summary>
     public static byte[] DecodeRgba(string path, out int height, out int width)
     {
         if (!File.Exists(path)) throw new TbarException($"{path}: image file not found");
-        using var codec = SKCodec.Create(path) ?? throw new TbarException($"{path}: not a decodable image (PNG, JPEG, ...)");
+        using var stream = File.OpenRead(path);
+        return DecodeRgba(stream, path, out height, out width);
+    }
+
+    /// <summary>As <see cref="DecodeRgba(string, out int, out int)"/>, from a stream; <paramref name="path"/> names it in errors.</summary>
+    public static byte[] DecodeRgba(Stream stream, string path, out int height, out int width)
+    {
+        using var data = SKData.Create(stream) ?? throw new TbarException($"{path}: cannot read the image file");
+        using var codec = SKCodec.Create(data)
+            ?? throw new TbarException($"{path}: not a decodable image (PNG, JPEG, GIF, BMP, WebP, ...)");
+        (width, height) = (codec.Info.Width, codec.Info.Height);
+        CheckSize(path, width, height);
         // Ask the decoder for straight (unpremultiplied) RGBA so colour values survive transparency untouched.
-        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var rgba = SKBitmap.Decode(codec, info) ?? throw new TbarException($"{path}: image data is corrupt or truncated");
-        height = rgba.Height;
-        width = rgba.Width;
-        return rgba.Bytes;
+        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var pixels = new byte[info.BytesSize64];
+        var result = DecodeInto(codec, info, pixels);
+        if (result != SKCodecResult.Success)
+            throw new TbarException($"{path}: image data is corrupt or truncated ({result})");
+        return pixels;
+    }
+
+    /// <summary>Throws unless a W×H image fits the decode bounds.</summary>
+    public static void CheckSize(string path, long width, long height)
+    {
+        if (width < 1 || height < 1) throw new TbarException($"{path}: image header claims {width}×{height} pixels");
+        if (width > MaxSide || height > MaxSide || width * height > MaxPixels)
+            throw new TbarException($"{path}: image header claims {width}×{height} pixels; the limit is {MaxSide} per side and " +
+                $"{MaxPixels / 1_000_000} MP");
+    }
+
+    static SKCodecResult DecodeInto(SKCodec codec, SKImageInfo info, byte[] pixels)
+    {
+        var pinned = System.Runtime.InteropServices.GCHandle.Alloc(pixels, System.Runtime.InteropServices.GCHandleType.Pinned);
+        try
+        {
+            return codec.GetPixels(info, pinned.AddrOfPinnedObject());
+        }
+        finally
+        {
+            pinned.Free();
+        }
     }
 
     static Tensor RgbTensor(byte[] rgba, int h, int w)

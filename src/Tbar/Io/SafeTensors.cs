@@ -30,6 +30,12 @@ public sealed class SafeTensorsFile
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors needs a little-endian host");
         if (!File.Exists(path)) throw new TbarException($"{path}: file not found");
         using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        return Read(fs, path);
+    }
+
+    /// <summary>As <see cref="Open"/>, from a seekable stream; <paramref name="path"/> names it in errors.</summary>
+    public static SafeTensorsFile Read(Stream fs, string path)
+    {
         long length = fs.Length;
         if (length < 8) throw SafeTensorsHeader.Bad(path, $"file is {length} bytes, shorter than the 8-byte header length");
         long n = BitConverter.ToInt64(ReadExactly(fs, 8, path));

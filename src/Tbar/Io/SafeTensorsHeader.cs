@@ -26,6 +26,20 @@ static class SafeTensorsHeader
     public static (List<SafeTensorEntry> Entries, Dictionary<string, string> Metadata) Parse(byte[] header, long dataLength, string path)
     {
         if (header.Length == 0 || header[0] != (byte)'{') throw Bad(path, "header is not a JSON object (must start with '{')");
+        // System.Text.Json defers UTF-8 validation of names and strings to when they are read; check the bytes up front.
+        if (!System.Text.Unicode.Utf8.IsValid(header)) throw Bad(path, "header is not valid UTF-8");
+        try
+        {
+            return ParseJson(header, dataLength, path);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw Bad(path, $"header holds text JSON cannot decode ({e.Message})");
+        }
+    }
+
+    static (List<SafeTensorEntry>, Dictionary<string, string>) ParseJson(byte[] header, long dataLength, string path)
+    {
         JsonDocument doc;
         try
         {

@@ -22,12 +22,23 @@ public static class ClipCheckpoint
             ? ClipConfigFiles.ReadOpenClip(configPath)
             : ClipConfigFiles.ReadHuggingFace(configPath);
         var file = SafeTensors.Open(weights);
+        RequireRoomFor(config, file, configPath);
         var model = new Clip(config);
         var (dtypes, extras) = CopyWeights(model, file, layout);
         model.Origin = new CheckpointOrigin(layout, weights, configPath, dtypes, extras, file.Metadata);
         model.eval();
         report = new LoadReport(layout, weights, configPath, extras.Keys.ToList());
         return model;
+    }
+
+    // Every parameter is stored in ≥ 2 bytes, so a config that implies more than the file can hold disagrees with the
+    // weights: an error before the model is allocated (a hostile config could otherwise ask for any amount of memory).
+    static void RequireRoomFor(ClipConfig config, SafeTensorsFile file, string configPath)
+    {
+        long stored = file.Entries.Sum(e => e.End - e.Begin), needed = 2 * config.MinimumParameters();
+        if (needed > stored)
+            throw new TbarException($"{configPath}: the config implies at least {needed / 2:N0} parameters ({needed:N0} bytes), but " +
+                $"{file.Path} holds {stored:N0} bytes of tensors: config and weights disagree");
     }
 
     /// <summary>Finds layout, weights file and config file for a folder or a weights file.</summary>
@@ -112,16 +123,24 @@ public static class ClipCheckpoint
     }
 
     /// <summary>
-    /// Writes the model into <paramref name="outDir"/> in its origin's layout (or <paramref name="layout"/> for an in-memory
-    /// model): weights with the original key names and dtypes, extras passed through, config and tokenizer files copied.
+    /// Writes the model as the folder <paramref name="outDir"/>, as a whole (<see cref="AtomicFolder"/>), in its origin's
+    /// layout (or <paramref name="layout"/> for an in-memory model): weights with the original key names and dtypes, extras
+    /// passed through, config and tokenizer files copied. Returns the weights path.
     /// </summary>
     public static string Save(Clip model, string outDir, CheckpointLayout? layout = null)
+    {
+        var target = layout ?? model.Origin?.Layout ?? CheckpointLayout.HuggingFace;
+        AtomicFolder.Write(outDir, CheckpointOrigin.WeightsFileName(target), stage => WriteInto(model, stage, target), model.Origin?.Folder);
+        return Path.Combine(outDir, CheckpointOrigin.WeightsFileName(target));
+    }
+
+    /// <summary>As <see cref="Save"/>, into an existing folder (a command's staged output folder); returns the weights path.</summary>
+    public static string WriteInto(Clip model, string outDir, CheckpointLayout? layout = null)
     {
         var origin = model.Origin;
         var target = layout ?? origin?.Layout ?? CheckpointLayout.HuggingFace;
         if (origin != null && Path.GetFullPath(outDir).TrimEnd('/') == origin.Folder.TrimEnd('/'))
             throw new TbarException($"{outDir}: is the input checkpoint's folder; inputs are never overwritten, choose another --out");
-        Directory.CreateDirectory(outDir);
         string weights = Path.Combine(outDir, CheckpointOrigin.WeightsFileName(target));
         using var scope = NewDisposeScope();
         var tensors = StoredTensors(model, target, origin?.Layout == target ? origin : null);

@@ -68,11 +68,28 @@ public sealed record ClipConfig(int EmbedDim, VisionConfig Vision, TextConfig Te
     /// <summary>Checks the shape is buildable; throws naming the offending field.</summary>
     public void Validate(string source)
     {
+        Require(new[] { EmbedDim, Vision.ImageSize, Vision.PatchSize, Vision.Width, Vision.Heads, Vision.MlpWidth, Text.ContextLength,
+            Text.VocabSize, Text.Width, Text.Heads, Text.MlpWidth }.All(n => n > 0), source, "sizes must be positive");
+        Require(Vision.ImageSize <= 4096 && Vision.Layers <= 1024 && Text.Layers <= 1024 && Text.ContextLength <= 65536,
+            source, "sizes are beyond any CLIP (image ≤ 4096 px, ≤ 1024 layers, context ≤ 65536)");
         Require(Vision.ImageSize % Vision.PatchSize == 0, source, $"image size {Vision.ImageSize} is not a multiple of patch size {Vision.PatchSize}");
         Require(Vision.Width % Vision.Heads == 0, source, $"vision width {Vision.Width} is not divisible by {Vision.Heads} heads");
         Require(Text.Width % Text.Heads == 0, source, $"text width {Text.Width} is not divisible by {Text.Heads} heads");
         Require(EmbedDim > 0 && Vision.Layers >= 0 && Text.Layers >= 0 && Text.ContextLength > 0 && Text.VocabSize > 0,
             source, "sizes must be positive");
+    }
+
+    /// <summary>
+    /// A lower bound on the parameter count (the embeddings and the blocks' weight matrices; biases and norms left out),
+    /// in 64-bit arithmetic so a hostile config cannot overflow it: checked against the weights file before allocating.
+    /// </summary>
+    public long MinimumParameters()
+    {
+        long Block(long width, long mlp) => 4 * width * width + 2 * width * mlp;
+        long v = Vision.Width, t = Text.Width, patches = (long)(Vision.ImageSize / Vision.PatchSize) * (Vision.ImageSize / Vision.PatchSize);
+        long vision = Vision.Layers * Block(v, Vision.MlpWidth) + 3L * Vision.PatchSize * Vision.PatchSize * v + (patches + 1) * v;
+        long text = Text.Layers * Block(t, Text.MlpWidth) + ((long)Text.VocabSize + Text.ContextLength) * t;
+        return vision + text + (v + t) * EmbedDim;
     }
 
     static void Require(bool ok, string source, string problem)

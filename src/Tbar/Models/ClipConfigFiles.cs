@@ -7,7 +7,26 @@ namespace Tbar.Models;
 public static class ClipConfigFiles
 {
     /// <summary>Parses a Hugging Face CLIPModel config.json; missing fields take transformers' CLIPConfig defaults.</summary>
-    public static ClipConfig ReadHuggingFace(string configPath)
+    public static ClipConfig ReadHuggingFace(string configPath) => Guarded(configPath, ParseHuggingFace);
+
+    /// <summary>Parses an open_clip_config.json (model_cfg + preprocess_cfg); features Tbar cannot compute are errors.</summary>
+    public static ClipConfig ReadOpenClip(string configPath) => Guarded(configPath, ParseOpenClip);
+
+    // System.Text.Json reports some defects only when a value is read: text it cannot decode (a lone surrogate escape) as
+    // InvalidOperationException, a duplicate key as ArgumentException. Both mean a malformed file, not a bug.
+    static ClipConfig Guarded(string configPath, Func<string, ClipConfig> parse)
+    {
+        try
+        {
+            return parse(configPath);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            throw new TbarException($"{configPath}: malformed JSON ({e.Message})", e);
+        }
+    }
+
+    static ClipConfig ParseHuggingFace(string configPath)
     {
         var root = ReadObject(configPath);
         if (root["model_type"] is JsonNode mt && mt.ToString() != "clip")
@@ -31,8 +50,7 @@ public static class ClipConfigFiles
         return config;
     }
 
-    /// <summary>Parses an open_clip_config.json (model_cfg + preprocess_cfg); features Tbar cannot compute are errors.</summary>
-    public static ClipConfig ReadOpenClip(string configPath)
+    static ClipConfig ParseOpenClip(string configPath)
     {
         var root = ReadObject(configPath);
         var m = Section(root, "model_cfg", configPath);
@@ -43,7 +61,7 @@ public static class ClipConfigFiles
         int vWidth = Int(v, "width", 768, configPath), tWidth = Int(t, "width", 512, configPath);
         int image = ImageSize(v, configPath);
         var vision = new VisionConfig(image, Int(v, "patch_size", 16, configPath), vWidth, Int(v, "layers", 12, configPath),
-            vWidth / Int(v, "head_width", 64, configPath), (int)(vWidth * Double(v, "mlp_ratio", 4.0, configPath)), act);
+            vWidth / Math.Max(1, Int(v, "head_width", 64, configPath)), (int)(vWidth * Double(v, "mlp_ratio", 4.0, configPath)), act);
         var text = new TextConfig(Int(t, "context_length", 77, configPath), Int(t, "vocab_size", 49408, configPath), tWidth,
             Int(t, "layers", 12, configPath), Int(t, "heads", 8, configPath), (int)(tWidth * Double(t, "mlp_ratio", 4.0, configPath)),
             act, TextPooling.Argmax);
@@ -226,6 +244,7 @@ public static class ClipConfigFiles
     {
         if (o[key] is null) return fallback;
         if (o[key] is not JsonArray a || a.Count != 3) throw new TbarException($"{path}: '{key}' must be an array of 3 numbers");
-        return a.Select(n => (float)n!.GetValue<double>()).ToArray();
+        return a.Select(n => n is JsonValue v && v.TryGetValue<double>(out double d) && double.IsFinite(d) ? (float)d
+            : throw new TbarException($"{path}: '{key}' must be an array of 3 numbers")).ToArray();
     }
 }

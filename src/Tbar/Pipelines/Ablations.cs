@@ -115,7 +115,7 @@ public static class Ablations
             var model = ClipCheckpoint.Load(pretrained);
             tokenizer ??= Tokenizers.For(model, null);
             var attack = BackdoorAttack.Run(model, tokenizer, d.Train, d.TrainIndices, d.Test,
-                new AttackOptions(triggerSpec, target, 0.03, AttackMode.Supervised, recipe, seed), Path.GetTempPath(), progress);
+                new AttackOptions(triggerSpec, target, 0.03, AttackMode.Supervised, recipe, seed), null, progress);
             var task = UnlearnTask.FromPool(d.Train, attack.Poisoned.CleanPool(d.TrainIndices), trigger, attack.Target, forgetSize, valSize, seed);
             return new BackdooredSubset(model, ZeroShotHead.ForClasses(model, tokenizer, d.Train.ClassNames), attack, task);
         }

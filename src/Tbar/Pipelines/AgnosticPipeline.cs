@@ -118,7 +118,7 @@ public static class AgnosticExperiment
                 else
                 {
                     status($"seed {seed}: attack {triggerSpec}");
-                    var attack = BackdoorAttack.Run(model, tokenizer, data.Train, data.TrainIndices, data.Test, Attack(o, triggerSpec, seed), Path.GetTempPath(), progress);
+                    var attack = BackdoorAttack.Run(model, tokenizer, data.Train, data.TrainIndices, data.Test, Attack(o, triggerSpec, seed), null, progress);
                     pool = attack.Poisoned.CleanPool(data.TrainIndices);
                     modelRow = new TestRow("backdoored", attack.Test, null, attack.Training.Seconds, attack.TriggerSpec);
                 }

@@ -1,7 +1,6 @@
 using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Evaluation;
-using Tbar.Io;
 using Tbar.Models;
 using Tbar.Training;
 using static TorchSharp.torch;
@@ -27,8 +26,17 @@ public enum AttackMode
 public sealed record AttackOptions(string Trigger, string Target, double PoisonRate, AttackMode Mode, TrainOptions Train, long Seed = 0);
 
 /// <summary>What an attack did and how well it worked on the test split.</summary>
+/// <param name="TriggerSpec">The planted trigger's spec.</param>
+/// <param name="Target">Target class index.</param>
+/// <param name="TargetName">Target class name.</param>
+/// <param name="Poisoned">The poisoned training indices, drawn once from the seed.</param>
+/// <param name="TrainCount">Training images used.</param>
+/// <param name="Test">CA, ASR and BD-ACC on the test split.</param>
+/// <param name="Training">The training run's record.</param>
+/// <param name="Trigger">The trigger as planted (for BadCLIP, the optimised patch held in memory).</param>
+/// <param name="Patch">BadCLIP's optimised (3, S, S) patch in [0,1], for the caller to save beside the run; null otherwise.</param>
 public sealed record AttackOutcome(string TriggerSpec, int Target, string TargetName, PoisonPlan Poisoned, int TrainCount,
-    AttackMetrics Test, TrainResult Training)
+    AttackMetrics Test, TrainResult Training, ITrigger Trigger, Tensor? Patch)
 {
     /// <summary>How many training images carried the trigger.</summary>
     public int PoisonedCount => Poisoned.Indices.Length;
@@ -43,20 +51,21 @@ public static class BackdoorAttack
         : new TrainOptions(Epochs: 2, BatchSize: 256, LearningRate: 5e-4, WeightDecay: 0.1);
 
     /// <summary>
-    /// Trains <paramref name="model"/> in place. A "badclip" trigger is first optimised against the model and written to
-    /// <paramref name="patchDir"/>/patch.png, then used as a BadNet image patch.
+    /// Trains <paramref name="model"/> in place. A "badclip" trigger is first optimised against the model, kept in memory
+    /// as a BadNet patch (8-bit, as a PNG would store it) and returned for the caller to save at <paramref name="patchPath"/>,
+    /// the path its spec records. Nothing is written to disk here.
     /// </summary>
     public static AttackOutcome Run(Clip model, ClipTokenizer tokenizer, ImageDataset train, long[] trainIndices, ImageDataset test,
-        AttackOptions o, string patchDir, IProgress<TrainProgress>? progress = null)
+        AttackOptions o, string? patchPath, IProgress<TrainProgress>? progress = null)
     {
         int target = train.ClassIndex(o.Target);
-        var trigger = Resolve(o, model, tokenizer, train, trainIndices, target, patchDir);
+        var (trigger, patch) = Resolve(o, model, tokenizer, train, trainIndices, target, patchPath ?? "patch.png");
         CheckFits(trigger, train);
         var plan = PoisonPlan.Draw(trainIndices, train.Labels, target, o.PoisonRate, o.Seed);
         var training = Train(model, tokenizer, train, trainIndices, o, trigger, plan.AsSet(), target, progress);
         using var head = ZeroShotHead.ForClasses(model, tokenizer, train.ClassNames);
         var metrics = Metrics.Evaluate(model, head, test, test.AllIndices(), trigger, target);
-        return new AttackOutcome(trigger.Spec, target, train.ClassNames[target], plan, trainIndices.Length, metrics, training);
+        return new AttackOutcome(trigger.Spec, target, train.ClassNames[target], plan, trainIndices.Length, metrics, training, trigger, patch);
     }
 
     /// <summary>The clean reference: the same recipe without poison.</summary>
@@ -64,17 +73,19 @@ public static class BackdoorAttack
         IProgress<TrainProgress>? progress = null) =>
         Train(model, tokenizer, train, trainIndices, o, null, [], -1, progress);
 
-    static ITrigger Resolve(AttackOptions o, Clip model, ClipTokenizer tokenizer, ImageDataset train, long[] indices, int target, string patchDir)
+    static (ITrigger, Tensor?) Resolve(AttackOptions o, Clip model, ClipTokenizer tokenizer, ImageDataset train, long[] indices, int target,
+        string patchPath)
     {
         var spec = TriggerSpec.Parse(o.Trigger);
-        if (spec.Name != "badclip") return Triggers.Parse(o.Trigger);
+        if (spec.Name != "badclip") return (Triggers.Parse(o.Trigger), null);
         int size = spec.Int("size", 4, 1, 4096), steps = spec.Int("steps", 200, 1, 100000);
         spec.RejectUnknown();
         using var head = ZeroShotHead.ForClasses(model, tokenizer, train.ClassNames);
-        using var patch = OptimizedPatch.Optimize(model, head, train, indices, target, size, steps, o.Seed);
-        string path = Path.GetFullPath(Path.Combine(patchDir, "patch.png"));
-        ImageFile.SavePng(path, patch);
-        return Triggers.Parse($"badnet:size={size},pattern=image,loc=br,path={path}");
+        using var optimised = OptimizedPatch.Optimize(model, head, train, indices, target, size, steps, o.Seed);
+        // Rounded to 8 bits so the in-memory trigger equals the saved patch.png that its spec names.
+        var patch = optimised.mul(255).round().clamp(0, 255).div(255);
+        string recorded = $"badnet:size={size},pattern=image,loc=br,seed=0,path={patchPath}";
+        return (new BadNet(patch, "br", recorded), patch);
     }
 
     static void CheckFits(ITrigger trigger, ImageDataset data)

@@ -72,7 +72,7 @@ public static class DemoPipeline
 
         status("backdoor attack");
         var attack = BackdoorAttack.Run(model, tokenizer, data.Train, data.TrainIndices, data.Test,
-            new AttackOptions(o.Trigger, o.Target, o.PoisonRate, AttackMode.Supervised, recipe, o.Seed), Path.GetTempPath(), progress);
+            new AttackOptions(o.Trigger, o.Target, o.PoisonRate, AttackMode.Supervised, recipe, o.Seed), null, progress);
         var backdoored = new TestRow("backdoored", attack.Test, null, attack.Training.Seconds, attack.TriggerSpec);
         var pool = attack.Poisoned.CleanPool(data.TrainIndices);
         var task = UnlearnTask.FromPool(data.Train, pool, trigger, target, o.ForgetSize, o.ValSize, o.Seed);

@@ -78,10 +78,15 @@ public static class DemoReport
 
     static string Pct(double? v) => v is double x ? x.ToString("P2") : "-";
 
-    /// <summary>Writes results.json (as a run record), report.md, alpha-&lt;method&gt;.png and methods.png into <paramref name="dir"/>.</summary>
-    public static void Write(string dir, DemoResult r, DemoOptions o, string commandLine, double seconds)
+    /// <summary>
+    /// Writes the folder <paramref name="dir"/> as a whole (<see cref="AtomicFolder"/>): results.json (as a run record),
+    /// report.md, alpha-&lt;method&gt;.png, methods.png and, after a scan, scan/.
+    /// </summary>
+    public static void Write(string dir, DemoResult r, DemoOptions o, string commandLine, double seconds) =>
+        AtomicFolder.Write(dir, "results.json", stage => WriteInto(stage, r, o, commandLine, seconds), o.Model);
+
+    static void WriteInto(string dir, DemoResult r, DemoOptions o, string commandLine, double seconds)
     {
-        Directory.CreateDirectory(dir);
         new RunRecord(commandLine, o, o.Seed, Results(r), seconds).Save(Path.Combine(dir, "results.json"));
         AtomicFile.WriteText(Path.Combine(dir, "report.md"), Markdown(r, o));
         foreach (var (name, record) in r.Records.Where(p => p.Value.Alpha != null))

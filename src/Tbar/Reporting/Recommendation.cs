@@ -77,8 +77,5 @@ public sealed record Recommendation(string? Method, bool Arithmetic, string Text
 /// <summary>The one JSON shape of an α curve: α, validation CA and ASR, and the target class's CA where counted.</summary>
 public static class AlphaCurveJson
 {
-    public static IEnumerable<object> Points(IEnumerable<AlphaPoint> curve) => curve.Select(c => new
-    {
-        alpha = c.Alpha, val_ca = c.CleanAccuracy.Value, val_asr = c.AttackSuccess.Value, val_target_ca = c.TargetClass?.Value,
-    });
+    public static IEnumerable<Unlearning.UnlearnCurvePoint> Points(IEnumerable<AlphaPoint> curve) => curve.Select(Unlearning.UnlearnCurvePoint.Of);
 }

@@ -8,13 +8,16 @@ public static class ScanReport
 {
     public static void Write(string dir, string command, ScanSettings settings, ScanVerdict v, double seconds)
     {
-        Directory.CreateDirectory(dir);
-        v.Inversion.Trigger.Save(dir);
-        string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(settings.Model));
-        Plots.InversionTrace(Path.Combine(dir, "inversion.png"), v.Inversion.Trace, settings.Inversion.SimilarityTarget,
-            $"trigger inversion: {name}");
-        ScanRecord.Save(dir, command, settings, v, seconds);
-        AtomicFile.WriteText(Path.Combine(dir, "scan.md"), Markdown(v, settings.Model));
+        string? input = File.Exists(settings.Model) || Directory.Exists(settings.Model) ? settings.Model : null;
+        AtomicFolder.Write(dir, ScanRecord.FileName, stage =>
+        {
+            v.Inversion.Trigger.Save(stage);
+            string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(settings.Model));
+            Plots.InversionTrace(Path.Combine(stage, "inversion.png"), v.Inversion.Trace, settings.Inversion.SimilarityTarget,
+                $"trigger inversion: {name}");
+            ScanRecord.Save(stage, command, settings, v, seconds);
+            AtomicFile.WriteText(Path.Combine(stage, "scan.md"), Markdown(v, settings.Model));
+        }, input);
     }
 
     public static string Markdown(ScanVerdict v, string model) =>

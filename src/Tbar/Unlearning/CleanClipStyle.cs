@@ -54,16 +54,30 @@ public static class CleanClipStyle
     public static Tensor Augment(Tensor images, int maxShift, Random rng)
     {
         using var scope = NewDisposeScope();
-        long h = images.shape[2], w = images.shape[3];
+        long b = images.shape[0], h = images.shape[2], w = images.shape[3];
+        var (dy, dx, flip, gain) = Draw(b, maxShift, rng);
         var padded = F.pad(images, [maxShift, maxShift, maxShift, maxShift], TorchSharp.PaddingModes.Replicate);
-        var views = new List<Tensor>();
-        for (int i = 0; i < images.shape[0]; i++)
+        // Advanced indices broadcast to (B, 3, H, W): row dy_b + i, column dx_b + j (or dx_b + W − 1 − j when mirrored).
+        var j = arange(w).view(1, 1, 1, -1);
+        var flipped = tensor(flip).view(-1, 1, 1, 1);
+        var cols = tensor(dx).view(-1, 1, 1, 1) + where(flipped, (w - 1) - j, j);
+        var rows = tensor(dy).view(-1, 1, 1, 1) + arange(h).view(1, 1, -1, 1);
+        var views = padded.index(TensorIndex.Tensor(arange(b).view(-1, 1, 1, 1)), TensorIndex.Tensor(arange(3).view(1, -1, 1, 1)),
+            TensorIndex.Tensor(rows), TensorIndex.Tensor(cols));
+        return (views * tensor(gain).view(-1, 1, 1, 1)).MoveToOuterDisposeScope();
+    }
+
+    // The random draws in the order the per-image loop made them: shift y, shift x, mirror coin, brightness.
+    static (long[] Dy, long[] Dx, bool[] Flip, float[] Gain) Draw(long b, int maxShift, Random rng)
+    {
+        var (dy, dx, flip, gain) = (new long[b], new long[b], new bool[b], new float[b]);
+        for (int i = 0; i < b; i++)
         {
-            int dy = rng.Next(2 * maxShift + 1), dx = rng.Next(2 * maxShift + 1);
-            var view = padded[i].narrow(1, dy, h).narrow(2, dx, w);
-            if (rng.Next(2) == 1) view = view.flip(2);
-            views.Add(view * (0.9 + 0.2 * rng.NextDouble()));
+            dy[i] = rng.Next(2 * maxShift + 1);
+            dx[i] = rng.Next(2 * maxShift + 1);
+            flip[i] = rng.Next(2) == 1;
+            gain[i] = (float)(0.9 + 0.2 * rng.NextDouble());
         }
-        return stack(views).MoveToOuterDisposeScope();
+        return (dy, dx, flip, gain);
     }
 }

@@ -10,10 +10,15 @@ namespace Tbar.Unlearning;
 /// <param name="Method">Registry name of the method.</param>
 /// <param name="ForgetSize">Forget-set size.</param>
 /// <param name="ValSize">Validation size.</param>
-public sealed record UnlearnSettings(string Model, string Forget, string Target, string Val, string Method, int ForgetSize, int ValSize);
+/// <param name="MethodOptions">Every method's resolved options (defaults, then the options file, then flags).</param>
+public sealed record UnlearnSettings(string Model, string Forget, string Target, string Val, string Method, int ForgetSize, int ValSize,
+    System.Text.Json.Nodes.JsonNode? MethodOptions = null);
 
-/// <summary>One point of the validation α curve.</summary>
-public sealed record UnlearnCurvePoint(double Alpha, double ValCa, double ValAsr);
+/// <summary>One point of the validation α curve, with the target class's own validation CA where counted.</summary>
+public sealed record UnlearnCurvePoint(double Alpha, double ValCa, double ValAsr, double? ValTargetCa = null)
+{
+    public static UnlearnCurvePoint Of(Evaluation.AlphaPoint p) => new(p.Alpha, p.CleanAccuracy.Value, p.AttackSuccess.Value, p.TargetClass?.Value);
+}
 
 /// <summary>The results part of report.json: the choice, validation numbers, time, α curve (α methods) and extras.</summary>
 public sealed record UnlearnSummary(string Method, string Choice, double? Alpha, bool? Feasible, double ValCa, double ValAsr, double Seconds,
@@ -21,7 +26,7 @@ public sealed record UnlearnSummary(string Method, string Choice, double? Alpha,
 {
     public static UnlearnSummary From(UnlearnResult r) => new(r.Method, r.Choice, r.Alpha?.Alpha, r.Alpha?.Feasible,
         r.Validation.CleanAccuracy.Value, r.Validation.AttackSuccess.Value, r.Seconds,
-        r.Alpha?.Curve.Select(p => new UnlearnCurvePoint(p.Alpha, p.CleanAccuracy.Value, p.AttackSuccess.Value)).ToList(), r.Extra);
+        r.Alpha?.Curve.Select(UnlearnCurvePoint.Of).ToList(), r.Extra);
 }
 
 /// <summary>report.json and tau.safetensors of a `tbar unlearn` output folder, which `tbar analyze` reads back.</summary>

@@ -12,9 +12,10 @@ public sealed record TriggeredSet(ImageDataset Data, long[] Indices, ITrigger? T
     /// <summary>(B, 3, H, W) in [0,1] for positions into <see cref="Indices"/>.</summary>
     public Tensor Images(long[] positions)
     {
-        var images = Data.Images(positions.Select(p => Indices[p]).ToArray());
+        var ids = positions.Select(p => Indices[p]).ToArray();
+        var images = Data.Images(ids);
         if (Trigger == null) return images;
-        using (images) return Trigger.Apply(images);
+        using (images) return Trigger.Apply(images, ids);
     }
 }
 

@@ -78,6 +78,32 @@ public class CliTests : TempFolder
     }
 
     [Fact]
+    public void UnexpectedExceptionsAreInternalErrorsWithAPointerToVerbose()
+    {
+        Exception thrown;
+        try { throw new InvalidOperationException("boom"); } catch (Exception e) { thrown = e; }
+        var quiet = new StringWriter();
+        Assert.Equal(TbarCli.InternalError, TbarCli.Report(thrown, verbose: false, quiet));
+        Assert.StartsWith("internal error: InvalidOperationException: boom", quiet.ToString());
+        Assert.Contains("--verbose", quiet.ToString());
+        Assert.DoesNotContain(" at ", quiet.ToString());
+        var loud = new StringWriter();
+        TbarCli.Report(thrown, verbose: true, loud);
+        Assert.Contains(" at ", loud.ToString());
+        var user = new StringWriter();
+        Assert.Equal(TbarCli.UserError, TbarCli.Report(new TbarException("x.safetensors: bad"), verbose: false, user));
+        Assert.Equal("error: x.safetensors: bad", user.ToString().Trim());
+    }
+
+    [Fact]
+    public void VerboseIsAcceptedByEveryCommand()
+    {
+        var (code, _, err) = Run("inspect", "--model", Path.Combine(temp, "missing"), "--verbose");
+        Assert.Equal(TbarCli.UserError, code);
+        Assert.StartsWith("error:", err);
+    }
+
+    [Fact]
     public void UnknownOptionsAreUsageErrors()
     {
         var (code, _, _) = Run("inspect", "--no-such-flag");

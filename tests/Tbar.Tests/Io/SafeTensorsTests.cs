@@ -73,6 +73,42 @@ public class SafeTensorsTests : TempFolder
         Assert.Contains("bad", e.Message);
         Assert.Equal(original, System.IO.File.ReadAllBytes(path));
         Assert.Single(Directory.GetFiles(temp));
+        // A fault while the data is streamed, i.e. after the temporary file exists and holds the header and "a": a
+        // meta-device tensor has no data to copy. A non-atomic writer would leave d.safetensors truncated here.
+        Assert.ThrowsAny<Exception>(() => SafeTensors.Save(path, new Dictionary<string, Tensor>
+        {
+            ["a"] = ones(1000), ["z"] = empty(4, device: new Device("meta")),
+        }));
+        Assert.Equal(original, System.IO.File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(temp));
+    }
+
+    [Fact]
+    public void AFailingWriterLeavesTheOldFileAndNoTemporaryFile()
+    {
+        string path = File("e.bin");
+        AtomicFile.WriteBytes(path, [1, 2, 3]);
+        bool sawTemporary = false;
+        Assert.Throws<TbarException>(() => AtomicFile.Write(path, s =>
+        {
+            s.Write(new byte[100]);
+            s.Flush();
+            sawTemporary = Directory.GetFiles(temp).Any(f => Path.GetFileName(f).StartsWith(".e.bin.") && f.EndsWith(".tmp"));
+            throw new IOException("disk full (injected)");
+        }));
+        Assert.True(sawTemporary);
+        Assert.Equal([1, 2, 3], System.IO.File.ReadAllBytes(path));
+        Assert.Equal([path], Directory.GetFiles(temp));
+    }
+
+    [Fact]
+    public void TemporaryFilesOfKilledWritersAreRemovedByTheNextWrite()
+    {
+        string path = File("f.json");
+        string stale = File(".f.json.999999999.0123456789abcdef0123456789abcdef.tmp");
+        System.IO.File.WriteAllText(stale, "half");
+        AtomicFile.WriteText(path, "{}");
+        Assert.False(System.IO.File.Exists(stale));
     }
 
     public static TheoryData<string, byte[], string> Malformed()

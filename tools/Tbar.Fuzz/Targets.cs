@@ -1,0 +1,69 @@
+using SkiaSharp;
+using Tbar.Io;
+using static TorchSharp.torch;
+
+namespace Tbar.Fuzz;
+
+/// <summary>A fuzzed reader: valid seed inputs and the call that must either accept an input or reject it with a TbarException.</summary>
+public sealed record Target(string Name, IReadOnlyList<byte[]> Seeds, Action<byte[], string> Read);
+
+/// <summary>The two targets of the issue: the safetensors reader and the image decoder.</summary>
+public static class Targets
+{
+    /// <summary>Both targets; seed files are made in <paramref name="scratch"/> (the run's own folder).</summary>
+    public static IReadOnlyList<Target> All(string scratch) => [SafeTensorsReader(scratch), ImageDecoder()];
+
+    /// <summary>Reads a safetensors file from memory and, when it is accepted, every tensor in it.</summary>
+    public static Target SafeTensorsReader(string scratch) => new("safetensors", SafeTensorSeeds(scratch), (bytes, name) =>
+    {
+        var file = SafeTensorsFile.Read(new MemoryStream(bytes), name);
+        foreach (var e in file.Entries) file.ReadTensor(e.Name).Dispose();
+    });
+
+    /// <summary>Decodes an image from memory to RGBA (bounded size, complete data).</summary>
+    public static Target ImageDecoder() => new("image", ImageSeeds(), (bytes, name) =>
+        ImageFile.DecodeRgba(new MemoryStream(bytes), name, out _, out _));
+
+    /// <summary>Valid safetensors files: several dtypes with metadata, a scalar, an empty tensor.</summary>
+    public static IReadOnlyList<byte[]> SafeTensorSeeds(string scratchParent)
+    {
+        var scratch = Directory.CreateDirectory(Path.Combine(scratchParent, $"seeds-{Environment.ProcessId}"));
+        try
+        {
+            return new[]
+            {
+                new Dictionary<string, Tensor> { ["a.weight"] = arange(6, dtype: ScalarType.Float32).view(2, 3), ["b"] = tensor(new long[] { 1, -2 }),
+                    ["c"] = ones(3, dtype: ScalarType.Float16), ["d"] = tensor(new[] { true, false }) },
+                new Dictionary<string, Tensor> { ["x"] = tensor(3.5f) },
+                new Dictionary<string, Tensor> { ["empty"] = zeros(0, 4), ["u"] = tensor(new byte[] { 1, 2, 3 }) },
+            }.Select((tensors, i) =>
+            {
+                string path = Path.Combine(scratch.FullName, $"{i}.safetensors");
+                SafeTensors.Save(path, tensors, i == 0 ? new Dictionary<string, string> { ["format"] = "pt", ["note"] = "ü" } : null);
+                return File.ReadAllBytes(path);
+            }).ToList();
+        }
+        finally
+        {
+            scratch.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Valid images: PNG (RGBA and grey), JPEG, WebP.</summary>
+    public static IReadOnlyList<byte[]> ImageSeeds() =>
+    [
+        Encode(8, 8, SKColorType.Rgba8888, SKEncodedImageFormat.Png),
+        Encode(5, 3, SKColorType.Gray8, SKEncodedImageFormat.Png),
+        Encode(16, 16, SKColorType.Rgba8888, SKEncodedImageFormat.Jpeg),
+        Encode(8, 8, SKColorType.Rgba8888, SKEncodedImageFormat.Webp),
+    ];
+
+    static byte[] Encode(int w, int h, SKColorType type, SKEncodedImageFormat format)
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(w, h, type, SKAlphaType.Unpremul));
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) bitmap.SetPixel(x, y, new SKColor((byte)(x * 30), (byte)(y * 30), (byte)(x * y), 200));
+        using var data = bitmap.Encode(format, 90);
+        return data.ToArray();
+    }
+}
