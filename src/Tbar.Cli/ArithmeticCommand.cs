@@ -15,11 +15,34 @@ static class ArithmeticCommand
 {
     public static Command Create(TextWriter stdout)
     {
-        var output = new Option<string>("--out") { Description = "Output folder (resumable: finished cells are skipped)", DefaultValueFactory = _ => "experiments/arithmetic" };
-        var seeds = new Option<long[]>("--seeds") { Description = "Seeds", DefaultValueFactory = _ => [0, 1, 2], AllowMultipleArgumentsPerToken = true };
-        var attacks = new Option<string[]>("--attacks") { Description = "Trigger specs", DefaultValueFactory = _ => ["badnet:size=3", "blended:ratio=0.2"], AllowMultipleArgumentsPerToken = true };
-        var variants = new Option<string[]>("--variants") { Description = $"τ variants ({string.Join(", ", ArithmeticVariants.Names)})", DefaultValueFactory = _ => ArithmeticVariants.Names.ToArray(), AllowMultipleArgumentsPerToken = true };
-        var floor = new Option<double>("--ca-floor") { Description = "CA floor of the α rule, as a share of the backdoored validation CA", DefaultValueFactory = _ => 0.75 };
+        var output = new Option<string>("--out")
+        {
+            Description = "Output folder (resumable: finished cells are skipped)",
+            DefaultValueFactory = _ => "experiments/arithmetic",
+        };
+        var seeds = new Option<long[]>("--seeds")
+        {
+            Description = "Seeds",
+            DefaultValueFactory = _ => [0, 1, 2],
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var attacks = new Option<string[]>("--attacks")
+        {
+            Description = "Trigger specs",
+            DefaultValueFactory = _ => ["badnet:size=3", "blended:ratio=0.2"],
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var variants = new Option<string[]>("--variants")
+        {
+            Description = $"τ variants ({string.Join(", ", ArithmeticVariants.Names)})",
+            DefaultValueFactory = _ => ArithmeticVariants.Names.ToArray(),
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var floor = new Option<double>("--ca-floor")
+        {
+            Description = "CA floor of the α rule, as a share of the backdoored validation CA",
+            DefaultValueFactory = _ => 0.75,
+        };
         var model = new Option<string>("--model") { Description = "Clean model to backdoor", DefaultValueFactory = _ => Defaults.MiniClip };
         var command = new Command("arithmetic", "Compare trigger-vector estimators: per-class CA, ASR, α and relapse over seeds.")
             { output, seeds, attacks, variants, floor, model };
@@ -33,10 +56,12 @@ static class ArithmeticCommand
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var console = Output.Console(stdout);
         Directory.CreateDirectory(o.Out);
-        var results = ProgressBar.Run(stdout, "arithmetic", p => ArithmeticExperiment.Run(o, s => console.MarkupLine($"[grey]{Markup.Escape(s)}[/]"), p));
+        var results = ProgressBar.Run(stdout, "arithmetic",
+            p => ArithmeticExperiment.Run(o, s => console.MarkupLine($"[grey]{Markup.Escape(s)}[/]"), p));
         string table = ArithmeticTable.Markdown(results);
         AtomicFile.WriteText(Path.Combine(o.Out, "table.md"), table);
-        new RunRecord(Environment.CommandLine, o, 0, ArithmeticTable.Summary(results), clock.Elapsed.TotalSeconds).Save(Path.Combine(o.Out, "results.json"));
+        new RunRecord(Environment.CommandLine, o, 0, ArithmeticTable.Summary(results), clock.Elapsed.TotalSeconds)
+            .Save(Path.Combine(o.Out, "results.json"));
         stdout.WriteLine(table);
         return 0;
     }

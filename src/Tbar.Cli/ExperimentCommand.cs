@@ -30,7 +30,8 @@ static class ExperimentCommand
         var unlearnOut = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "experiments/unlearning" };
         var unlearning = new Command("unlearning", "The demo for several seeds; mean ± std of CA, ASR and retention per method.") { seeds, unlearnOut };
         unlearning.SetAction(r => RunUnlearning(r.GetValue(seeds), r.GetValue(unlearnOut)!, stdout));
-        return new Command("experiment", "Reproduce a README table.") { attacks, unlearning, AgnosticCommand.Create(stdout), ArithmeticCommand.Create(stdout) };
+        return new Command("experiment", "Reproduce a README table.")
+            { attacks, unlearning, AgnosticCommand.Create(stdout), ArithmeticCommand.Create(stdout) };
     }
 
     sealed record Row(string Setting, string Trigger, AttackMetrics Metrics, double Seconds);

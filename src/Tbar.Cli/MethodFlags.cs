@@ -8,7 +8,10 @@ static class MethodFlags
 {
     public static (Option<string?> File, Option<double?> CaFloor) Create() =>
         (new Option<string?>("--options") { Description = "JSON file of method options (any subset of the keys a report's method_options shows)" },
-         new Option<double?>("--ca-floor") { Description = "CA floor of the α rule and the baselines' choice, as a share of the backdoored validation CA (default 0.9)" });
+         new Option<double?>("--ca-floor")
+         {
+             Description = "CA floor of the α rule and the baselines' choice, as a share of the backdoored validation CA (default 0.9)",
+         });
 
     /// <summary>Defaults, then the file, then the flags.</summary>
     public static MethodOptions Resolve(string? file, double? caFloor)

@@ -39,7 +39,8 @@ public static class ArithmeticVariants
         ["emb-ts05-10"] = () => new("emb-ts05-10", Plain with { Consistency = Consistency.Embeddings, Lambda = 10, TargetShare = 0.5 }),
         ["emb-ts05-100"] = () => new("emb-ts05-100", Plain with { Consistency = Consistency.Embeddings, Lambda = 100, TargetShare = 0.5 }),
         ["feature"] = () => new("feature", Plain with { Frozen = Readout, EmbeddingLoss = true }),
-        ["feature-emb-100"] = () => new("feature-emb-100", Plain with { Frozen = Readout, EmbeddingLoss = true, Consistency = Consistency.Embeddings, Lambda = 100 }),
+        ["feature-emb-100"] = () => new("feature-emb-100",
+            Plain with { Frozen = Readout, EmbeddingLoss = true, Consistency = Consistency.Embeddings, Lambda = 100 }),
         ["subspace-8"] = () => new("subspace-8", Plain with { ProjectK = 8 }),
         ["subspace-32"] = () => new("subspace-32", Plain with { ProjectK = 32 }),
         ["emb-3+bias"] = () => new("emb-3+bias", Plain with { Consistency = Consistency.Embeddings, Lambda = 3 }, BiasRefit: true),
@@ -55,7 +56,8 @@ public static class ArithmeticVariants
     public static ArithmeticVariant Get(string name)
     {
         if (Registry.TryGetValue(name, out var make)) return make();
-        if (!name.StartsWith("tau:")) throw new TbarException($"unknown τ variant '{name}' (valid: {string.Join(", ", Registry.Keys)}, or a tau:… spec)");
+        if (!name.StartsWith("tau:"))
+            throw new TbarException($"unknown τ variant '{name}' (valid: {string.Join(", ", Registry.Keys)}, or a tau:… spec)");
         var spec = TriggerSpec.Parse(name);
         var consistency = spec.Choice("consistency", "embeddings", "none", "logits", "embeddings") switch
         {
@@ -63,7 +65,8 @@ public static class ArithmeticVariants
         };
         var tau = Plain with
         {
-            Recipe = Plain.Recipe with { LearningRate = spec.Number("lr", Plain.Recipe.LearningRate, 1e-7, 1), Epochs = spec.Int("epochs", 1, 1, 100) },
+            Recipe = Plain.Recipe with
+                { LearningRate = spec.Number("lr", Plain.Recipe.LearningRate, 1e-7, 1), Epochs = spec.Int("epochs", 1, 1, 100) },
             Consistency = consistency, Lambda = spec.Number("lambda", 10, 0, 1e6), Paired = spec.Int("paired", 0, 0, 1) == 1,
             TargetShare = spec.Number("share", 0, 0, 0.99), Frozen = spec.Int("frozen", 0, 0, 1) == 1 ? Readout : null,
             EmbeddingLoss = spec.Int("embloss", 0, 0, 1) == 1, ProjectK = spec.Int("k", 0, 0, 4096),
@@ -89,7 +92,8 @@ public sealed record ArithmeticOptions(string Model, string[] Attacks, long[] Se
     string Target = "Bag", double PoisonRate = 0.03, int ForgetSize = 2000, int ValSize = 2000);
 
 /// <summary>Test metrics of one model in one cell, per class.</summary>
-public sealed record ClassSplit(double Ca, double? Asr, double TargetCa, double OthersCa, IReadOnlyList<Rate> PerClass, Rate CleanAccuracy, Rate? AttackSuccess)
+public sealed record ClassSplit(double Ca, double? Asr, double TargetCa, double OthersCa, IReadOnlyList<Rate> PerClass, Rate CleanAccuracy,
+    Rate? AttackSuccess)
 {
     public static ClassSplit Of(AttackMetrics m, int target) => new(m.CleanAccuracy.Value, m.AttackSuccess?.Value, m.TargetClass(target)!.Value,
         m.OtherClasses(target)!.Value, m.PerClass!, m.CleanAccuracy, m.AttackSuccess);
@@ -122,7 +126,8 @@ public static class ArithmeticExperiment
     /// <summary>Folder of one (trigger, seed) cell.</summary>
     public static string CellDir(string outDir, string attack, long seed) => Path.Combine(outDir, $"{TriggerSpec.Parse(attack).Name}-seed{seed}");
 
-    static IEnumerable<VariantResult> Cell(ArithmeticOptions o, DataSplits data, string attack, long seed, Action<string> status, IProgress<TrainProgress>? progress)
+    static IEnumerable<VariantResult> Cell(ArithmeticOptions o, DataSplits data, string attack, long seed, Action<string> status,
+        IProgress<TrainProgress>? progress)
     {
         string dir = CellDir(o.Out, attack, seed);
         var todo = o.Variants.Where(v => !File.Exists(VariantFile(dir, v))).ToList();
@@ -155,20 +160,23 @@ public static class ArithmeticExperiment
         JsonSerializer.Deserialize<VariantResult>(File.ReadAllText(path), RunRecord.Json) ?? throw new TbarException($"{path}: empty result");
 
     /// <summary>The cell's backdoored model: loaded when saved by an earlier run, else planted and saved (folder renamed into place).</summary>
-    static Clip Backdoored(ArithmeticOptions o, DataSplits data, string attack, long seed, string dir, Action<string> status, IProgress<TrainProgress>? progress)
+    static Clip Backdoored(ArithmeticOptions o, DataSplits data, string attack, long seed, string dir, Action<string> status,
+        IProgress<TrainProgress>? progress)
     {
         string modelDir = Path.Combine(dir, "model");
         if (Directory.Exists(modelDir)) return ClipCheckpoint.Load(modelDir);
         status($"{attack} seed {seed}: backdoor attack");
         var model = ClipCheckpoint.Load(o.Model);
         var tokenizer = Tokenizers.For(model, null);
-        var options = new AttackOptions(attack, o.Target, o.PoisonRate, AttackMode.Supervised, BackdoorAttack.DefaultTrain(AttackMode.Supervised), seed);
+        var options = new AttackOptions(attack, o.Target, o.PoisonRate, AttackMode.Supervised,
+            BackdoorAttack.DefaultTrain(AttackMode.Supervised), seed);
         Directory.CreateDirectory(dir);
         var outcome = BackdoorAttack.Run(model, tokenizer, data.Train, data.TrainIndices, data.Test, options, dir, progress);
         string partial = modelDir + ".partial";
         if (Directory.Exists(partial)) Directory.Delete(partial, true);
         ClipCheckpoint.Save(model, partial);
-        AtomicFile.WriteText(Path.Combine(partial, "attack.json"), JsonSerializer.Serialize(new { outcome.TriggerSpec, outcome.Test, outcome.Training }, RunRecord.Json));
+        AtomicFile.WriteText(Path.Combine(partial, "attack.json"),
+            JsonSerializer.Serialize(new { outcome.TriggerSpec, outcome.Test, outcome.Training }, RunRecord.Json));
         Directory.Move(partial, modelDir);
         return model;
     }
@@ -188,8 +196,9 @@ public static class ArithmeticExperiment
         head.Bias?.Dispose();
         head.Bias = null;
         edit.Restore();
-        return new VariantResult(attack, seed, v.Name, v.Tau.Describe() + (v.BiasRefit ? "; class bias re-fitted" : ""), choice.Alpha, choice.Feasible,
-            choice.Reason, test, backdoored, test.Ca / backdoored.Ca, test.OthersCa / backdoored.OthersCa, relapse, tau.Norm(), seconds, choice.Curve);
+        return new VariantResult(attack, seed, v.Name, v.Tau.Describe() + (v.BiasRefit ? "; class bias re-fitted" : ""),
+            choice.Alpha, choice.Feasible, choice.Reason, test, backdoored, test.Ca / backdoored.Ca, test.OthersCa / backdoored.OthersCa,
+            relapse, tau.Norm(), seconds, choice.Curve);
     }
 
     static AlphaPoint At(Clip model, ZeroShotHead head, UnlearnTask task, WeightEdit edit, double alpha, bool biasRefit)

@@ -83,7 +83,8 @@ public static class DemoPipeline
         foreach (var method in o.MethodList)
         {
             status($"unlearning: {method}");
-            var (row, record) = MethodEvaluation.Run(method, method, model, head, task, start, data, trigger, target, o.Options, relapse: true, progress);
+            var (row, record) = MethodEvaluation.Run(
+                method, method, model, head, task, start, data, trigger, target, o.Options, relapse: true, progress);
             rows.Add(row);
             records[method] = record;
         }

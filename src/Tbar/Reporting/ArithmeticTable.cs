@@ -22,18 +22,22 @@ public static class ArithmeticTable
     public static string Markdown(IReadOnlyList<VariantResult> results)
     {
         var sb = new StringBuilder();
-        sb.Append("| trigger | τ variant | α > 0 (feasible) | α | CA | ASR | target-class CA | other classes CA | retention | others retention | relapse ASR |\n");
+        sb.Append("| trigger | τ variant | α > 0 (feasible) | α | CA | ASR | target-class CA | other classes CA | retention | " +
+            "others retention | relapse ASR |\n");
         sb.Append("|---|---|---|---|---|---|---|---|---|---|---|\n");
         foreach (var g in Groups(results))
         {
             var b = g.First().Backdoored;
             sb.Append($"| {g.Key.Attack.Split(':')[0]} | {g.Key.Variant} | {g.Count(r => r.Alpha > 0)}/{g.Count()} ({g.Count(r => r.Feasible)}) | ");
             sb.Append($"{Fmt(g, r => r.Alpha, 1, "F2")} | {Fmt(g, r => r.Test.Ca)} | {Fmt(g, r => r.Test.Asr ?? double.NaN)} | ");
-            sb.Append($"{Fmt(g, r => r.Test.TargetCa)} | {Fmt(g, r => r.Test.OthersCa)} | {Fmt(g, r => r.Retention)} | {Fmt(g, r => r.OthersRetention)} | ");
+            sb.Append($"{Fmt(g, r => r.Test.TargetCa)} | {Fmt(g, r => r.Test.OthersCa)} | ");
+            sb.Append($"{Fmt(g, r => r.Retention)} | {Fmt(g, r => r.OthersRetention)} | ");
             sb.Append($"{Fmt(g.Where(r => r.RelapseAsr != null), r => r.RelapseAsr!.Value)} |\n");
         }
-        var backdoored = results.GroupBy(r => r.Attack).Select(g => $"{g.Key.Split(':')[0]}: CA {Fmt(g.DistinctBy(r => r.Seed), r => r.Backdoored.Ca)}, " +
-            $"ASR {Fmt(g.DistinctBy(r => r.Seed), r => r.Backdoored.Asr ?? double.NaN)}, target-class CA {Fmt(g.DistinctBy(r => r.Seed), r => r.Backdoored.TargetCa)}, " +
+        var backdoored = results.GroupBy(r => r.Attack).Select(g =>
+            $"{g.Key.Split(':')[0]}: CA {Fmt(g.DistinctBy(r => r.Seed), r => r.Backdoored.Ca)}, " +
+            $"ASR {Fmt(g.DistinctBy(r => r.Seed), r => r.Backdoored.Asr ?? double.NaN)}, " +
+            $"target-class CA {Fmt(g.DistinctBy(r => r.Seed), r => r.Backdoored.TargetCa)}, " +
             $"other classes {Fmt(g.DistinctBy(r => r.Seed), r => r.Backdoored.OthersCa)}");
         sb.Append("\nBackdoored models (test, before cleaning): ").Append(string.Join("; ", backdoored)).Append(".\n");
         return sb.ToString();

@@ -25,7 +25,8 @@ public sealed record Recommendation(string? Method, bool Arithmetic, string Text
         {
             var least = rows.OrderBy(x => x.Val.AttackSuccess.Value).First();
             return new(null, false, $"No method brought validation ASR to ≤ {AsrTarget:P0}; the lowest was {least.Row.Name} " +
-                $"({least.Val.AttackSuccess.Value:P2}). Do not deploy this model; collect more clean data or a better forget set.\n\n" + ArithmeticCheck(r));
+                $"({least.Val.AttackSuccess.Value:P2}). Do not deploy this model; collect more clean data or a better forget set.\n\n" +
+                ArithmeticCheck(r));
         }
         var best = working[0];
         bool arithmetic = best.Row.Alpha is > 0;
@@ -35,11 +36,13 @@ public sealed record Recommendation(string? Method, bool Arithmetic, string Text
             : "it is a fine-tuning method, not arithmetic";
         string text = $"**{best.Row.Name}**: validation ASR {best.Val.AttackSuccess.Value:P2} at validation CA {best.Val.CleanAccuracy.Value:P2}, " +
             $"the highest validation CA among the methods that brought validation ASR to ≤ {AsrTarget:P0}; {kind}. " +
-            $"On the test split (a check, not part of the choice): CA {best.Row.Test.CleanAccuracy.Value:P2}, ASR {best.Row.Test.AttackSuccess?.Value:P2}" +
+            $"On the test split (a check, not part of the choice): CA {best.Row.Test.CleanAccuracy.Value:P2}, " +
+            $"ASR {best.Row.Test.AttackSuccess?.Value:P2}" +
             (best.Row.RelapseAsr is double relapse ? $", ASR {relapse:P2} after a short clean fine-tune." : ".");
         if (!arithmetic)
             text += arithmeticRows.Count > 0
-                ? $" The best arithmetic row ({arithmeticRows[0].Row.Name}, α = {arithmeticRows[0].Row.Alpha:G3}) keeps less validation CA ({arithmeticRows[0].Val.CleanAccuracy.Value:P2})."
+                ? $" The best arithmetic row ({arithmeticRows[0].Row.Name}, α = {arithmeticRows[0].Row.Alpha:G3}) " +
+                    $"keeps less validation CA ({arithmeticRows[0].Val.CleanAccuracy.Value:P2})."
                 : " No row with α > 0 reached the ASR target on validation at its CA floor.";
         return new(best.Row.Name, arithmetic, text + "\n\n" + ArithmeticCheck(r));
     }
@@ -63,13 +66,15 @@ public sealed record Recommendation(string? Method, bool Arithmetic, string Text
             return $"Arithmetic check: {p.Name} (α = {p.Alpha:G3}) reaches test ASR {p.Test.AttackSuccess!.Value:P2} at " +
                 $"{p.Test.CleanAccuracy.Value / baseCa:P1} retention (bar: ASR ≤ {TestAsrBar:P0} at ≥ {RetentionBar:P0}).";
         }
-        var closest = rows.OrderBy(m => Math.Max(m.Test.AttackSuccess!.Value - TestAsrBar, 0) + Math.Max(RetentionBar - m.Test.CleanAccuracy.Value / baseCa, 0)).First();
+        var closest = rows.OrderBy(m =>
+            Math.Max(m.Test.AttackSuccess!.Value - TestAsrBar, 0) + Math.Max(RetentionBar - m.Test.CleanAccuracy.Value / baseCa, 0)).First();
         string missed = closest.Test.AttackSuccess!.Value > TestAsrBar ? $"its test ASR is {closest.Test.AttackSuccess.Value:P2}" : "";
         if (closest.Test.CleanAccuracy.Value / baseCa < RetentionBar)
             missed += (missed.Length > 0 ? " and " : "") + $"it keeps {closest.Test.CleanAccuracy.Value / baseCa:P1} of the backdoored CA";
         return $"Arithmetic check: no row with α > 0 reached test ASR ≤ {TestAsrBar:P0} at ≥ {RetentionBar:P0} retention. The closest is " +
             $"{closest.Name} (α = {closest.Alpha:G3}): {missed}. Why, in this run: at its α the target class keeps " +
-            $"{closest.Test.TargetClass(r.Attack.Target)?.Value:P1} (backdoored {r.Backdoored.Test.TargetClass(r.Attack.Target)?.Value:P1}) and the other classes " +
+            $"{closest.Test.TargetClass(r.Attack.Target)?.Value:P1} (backdoored {r.Backdoored.Test.TargetClass(r.Attack.Target)?.Value:P1}) " +
+            "and the other classes " +
             $"{closest.Test.OtherClasses(r.Attack.Target)?.Value:P1} (backdoored {r.Backdoored.Test.OtherClasses(r.Attack.Target)?.Value:P1}).";
     }
 }

@@ -16,7 +16,8 @@ public static class SeedTable
         names.AddRange(runs[0].Methods.Select(m => m.Name));
         return names.Select(name =>
         {
-            var rows = runs.Select(r => (Row: RowOf(r, name), Base: r.Backdoored.Test.CleanAccuracy.Value, Target: r.Attack.Target)).Where(x => x.Row.Metrics != null).ToList();
+            var rows = runs.Select(r => (Row: RowOf(r, name), Base: r.Backdoored.Test.CleanAccuracy.Value, Target: r.Attack.Target))
+                .Where(x => x.Row.Metrics != null).ToList();
             return new Stat(name, rows.Select(x => x.Row.Metrics!.CleanAccuracy.Value).ToArray(),
                 rows.Select(x => x.Row.Metrics!.AttackSuccess?.Value ?? double.NaN).ToArray(),
                 rows.Select(x => x.Row.Metrics!.CleanAccuracy.Value / x.Base).ToArray(),

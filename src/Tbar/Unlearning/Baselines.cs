@@ -38,7 +38,8 @@ public static class Baselines
             FineTune.Train(model, head, clean + forget, positions =>
             {
                 var (cleanImages, cleanLabels) = task.CleanBatch(positions.Where(p => p < clean).ToArray(), model.Config.Preprocess);
-                var (forgetImages, trueLabels) = task.ForgetBatchTrueLabels(positions.Where(p => p >= clean).Select(p => p - clean).ToArray(), model.Config.Preprocess);
+                var (forgetImages, trueLabels) = task.ForgetBatchTrueLabels(
+                    positions.Where(p => p >= clean).Select(p => p - clean).ToArray(), model.Config.Preprocess);
                 return (cat([cleanImages, forgetImages], 0), cat([cleanLabels, trueLabels], 0));
             }, new TrainOptions(o.Epochs, 64, lr, 0.1, 0.1, 1.0));
         });

@@ -14,7 +14,8 @@ namespace Tbar.Unlearning;
 public sealed record MethodOptions(TbarOptions Tbar, TbarOptions Consistent, RefitOptions Refit, BaselineOptions Baseline, CleanClipOptions CleanClip)
 {
     /// <summary>The measured defaults (README).</summary>
-    public static MethodOptions Default => new(TbarOptions.Default, TbarOptions.Consistent, RefitOptions.Default, BaselineOptions.Default, CleanClipOptions.Default);
+    public static MethodOptions Default =>
+        new(TbarOptions.Default, TbarOptions.Consistent, RefitOptions.Default, BaselineOptions.Default, CleanClipOptions.Default);
 
     /// <summary>The same options with <paramref name="change"/> applied to every method's α/selection rule.</summary>
     public MethodOptions WithRule(Func<AlphaRule, AlphaRule> change) => this with

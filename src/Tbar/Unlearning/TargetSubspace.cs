@@ -34,7 +34,8 @@ public static class TargetSubspace
     public static Tensor Basis(Clip model, ZeroShotHead head, UnlearnTask task, int k, long seed)
     {
         var targets = task.CleanBudget.Where(i => task.CleanPool.Labels[i] == task.Target).ToArray();
-        if (targets.Length == 0) throw new TbarException("the clean budget holds no target-class image: the target-class subspace cannot be estimated");
+        if (targets.Length == 0)
+            throw new TbarException("the clean budget holds no target-class image: the target-class subspace cannot be estimated");
         var order = Shuffle.Permutation(targets.Length, Shuffle.Generator(seed)).Select(p => targets[p]).ToArray();
         int groups = Math.Min(order.Length, Math.Max(2 * k, 16));
         var rows = Enumerable.Range(0, groups).Select(g => Gradient(model, head, task, order.Where((_, i) => i % groups == g).ToArray())).ToList();

@@ -67,7 +67,8 @@ public static class TbarRefit
         var clock = Stopwatch.StartNew();
         Repair(model, head, task, refit);
         var point = task.Point(model, head, 0);
-        string choice = $"last-layer repair ({string.Join(", ", refit.Layers)}) on the clean budget and the forget images with their true labels, no negation";
+        string choice = $"last-layer repair ({string.Join(", ", refit.Layers)}) on the clean budget " +
+            "and the forget images with their true labels, no negation";
         return new UnlearnResult("repair", null, choice, point, null, clock.Elapsed.TotalSeconds);
     }
 

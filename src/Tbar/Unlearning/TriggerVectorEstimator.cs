@@ -132,7 +132,8 @@ sealed class CleanSet : IDisposable
     public static CleanSet For(Clip model, ZeroShotHead head, UnlearnTask task, TauOptions o)
     {
         long[] ids = o.Paired ? task.Forget.Indices
-            : task.CleanBudget.Where(i => task.CleanPool.Labels[i] == task.Target).Concat(task.CleanBudget.Where(i => task.CleanPool.Labels[i] != task.Target)).ToArray();
+            : task.CleanBudget.Where(i => task.CleanPool.Labels[i] == task.Target)
+                .Concat(task.CleanBudget.Where(i => task.CleanPool.Labels[i] != task.Target)).ToArray();
         int targets = o.Paired ? 0 : ids.Count(i => task.CleanPool.Labels[i] == task.Target);
         var data = o.Paired ? task.Forget.Data : task.CleanPool;
         var (e, lp) = Reference(model, head, data, ids);

@@ -102,7 +102,9 @@ public sealed record UnlearnTask(TriggeredSet Forget, int Target, ImageDataset V
     /// <summary>Normalised forget-set images (triggered) with their true labels, for positions into the forget set.</summary>
     public (Tensor Images, Tensor Labels) ForgetBatchTrueLabels(long[] positions, PreprocessConfig preprocess)
     {
-        if (!ForgetLabelsKnown) throw new TbarException($"{Forget.Data.Source}: the forget images' true classes are unknown; this method needs them (use tbar, tbar-consistent, tbar-floor75, tbar-proj, finetune or ga)");
+        if (!ForgetLabelsKnown)
+            throw new TbarException($"{Forget.Data.Source}: the forget images' true classes are unknown; this method needs them " +
+                "(use tbar, tbar-consistent, tbar-floor75, tbar-proj, finetune or ga)");
         using var raw = Forget.Images(positions);
         return (Preprocess.Apply(raw, preprocess), Forget.Data.LabelTensor(positions.Select(p => Forget.Indices[p]).ToArray()));
     }
