@@ -44,10 +44,11 @@ static class ArithmeticCommand
             DefaultValueFactory = _ => 0.75,
         };
         var model = new Option<string>("--model") { Description = "Clean model to backdoor", DefaultValueFactory = _ => Defaults.MiniClip };
+        var collect = new Option<bool>("--collect") { Description = "Only gather the variants already finished under --out (compute nothing)" };
         var command = new Command("arithmetic", "Compare trigger-vector estimators: per-class CA, ASR, α and relapse over seeds.")
-            { output, seeds, attacks, variants, floor, model };
+            { output, seeds, attacks, variants, floor, model, collect };
         command.SetAction(r => Run(new ArithmeticOptions(r.GetValue(model)!, r.GetValue(attacks)!, r.GetValue(seeds)!, r.GetValue(variants)!,
-            r.GetValue(output)!, new AlphaRule(CaFloor: r.GetValue(floor), MaxAlpha: 64, ValleySteps: 6)), stdout));
+            r.GetValue(output)!, new AlphaRule(CaFloor: r.GetValue(floor), MaxAlpha: 64, ValleySteps: 6), CollectOnly: r.GetValue(collect)), stdout));
         return command;
     }
 

@@ -88,8 +88,9 @@ public static class ArithmeticVariants
 /// <param name="PoisonRate">Poisoned share of the attack's training set.</param>
 /// <param name="ForgetSize">Forget-set size (also the clean budget).</param>
 /// <param name="ValSize">Validation size.</param>
+/// <param name="CollectOnly">Only gather the variants already finished in <paramref name="Out"/>; compute nothing.</param>
 public sealed record ArithmeticOptions(string Model, string[] Attacks, long[] Seeds, string[] Variants, string Out, AlphaRule Rule,
-    string Target = "Bag", double PoisonRate = 0.03, int ForgetSize = 2000, int ValSize = 2000);
+    string Target = "Bag", double PoisonRate = 0.03, int ForgetSize = 2000, int ValSize = 2000, bool CollectOnly = false);
 
 /// <summary>Test metrics of one model in one cell, per class.</summary>
 public sealed record ClassSplit(double Ca, double? Asr, double TargetCa, double OthersCa, IReadOnlyList<Rate> PerClass, Rate CleanAccuracy,
@@ -132,7 +133,7 @@ public static class ArithmeticExperiment
         string dir = CellDir(o.Out, attack, seed);
         var todo = o.Variants.Where(v => !File.Exists(VariantFile(dir, v))).ToList();
         var done = o.Variants.Except(todo).Select(v => Load(VariantFile(dir, v))).ToList();
-        if (todo.Count == 0) return done;
+        if (todo.Count == 0 || o.CollectOnly) return done;
         using var model = Backdoored(o, data, attack, seed, dir, status, progress);
         var tokenizer = Tokenizers.For(model, null);
         using var head = ZeroShotHead.Build(model, tokenizer, data.Test.ClassNames, Captions.Templates);
