@@ -32,12 +32,25 @@ public static class CaptionCsv
         {
             if (rows[r].Count == 1 && rows[r][0].Length == 0) continue;
             if (rows[r].Count <= Math.Max(image, caption)) throw new TbarException($"{csvPath}: row {r + 1} has {rows[r].Count} fields");
-            pixels.Add(Preprocess.LoadSquareBytes(Path.Combine(folder, rows[r][image]), size));
+            pixels.Add(LoadRow(csvPath, r, Path.Combine(folder, rows[r][image]), size));
             captions.Add(rows[r][caption]);
         }
         var stacked = stack(pixels);
         foreach (var p in pixels) p.Dispose();
         return new CaptionedImages(stacked, captions, $"csv:{csvPath}");
+    }
+
+    /// <summary>One row's image; a bad image is reported with the CSV and row that named it.</summary>
+    static Tensor LoadRow(string csvPath, int row, string imagePath, int size)
+    {
+        try
+        {
+            return Preprocess.LoadSquareBytes(imagePath, size);
+        }
+        catch (TbarException e)
+        {
+            throw new TbarException($"{csvPath}: row {row + 1}: {e.Message}");
+        }
     }
 
     static int Column(List<string> header, string[] names, string path)
