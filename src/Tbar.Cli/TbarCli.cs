@@ -9,11 +9,10 @@ public static class TbarCli
     {
         var root = new RootCommand("Tbar: remove backdoors from CLIP models by trigger-vector arithmetic.");
         foreach (var command in Commands(stdout)) root.Add(command);
-        var parsed = root.Parse(args);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
         {
-            return parsed.Invoke(config);
+            return root.Parse(ModelNames.Rewrite(args, stdout)).Invoke(config);
         }
         catch (TbarException e)
         {

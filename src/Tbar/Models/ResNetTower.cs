@@ -60,6 +60,26 @@ public sealed class ResNetTower : ImageTower
         return x.mean([2, 3]).MoveToOuterDisposeScope();                                // (B, C)
     }
 
+    /// <summary>
+    /// Re-estimates every BatchNorm's statistics from batches of normalised images: each layer normalises with its batch
+    /// statistics during the pass, and the stored ones become the average over batches (PyTorch's momentum=None rule).
+    /// A measurement aid (see the README's BatchNorm section); the tower itself never updates its statistics.
+    /// </summary>
+    public void RecalibrateBatchNorm(IEnumerable<Tensor> batches)
+    {
+        using var guard = no_grad();
+        var norms = modules().OfType<FrozenBatchNorm>().ToList();
+        foreach (var n in norms) n.StartCalibration();
+        int count = 0;
+        foreach (var batch in batches)
+        {
+            using var scope = NewDisposeScope();
+            Features(batch);
+            count++;
+        }
+        foreach (var n in norms) n.FinishCalibration(count);
+    }
+
     Tensor Resize(Tensor images)
     {
         int s = config.ImageSize;
@@ -144,5 +164,32 @@ sealed class FrozenBatchNorm : nn.Module<Tensor, Tensor>
         register_buffer("running_var", runningVar);
     }
 
-    public override Tensor forward(Tensor x) => F.batch_norm(x, runningMean, runningVar, weight, bias, training: false, eps: eps);
+    Tensor? meanSum, varSum;
+
+    public override Tensor forward(Tensor x)
+    {
+        if (meanSum is null || varSum is null) return F.batch_norm(x, runningMean, runningVar, weight, bias, training: false, eps: eps);
+        using var scope = NewDisposeScope();
+        var mean = x.mean([0, 2, 3]);
+        var biased = x.var([0, 2, 3], unbiased: false);
+        long n = x.numel() / x.shape[1];
+        meanSum.add_(mean);
+        varSum.add_(biased * ((double)n / Math.Max(1, n - 1)));
+        return F.batch_norm(x, mean, biased, weight, bias, training: false, eps: eps).MoveToOuterDisposeScope();
+    }
+
+    internal void StartCalibration()
+    {
+        meanSum = zeros_like(runningMean);
+        varSum = zeros_like(runningVar);
+    }
+
+    internal void FinishCalibration(int batches)
+    {
+        runningMean.copy_(meanSum! / Math.Max(1, batches));
+        runningVar.copy_(varSum! / Math.Max(1, batches));
+        meanSum!.Dispose();
+        varSum!.Dispose();
+        (meanSum, varSum) = (null, null);
+    }
 }
