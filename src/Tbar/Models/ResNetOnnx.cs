@@ -104,10 +104,9 @@ public static class ResNetOnnx
         CheckConv(conv, layer, path);
         var bn = graph.Node.SingleOrDefault(n => n.OpType == "BatchNormalization" && n.Input[0] == conv.Output[0])
             ?? throw new TbarException($"{path}: no BatchNormalization after the conv of {layer.Prefix}");
-        var weight = Values(Init(inits, conv.Input[1], path), path);
+        using var stored = Values(Init(inits, conv.Input[1], path), path);
         // The network reads BGR; the tower reads RGB, so the stem's input channels are reversed (an exact permutation).
-        if (layer.Prefix == "stem") weight = weight.flip(1);
-        Copy(state, $"{layer.Prefix}.conv.weight", weight, path);
+        Copy(state, $"{layer.Prefix}.conv.weight", layer.Prefix == "stem" ? stored.flip(1) : stored.alias(), path);
         string[] bnNames = ["weight", "bias", "running_mean", "running_var"];
         for (int i = 0; i < 4; i++) Copy(state, $"{layer.Prefix}.bn.{bnNames[i]}", Values(Init(inits, bn.Input[i + 1], path), path), path);
     }
