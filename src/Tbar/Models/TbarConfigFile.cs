@@ -34,10 +34,6 @@ public static class TbarConfigFile
         return config;
     }
 
-    /// <summary>The architecture name recorded in the file.</summary>
-    public static string Architecture(string path) =>
-        JsonSerializer.Deserialize<FileDto>(File.ReadAllText(path), Options)?.Architecture ?? "";
-
     static readonly JsonSerializerOptions Options = new()
     {
         WriteIndented = true,

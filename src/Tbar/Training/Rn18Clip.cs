@@ -1,7 +1,6 @@
 using Tbar.Data;
 using Tbar.Evaluation;
 using Tbar.Models;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Tbar.Training;
@@ -33,23 +32,20 @@ public static class Rn18Clip
     public static PretrainResult Run(Rn18ClipOptions o, string outDir, IProgress<TrainProgress>? progress = null)
     {
         manual_seed(o.Seed);
-        var captions = new Captions(Captions.FashionMnistSynonyms);
-        var (vocab, merges) = BpeTrainer.Learn(captions.All(), maxMerges: 2000);
-        BpeTrainer.Write(outDir, vocab, merges);
-        var tokenizer = ClipTokenizer.FromFolder(outDir);
+        var (captions, tokenizer, vocabSize) = Pretrain.Vocabulary(outDir);
         using var train = FashionMnist.Load("train", o.DataFolder);
         using var test = FashionMnist.Load("test", o.DataFolder);
         var halfA = Splits.Halves(train.Count).A;
-        using var model = Build(o, vocab.Count, tokenizer.EndToken);
+        using var model = Build(o, vocabSize, tokenizer.EndToken);
         var rng = new Random((int)o.Seed);
-        (Tensor, Tensor) Pairs(long[] indices, Tensor? images) =>
-            (images!, tokenizer.TokenizeTensor(indices.Select(i => captions.Sample(train.Labels[i], rng)).ToList(), o.ContextLength));
-        var training = Locked(model, train, halfA, o, Pairs, progress);
-        if (o.UnlockedEpochs > 0) training = Unlocked(model, train, halfA, o, Pairs, progress);
+        Tensor Tokens(long[] indices) =>
+            tokenizer.TokenizeTensor(indices.Select(i => captions.Sample(train.Labels[i], rng)).ToList(), o.ContextLength);
+        var training = Locked(model, train, halfA, o, Tokens, progress);
+        if (o.UnlockedEpochs > 0) training = Unlocked(model, train, halfA, o, Tokens, progress);
         ClipCheckpoint.Save(model, outDir, CheckpointLayout.Tbar, Architecture);
         using var head = ZeroShotHead.Build(model, tokenizer, test.ClassNames, Captions.Templates);
         var ca = Metrics.Evaluate(model, head, test, test.AllIndices()).CleanAccuracy;
-        return new PretrainResult(outDir, training, ca, vocab.Count, model.ParameterCount());
+        return new PretrainResult(outDir, training, ca, vocabSize, model.ParameterCount());
     }
 
     /// <summary>The model with random text side and projection (seeded) and the package's ImageNet weights in the tower.</summary>
@@ -69,7 +65,7 @@ public static class Rn18Clip
 
     // LiT: the tower's pooled features are computed once; only the projection, the text tower and the temperature learn.
     static TrainResult Locked(Clip model, ImageDataset train, long[] pool, Rn18ClipOptions o,
-        Func<long[], Tensor?, (Tensor, Tensor)> pairs, IProgress<TrainProgress>? progress)
+        Func<long[], Tensor> tokens, IProgress<TrainProgress>? progress)
     {
         var tower = (ResNetTower)model.Visual;
         using var features = TowerFeatures(tower, train, pool, model.Config.Preprocess, progress);   // (N, 512)
@@ -78,21 +74,18 @@ public static class Rn18Clip
             .Select(p => p.parameter).ToList();
         model.train();
         var result = TrainLoop.Run(trained, pool.Length, new TrainOptions(o.LockedEpochs, o.BatchSize, o.LearningRate, 0.1, 0.05, 1.0, o.Seed),
-            batch =>
-            {
-                var (img, tokens) = pairs(batch.Select(i => pool[i]).ToArray(), features.index_select(0, tensor(batch)).matmul(proj));
-                return Contrastive.EmbeddingLoss(model, img, tokens);
-            }, progress);
+            batch => Contrastive.EmbeddingLoss(model, features.index_select(0, tensor(batch)).matmul(proj),
+                tokens(batch.Select(i => pool[i]).ToArray())), progress);
         model.eval();
         return result;
     }
 
     static TrainResult Unlocked(Clip model, ImageDataset train, long[] pool, Rn18ClipOptions o,
-        Func<long[], Tensor?, (Tensor, Tensor)> pairs, IProgress<TrainProgress>? progress) =>
+        Func<long[], Tensor> tokens, IProgress<TrainProgress>? progress) =>
         Contrastive.Train(model, pool.Length, batch =>
         {
             var indices = batch.Select(i => pool[i]).ToArray();
-            return pairs(indices, Preprocess.Normalize(train.Images(indices), model.Config.Preprocess));
+            return (Preprocess.Normalize(train.Images(indices), model.Config.Preprocess), tokens(indices));
         }, new TrainOptions(o.UnlockedEpochs, o.BatchSize, o.UnlockedLearningRate, 0.1, 0.05, 1.0, o.Seed + 1), progress);
 
     /// <summary>(N, 512) pooled tower features of <paramref name="indices"/>, in batches, without gradients.</summary>
