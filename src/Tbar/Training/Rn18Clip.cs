@@ -18,7 +18,7 @@ namespace Tbar.Training;
 /// <param name="ContextLength">Token positions, e.g. 20.</param>
 /// <param name="Seed">Seed of initialisation, caption sampling and shuffling.</param>
 /// <param name="DataFolder">Fashion-MNIST idx folder.</param>
-public sealed record Rn18ClipOptions(int ImageSize = 32, int LockedEpochs = 3, int UnlockedEpochs = 0, int BatchSize = 256,
+public sealed record Rn18ClipOptions(int ImageSize = 64, int LockedEpochs = 3, int UnlockedEpochs = 0, int BatchSize = 256,
     double LearningRate = 1e-3, double UnlockedLearningRate = 1e-5, int TextWidth = 128, int TextLayers = 3, int EmbedDim = 64,
     int ContextLength = 20, long Seed = 0, string DataFolder = FashionMnist.DefaultFolder);
 
