@@ -6,14 +6,18 @@ using static TorchSharp.torch;
 
 // Benchmarks write JSON next to their printout. Usage:
 //   dotnet run -c Release --project bench/Tbar.Bench -- forward [--model DIR] [--batch 32] [--iters 3] [--out FILE]
+//   dotnet run -c Release --project bench/Tbar.Bench -- batchnorm --model DIR --trigger SPEC --target CLASS [--calib 2000] [--test 10000] [--out FILE]
 var opts = Args.Parse(args);
 switch (opts.Command)
 {
     case "forward":
         Forward.Run(opts);
         return 0;
+    case "batchnorm":
+        BatchNormCheck.Run(opts);
+        return 0;
     default:
-        Console.Error.WriteLine("usage: Tbar.Bench forward [--model DIR] [--batch 32] [--iters 3] [--out FILE]");
+        Console.Error.WriteLine("usage: Tbar.Bench forward|batchnorm [options]; see the comment at the top of Program.cs");
         return 2;
 }
 
@@ -38,7 +42,7 @@ static class Forward
         string? modelPath = a.Values.GetValueOrDefault("model");
         using var clip = modelPath != null ? ClipCheckpoint.Load(modelPath) : RandomVitB32();
         clip.eval();
-        var c = clip.Config.Vision;
+        var c = clip.Config.Vit("the forward benchmark");
         using var images = randn(batch, 3, c.ImageSize, c.ImageSize, generator: new Generator(0));
         double seconds = Time(iters, () => { using var _ = no_grad(); clip.EncodeImage(images).Dispose(); });
         double flops = ImageTowerFlops(clip.Config) * batch;
@@ -88,7 +92,7 @@ static class Forward
     /// <summary>Multiply-adds ×2 of the image tower: patch conv, per block qkv/out/MLP linears and the two attention matmuls.</summary>
     static double ImageTowerFlops(ClipConfig config)
     {
-        var c = config.Vision;
+        var c = config.Vit("the forward benchmark");
         double tokens = c.Grid * c.Grid + 1, w = c.Width;
         double patch = c.Grid * c.Grid * w * 3.0 * c.PatchSize * c.PatchSize;
         double perBlock = tokens * (4 * w * w + 2 * w * c.MlpWidth) + 2 * tokens * tokens * w;

@@ -22,7 +22,9 @@ static class InspectCommand
         var table = new Table().AddColumns("field", "value");
         table.AddRow("layout", report.Layout.ToString());
         table.AddRow("weights", Markup.Escape(report.WeightsPath));
-        table.AddRow("vision", $"ViT {c.Vision.ImageSize}px/{c.Vision.PatchSize}, width {c.Vision.Width}, {c.Vision.Layers} layers, {c.Vision.Heads} heads, mlp {c.Vision.MlpWidth}, {c.Vision.Act}");
+        table.AddRow("vision", c.Vision is VisionConfig v
+            ? $"ViT {v.ImageSize}px/{v.PatchSize}, width {v.Width}, {v.Layers} layers, {v.Heads} heads, mlp {v.MlpWidth}, {v.Act}"
+            : c.Vision.Summary);
         table.AddRow("text", $"ctx {c.Text.ContextLength}, vocab {c.Text.VocabSize}, width {c.Text.Width}, {c.Text.Layers} layers, {c.Text.Heads} heads, mlp {c.Text.MlpWidth}, {c.Text.Act}, pool {c.Text.Pooling}");
         table.AddRow("embed dim", c.EmbedDim.ToString());
         table.AddRow("parameters", $"{clip.ParameterCount():N0} (image tower {clip.Visual.parameters().Sum(p => p.numel()):N0})");

@@ -15,15 +15,16 @@ public static class TbarCli
         var verbose = new Option<bool>("--verbose") { Description = "On an error, also print the stack trace", Recursive = true };
         var root = new RootCommand("Tbar: remove backdoors from CLIP models by trigger-vector arithmetic.") { verbose };
         foreach (var command in Commands(stdout)) root.Add(command);
-        var parsed = root.Parse(args);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        ParseResult? parsed = null;
         try
         {
+            parsed = root.Parse(ModelNames.Rewrite(args, stdout));
             return parsed.Invoke(config);
         }
         catch (Exception e)
         {
-            return Report(e, parsed.GetValue(verbose), stderr);
+            return Report(e, parsed?.GetValue(verbose) ?? args.Contains("--verbose"), stderr);
         }
     }
 

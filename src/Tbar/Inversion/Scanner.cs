@@ -64,8 +64,7 @@ public static class Scanner
     /// <summary>The architecture a calibration holds for: image tower shape and input size.</summary>
     public static string Architecture(Clip model)
     {
-        var v = model.Config.Vision;
-        return $"vit image {v.ImageSize} patch {v.PatchSize} width {v.Width} layers {v.Layers} embed {model.Config.EmbedDim}";
+        return $"{model.Config.Vision.Summary} embed {model.Config.EmbedDim}";
     }
 
     /// <summary>Splits the defender's clean pool into inversion images and held-out images (disjoint, from the seed).</summary>

@@ -17,10 +17,18 @@ public sealed record CheckpointOrigin(CheckpointLayout Layout, string WeightsPat
     public string Folder => Path.GetDirectoryName(Path.GetFullPath(WeightsPath)) ?? ".";
 
     /// <summary>Weights file name of a layout.</summary>
-    public static string WeightsFileName(CheckpointLayout layout) =>
-        layout == CheckpointLayout.OpenClip ? "open_clip_model.safetensors" : "model.safetensors";
+    public static string WeightsFileName(CheckpointLayout layout) => layout switch
+    {
+        CheckpointLayout.OpenClip => "open_clip_model.safetensors",
+        CheckpointLayout.Tbar => "tbar_model.safetensors",
+        _ => "model.safetensors",
+    };
 
     /// <summary>Config file name of a layout.</summary>
-    public static string ConfigFileName(CheckpointLayout layout) =>
-        layout == CheckpointLayout.OpenClip ? "open_clip_config.json" : "config.json";
+    public static string ConfigFileName(CheckpointLayout layout) => layout switch
+    {
+        CheckpointLayout.OpenClip => "open_clip_config.json",
+        CheckpointLayout.Tbar => "tbar_config.json",
+        _ => "config.json",
+    };
 }

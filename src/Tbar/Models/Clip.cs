@@ -18,13 +18,13 @@ public sealed class Clip : nn.Module
     /// <summary>Where the weights came from and how to write them back (null for a model built in memory).</summary>
     public CheckpointOrigin? Origin { get; internal set; }
     /// <summary>The image tower (fine-tuned by TBAR; the text tower stays frozen).</summary>
-    public VisionTower Visual { get; }
+    public ImageTower Visual { get; }
 
     public Clip(ClipConfig config) : base("clip")
     {
         config.Validate("model config");
         Config = config;
-        Visual = new VisionTower(config.Vision, config.EmbedDim);
+        Visual = config.Vision.Build(config.EmbedDim);
         register_module("visual", Visual);
         text = new TextTower(config.Text, config.EmbedDim, (n, m) => register_module(n, m), (n, p) => register_parameter(n, p));
         logitScale = new Parameter(tensor((float)config.LogitScaleInit));
@@ -51,6 +51,14 @@ public sealed class Clip : nn.Module
 
     /// <summary>Parameters by open_clip-style name.</summary>
     public Dictionary<string, Parameter> Parameters() => named_parameters().ToDictionary(p => p.name, p => p.parameter);
+
+    /// <summary>Everything a checkpoint stores, by name: the parameters, then persistent buffers (a ResNet's BatchNorm statistics).</summary>
+    public Dictionary<string, Tensor> StateTensors()
+    {
+        var state = named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        foreach (var (name, buffer) in named_buffers()) state[name] = buffer;
+        return state;
+    }
 
     /// <summary>Total number of parameter elements.</summary>
     public long ParameterCount() => parameters().Sum(p => p.numel());

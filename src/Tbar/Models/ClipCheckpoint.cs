@@ -18,9 +18,12 @@ public static class ClipCheckpoint
     public static Clip Load(string path, out LoadReport report)
     {
         var (layout, weights, configPath) = Resolve(path);
-        var config = layout == CheckpointLayout.OpenClip
-            ? ClipConfigFiles.ReadOpenClip(configPath)
-            : ClipConfigFiles.ReadHuggingFace(configPath);
+        var config = layout switch
+        {
+            CheckpointLayout.OpenClip => ClipConfigFiles.ReadOpenClip(configPath),
+            CheckpointLayout.Tbar => TbarConfigFile.Read(configPath),
+            _ => ClipConfigFiles.ReadHuggingFace(configPath),
+        };
         var file = SafeTensors.Open(weights);
         RequireRoomFor(config, file, configPath);
         var model = new Clip(config);
@@ -50,15 +53,17 @@ public static class ClipCheckpoint
             throw new TbarException($"{path}: pickle checkpoints are never loaded (untrusted code); convert it to safetensors");
         if (!path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             throw new TbarException($"{path}: expected a .safetensors weights file or a model folder");
-        var layout = DetectLayout(SafeTensors.Open(path), path);
-        string config = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, CheckpointOrigin.ConfigFileName(layout));
+        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var layout = File.Exists(Path.Combine(dir, CheckpointOrigin.ConfigFileName(CheckpointLayout.Tbar)))
+            ? CheckpointLayout.Tbar : DetectLayout(SafeTensors.Open(path), path);
+        string config = Path.Combine(dir, CheckpointOrigin.ConfigFileName(layout));
         if (!File.Exists(config)) throw new TbarException($"{path}: {layout} weights need {Path.GetFileName(config)} beside them");
         return (layout, path, config);
     }
 
     static (CheckpointLayout, string, string) ResolveFolder(string dir)
     {
-        foreach (var layout in new[] { CheckpointLayout.OpenClip, CheckpointLayout.HuggingFace })
+        foreach (var layout in new[] { CheckpointLayout.Tbar, CheckpointLayout.OpenClip, CheckpointLayout.HuggingFace })
         {
             string w = Path.Combine(dir, CheckpointOrigin.WeightsFileName(layout)), c = Path.Combine(dir, CheckpointOrigin.ConfigFileName(layout));
             if (File.Exists(w) && File.Exists(c)) return (layout, w, c);
@@ -66,8 +71,8 @@ public static class ClipCheckpoint
         }
         var pickles = Directory.EnumerateFiles(dir).Where(f => PickleSuffixes.Contains(Path.GetExtension(f).ToLowerInvariant())).ToList();
         string hint = pickles.Count > 0 ? $" (found {Path.GetFileName(pickles[0])}: pickle checkpoints are never loaded; convert to safetensors)" : "";
-        throw new TbarException($"{dir}: not a CLIP model folder: expected config.json + model.safetensors (Hugging Face) " +
-            $"or open_clip_config.json + open_clip_model.safetensors (open_clip){hint}");
+        throw new TbarException($"{dir}: not a CLIP model folder: expected config.json + model.safetensors (Hugging Face), " +
+            $"open_clip_config.json + open_clip_model.safetensors (open_clip) or tbar_config.json + tbar_model.safetensors (Tbar){hint}");
     }
 
     static CheckpointLayout DetectLayout(SafeTensorsFile file, string path)
@@ -80,7 +85,7 @@ public static class ClipCheckpoint
     static (Dictionary<string, ScalarType>, Dictionary<string, Tensor>) CopyWeights(Clip model, SafeTensorsFile file, CheckpointLayout layout)
     {
         var rules = Layouts.Rules(layout, model.Config);
-        var parameters = model.Parameters();
+        var parameters = model.StateTensors();
         CheckKeys(file, rules, parameters.Count);
         var dtypes = new Dictionary<string, ScalarType>();
         using (no_grad())
@@ -104,7 +109,7 @@ public static class ClipCheckpoint
     static void CheckKeys(SafeTensorsFile file, IReadOnlyList<KeyRule> rules, int parameterCount)
     {
         if (rules.Count != parameterCount)
-            throw new InvalidOperationException($"key map has {rules.Count} rules for {parameterCount} parameters");
+            throw new InvalidOperationException($"key map has {rules.Count} rules for {parameterCount} stored tensors");
         var missing = rules.SelectMany(r => r.External).Where(k => !file.Contains(k)).ToList();
         if (missing.Count > 0)
             throw new TbarException($"{file.Path}: {missing.Count} expected key(s) missing, e.g. '{string.Join("', '", missing.Take(5))}'" +
@@ -126,16 +131,18 @@ public static class ClipCheckpoint
     /// Writes the model as the folder <paramref name="outDir"/>, as a whole (<see cref="AtomicFolder"/>), in its origin's
     /// layout (or <paramref name="layout"/> for an in-memory model): weights with the original key names and dtypes, extras
     /// passed through, config and tokenizer files copied. Returns the weights path.
+    /// <paramref name="architecture"/> names the model in a new Tbar-layout config.
     /// </summary>
-    public static string Save(Clip model, string outDir, CheckpointLayout? layout = null)
+    public static string Save(Clip model, string outDir, CheckpointLayout? layout = null, string architecture = "clip")
     {
         var target = layout ?? model.Origin?.Layout ?? CheckpointLayout.HuggingFace;
-        AtomicFolder.Write(outDir, CheckpointOrigin.WeightsFileName(target), stage => WriteInto(model, stage, target), model.Origin?.Folder);
+        AtomicFolder.Write(outDir, CheckpointOrigin.WeightsFileName(target), stage => WriteInto(model, stage, target, architecture),
+            model.Origin?.Folder);
         return Path.Combine(outDir, CheckpointOrigin.WeightsFileName(target));
     }
 
     /// <summary>As <see cref="Save"/>, into an existing folder (a command's staged output folder); returns the weights path.</summary>
-    public static string WriteInto(Clip model, string outDir, CheckpointLayout? layout = null)
+    public static string WriteInto(Clip model, string outDir, CheckpointLayout? layout = null, string architecture = "clip")
     {
         var origin = model.Origin;
         var target = layout ?? origin?.Layout ?? CheckpointLayout.HuggingFace;
@@ -145,13 +152,13 @@ public static class ClipCheckpoint
         using var scope = NewDisposeScope();
         var tensors = StoredTensors(model, target, origin?.Layout == target ? origin : null);
         SafeTensors.Save(weights, tensors, origin?.Layout == target ? origin.Metadata : new Dictionary<string, string> { ["format"] = "pt" });
-        WriteCompanions(model, outDir, target);
+        WriteCompanions(model, outDir, target, architecture);
         return weights;
     }
 
     static Dictionary<string, Tensor> StoredTensors(Clip model, CheckpointLayout layout, CheckpointOrigin? origin)
     {
-        var parameters = model.Parameters();
+        var parameters = model.StateTensors();
         var result = new Dictionary<string, Tensor>();
         using (no_grad())
         {
@@ -170,7 +177,7 @@ public static class ClipCheckpoint
         return result;
     }
 
-    static void WriteCompanions(Clip model, string outDir, CheckpointLayout layout)
+    static void WriteCompanions(Clip model, string outDir, CheckpointLayout layout, string architecture)
     {
         var origin = model.Origin;
         if (origin != null && origin.Layout == layout)
@@ -178,8 +185,12 @@ public static class ClipCheckpoint
             CopyCompanions(origin, outDir);
             return;
         }
-        string configText = layout == CheckpointLayout.OpenClip
-            ? ClipConfigFiles.OpenClipJson(model.Config) : ClipConfigFiles.HuggingFaceJson(model.Config);
+        string configText = layout switch
+        {
+            CheckpointLayout.OpenClip => ClipConfigFiles.OpenClipJson(model.Config),
+            CheckpointLayout.Tbar => TbarConfigFile.Json(model.Config, architecture),
+            _ => ClipConfigFiles.HuggingFaceJson(model.Config),
+        };
         AtomicFile.WriteText(Path.Combine(outDir, CheckpointOrigin.ConfigFileName(layout)), configText);
         if (layout == CheckpointLayout.HuggingFace)
             AtomicFile.WriteText(Path.Combine(outDir, "preprocessor_config.json"), ClipConfigFiles.HuggingFacePreprocessorJson(model.Config));

@@ -30,10 +30,31 @@ public enum TextPooling
 /// <param name="Act">MLP non-linearity.</param>
 /// <param name="LayerNormEps">LayerNorm epsilon, 1e-5 in CLIP.</param>
 public sealed record VisionConfig(int ImageSize, int PatchSize, int Width, int Layers, int Heads, int MlpWidth,
-    Activation Act, double LayerNormEps = 1e-5)
+    Activation Act, double LayerNormEps = 1e-5) : ImageTowerConfig(ImageSize)
 {
     /// <summary>Patches per side.</summary>
     public int Grid => ImageSize / PatchSize;
+
+    public override string Kind => "vit";
+
+    public override string Summary => $"vit image {ImageSize} patch {PatchSize} width {Width} layers {Layers}";
+
+    public override IEnumerable<string> TensorNames()
+    {
+        string[] stem = ["conv1.weight", "class_embedding", "positional_embedding", "ln_pre.weight", "ln_pre.bias"];
+        return stem.Concat(Layouts.BlockNames("transformer", Layers)).Concat(["ln_post.weight", "ln_post.bias", "proj"]);
+    }
+
+    public override ImageTower Build(int embedDim) => new VisionTower(this, embedDim);
+
+    public override void Validate(string source)
+    {
+        ClipConfig.Require(new[] { PatchSize, Width, Heads, MlpWidth }.All(n => n > 0), source, "sizes must be positive");
+        ClipConfig.Require(Layers <= 1024, source, "sizes are beyond any CLIP (image ≤ 4096 px, ≤ 1024 layers, context ≤ 65536)");
+        ClipConfig.Require(ImageSize % PatchSize == 0, source, $"image size {ImageSize} is not a multiple of patch size {PatchSize}");
+        ClipConfig.Require(Width % Heads == 0, source, $"vision width {Width} is not divisible by {Heads} heads");
+        ClipConfig.Require(Layers >= 0, source, "sizes must be positive");
+    }
 }
 
 /// <summary>The causal text transformer's shape.</summary>
@@ -52,11 +73,11 @@ public sealed record TextConfig(int ContextLength, int VocabSize, int Width, int
 
 /// <summary>A whole CLIP: both towers, the joint embedding width and the image normalisation.</summary>
 /// <param name="EmbedDim">Joint embedding width (projection output), e.g. 512.</param>
-/// <param name="Vision">Image tower.</param>
+/// <param name="Vision">Image tower (ViT or ResNet).</param>
 /// <param name="Text">Text tower.</param>
 /// <param name="Preprocess">Input size and per-channel mean/std.</param>
 /// <param name="LogitScaleInit">Initial log logit scale for new models, ln(1/0.07) ≈ 2.6592.</param>
-public sealed record ClipConfig(int EmbedDim, VisionConfig Vision, TextConfig Text, PreprocessConfig Preprocess,
+public sealed record ClipConfig(int EmbedDim, ImageTowerConfig Vision, TextConfig Text, PreprocessConfig Preprocess,
     double LogitScaleInit = 2.6592)
 {
     /// <summary>OpenAI's ViT-B/32 shape (QuickGELU), the paper's model.</summary>
@@ -68,31 +89,37 @@ public sealed record ClipConfig(int EmbedDim, VisionConfig Vision, TextConfig Te
     /// <summary>Checks the shape is buildable; throws naming the offending field.</summary>
     public void Validate(string source)
     {
-        Require(new[] { EmbedDim, Vision.ImageSize, Vision.PatchSize, Vision.Width, Vision.Heads, Vision.MlpWidth, Text.ContextLength,
-            Text.VocabSize, Text.Width, Text.Heads, Text.MlpWidth }.All(n => n > 0), source, "sizes must be positive");
-        Require(Vision.ImageSize <= 4096 && Vision.Layers <= 1024 && Text.Layers <= 1024 && Text.ContextLength <= 65536,
+        Require(new[] { EmbedDim, Vision.ImageSize, Text.ContextLength, Text.VocabSize, Text.Width, Text.Heads, Text.MlpWidth }.All(n => n > 0),
+            source, "sizes must be positive");
+        Require(Vision.ImageSize <= 4096 && Text.Layers <= 1024 && Text.ContextLength <= 65536,
             source, "sizes are beyond any CLIP (image ≤ 4096 px, ≤ 1024 layers, context ≤ 65536)");
-        Require(Vision.ImageSize % Vision.PatchSize == 0, source, $"image size {Vision.ImageSize} is not a multiple of patch size {Vision.PatchSize}");
-        Require(Vision.Width % Vision.Heads == 0, source, $"vision width {Vision.Width} is not divisible by {Vision.Heads} heads");
+        Vision.Validate(source);
         Require(Text.Width % Text.Heads == 0, source, $"text width {Text.Width} is not divisible by {Text.Heads} heads");
-        Require(EmbedDim > 0 && Vision.Layers >= 0 && Text.Layers >= 0 && Text.ContextLength > 0 && Text.VocabSize > 0,
+        Require(EmbedDim > 0 && Text.Layers >= 0 && Text.ContextLength > 0 && Text.VocabSize > 0,
             source, "sizes must be positive");
     }
 
     /// <summary>
     /// A lower bound on the parameter count (the embeddings and the blocks' weight matrices; biases and norms left out),
     /// in 64-bit arithmetic so a hostile config cannot overflow it: checked against the weights file before allocating.
+    /// Only the text tower (and a ViT image tower) are counted; a ResNet tower's shape is fixed by its own config.
     /// </summary>
     public long MinimumParameters()
     {
         long Block(long width, long mlp) => 4 * width * width + 2 * width * mlp;
-        long v = Vision.Width, t = Text.Width, patches = (long)(Vision.ImageSize / Vision.PatchSize) * (Vision.ImageSize / Vision.PatchSize);
-        long vision = Vision.Layers * Block(v, Vision.MlpWidth) + 3L * Vision.PatchSize * Vision.PatchSize * v + (patches + 1) * v;
-        long text = Text.Layers * Block(t, Text.MlpWidth) + ((long)Text.VocabSize + Text.ContextLength) * t;
-        return vision + text + (v + t) * EmbedDim;
+        long t = Text.Width;
+        long text = Text.Layers * Block(t, Text.MlpWidth) + ((long)Text.VocabSize + Text.ContextLength) * t + t * EmbedDim;
+        if (Vision is not VisionConfig vit) return text;
+        long v = vit.Width, patches = (long)vit.Grid * vit.Grid;
+        long vision = vit.Layers * Block(v, vit.MlpWidth) + 3L * vit.PatchSize * vit.PatchSize * v + (patches + 1) * v;
+        return vision + text + v * EmbedDim;
     }
 
-    static void Require(bool ok, string source, string problem)
+    /// <summary>The ViT shape, for code that only exists for ViT towers (HF/open_clip config files); throws otherwise.</summary>
+    public VisionConfig Vit(string what) => Vision as VisionConfig
+        ?? throw new TbarException($"{what} needs a ViT image tower; this model's is {Vision.Kind} ({Vision.Summary})");
+
+    internal static void Require(bool ok, string source, string problem)
     {
         if (!ok) throw new TbarException($"{source}: {problem}");
     }

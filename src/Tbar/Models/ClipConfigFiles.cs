@@ -76,6 +76,7 @@ public static class ClipConfigFiles
     /// <summary>config.json text for a new HF-layout model of this shape.</summary>
     public static string HuggingFaceJson(ClipConfig c)
     {
+        var v = c.Vit("the Hugging Face layout");
         var root = new JsonObject
         {
             ["architectures"] = new JsonArray("CLIPModel"),
@@ -92,10 +93,10 @@ public static class ClipConfigFiles
             },
             ["vision_config"] = new JsonObject
             {
-                ["hidden_size"] = c.Vision.Width, ["intermediate_size"] = c.Vision.MlpWidth,
-                ["num_attention_heads"] = c.Vision.Heads, ["num_hidden_layers"] = c.Vision.Layers,
-                ["image_size"] = c.Vision.ImageSize, ["patch_size"] = c.Vision.PatchSize, ["num_channels"] = 3,
-                ["hidden_act"] = HfName(c.Vision.Act), ["layer_norm_eps"] = c.Vision.LayerNormEps,
+                ["hidden_size"] = v.Width, ["intermediate_size"] = v.MlpWidth,
+                ["num_attention_heads"] = v.Heads, ["num_hidden_layers"] = v.Layers,
+                ["image_size"] = v.ImageSize, ["patch_size"] = v.PatchSize, ["num_channels"] = 3,
+                ["hidden_act"] = HfName(v.Act), ["layer_norm_eps"] = v.LayerNormEps,
             },
         };
         return root.ToJsonString(Indented);
@@ -114,21 +115,22 @@ public static class ClipConfigFiles
     /// <summary>open_clip_config.json text for a new open_clip-layout model of this shape.</summary>
     public static string OpenClipJson(ClipConfig c)
     {
+        var v = c.Vit("the open_clip layout");
         // open_clip pools at argmax, which is the first end token whenever the end token is the largest id.
         bool poolingMatches = c.Text.Pooling == TextPooling.Argmax || c.Text.EotTokenId == c.Text.VocabSize - 1;
-        if (c.Vision.Act != c.Text.Act || c.Vision.Act == Activation.GeluTanh || !poolingMatches)
+        if (v.Act != c.Text.Act || v.Act == Activation.GeluTanh || !poolingMatches)
             throw new TbarException("open_clip layout needs one activation (QuickGELU or GELU) for both towers and argmax pooling");
         var root = new JsonObject
         {
             ["model_cfg"] = new JsonObject
             {
                 ["embed_dim"] = c.EmbedDim,
-                ["quick_gelu"] = c.Vision.Act == Activation.QuickGelu,
+                ["quick_gelu"] = v.Act == Activation.QuickGelu,
                 ["vision_cfg"] = new JsonObject
                 {
-                    ["image_size"] = c.Vision.ImageSize, ["layers"] = c.Vision.Layers, ["width"] = c.Vision.Width,
-                    ["head_width"] = c.Vision.Width / c.Vision.Heads, ["mlp_ratio"] = (double)c.Vision.MlpWidth / c.Vision.Width,
-                    ["patch_size"] = c.Vision.PatchSize,
+                    ["image_size"] = v.ImageSize, ["layers"] = v.Layers, ["width"] = v.Width,
+                    ["head_width"] = v.Width / v.Heads, ["mlp_ratio"] = (double)v.MlpWidth / v.Width,
+                    ["patch_size"] = v.PatchSize,
                 },
                 ["text_cfg"] = new JsonObject
                 {

@@ -9,6 +9,8 @@ public enum CheckpointLayout
     HuggingFace,
     /// <summary>open_clip: open_clip_config.json + open_clip_model.safetensors, keys visual.*, transformer.*.</summary>
     OpenClip,
+    /// <summary>Tbar's own: tbar_config.json + tbar_model.safetensors, keys = internal names; any image tower (rn18-clip).</summary>
+    Tbar,
 }
 
 /// <summary>How stored tensors become one internal parameter.</summary>
@@ -55,25 +57,24 @@ public static class Layouts
 {
     /// <summary>All rules for <paramref name="layout"/> and an architecture of <paramref name="c"/>'s depth.</summary>
     public static IReadOnlyList<KeyRule> Rules(CheckpointLayout layout, ClipConfig c) =>
-        layout == CheckpointLayout.OpenClip ? OpenClipRules(c) : HuggingFaceRules(c);
+        layout == CheckpointLayout.HuggingFace ? HuggingFaceRules(c) : IdentityRules(c);
 
-    static List<KeyRule> OpenClipRules(ClipConfig c) =>
+    // open_clip and Tbar's own layout store every tensor under its internal name.
+    static List<KeyRule> IdentityRules(ClipConfig c) =>
         InternalNames(c).Select(n => new KeyRule(n, [n], KeyTransform.Same)).ToList();
 
     /// <summary>Internal parameter names in a fixed order (same as <see cref="Clip"/> registers them).</summary>
     public static IEnumerable<string> InternalNames(ClipConfig c)
     {
-        string[] visual = ["conv1.weight", "class_embedding", "positional_embedding", "ln_pre.weight", "ln_pre.bias"];
-        foreach (var n in visual) yield return "visual." + n;
-        foreach (var n in BlockNames("visual.transformer", c.Vision.Layers)) yield return n;
-        foreach (var n in new[] { "ln_post.weight", "ln_post.bias", "proj" }) yield return "visual." + n;
+        foreach (var n in c.Vision.TensorNames()) yield return "visual." + n;
         yield return "token_embedding.weight";
         yield return "positional_embedding";
         foreach (var n in BlockNames("transformer", c.Text.Layers)) yield return n;
         foreach (var n in new[] { "ln_final.weight", "ln_final.bias", "text_projection", "logit_scale" }) yield return n;
     }
 
-    static IEnumerable<string> BlockNames(string prefix, int layers)
+    /// <summary>The tensor names of <paramref name="layers"/> transformer blocks under <paramref name="prefix"/>.</summary>
+    public static IEnumerable<string> BlockNames(string prefix, int layers)
     {
         string[] names = ["ln_1.weight", "ln_1.bias", "attn.in_proj_weight", "attn.in_proj_bias", "attn.out_proj.weight",
             "attn.out_proj.bias", "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight", "mlp.c_proj.bias"];
@@ -83,6 +84,7 @@ public static class Layouts
 
     static List<KeyRule> HuggingFaceRules(ClipConfig c)
     {
+        var vit = c.Vit("the Hugging Face layout");
         var rules = new List<KeyRule>
         {
             Same("visual.conv1.weight", "vision_model.embeddings.patch_embedding.weight"),
@@ -91,7 +93,7 @@ public static class Layouts
             Same("visual.ln_pre.weight", "vision_model.pre_layrnorm.weight"),
             Same("visual.ln_pre.bias", "vision_model.pre_layrnorm.bias"),
         };
-        rules.AddRange(HfBlocks("visual.transformer", "vision_model.encoder", c.Vision.Layers));
+        rules.AddRange(HfBlocks("visual.transformer", "vision_model.encoder", vit.Layers));
         rules.Add(Same("visual.ln_post.weight", "vision_model.post_layernorm.weight"));
         rules.Add(Same("visual.ln_post.bias", "vision_model.post_layernorm.bias"));
         rules.Add(new KeyRule("visual.proj", ["visual_projection.weight"], KeyTransform.Transpose));

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Tbar.Models;
 
 /// <summary>ViT image tower: patch conv → [class; patches] + positions → ln_pre → blocks → ln_post(class) @ proj.</summary>
-public sealed class VisionTower : nn.Module<Tensor, Tensor>
+public sealed class VisionTower : ImageTower
 {
     readonly Conv2d conv1;
     readonly Parameter classEmbedding, positionalEmbedding, proj;
@@ -13,6 +13,7 @@ public sealed class VisionTower : nn.Module<Tensor, Tensor>
 
     public VisionTower(VisionConfig c, int embedDim) : base("visual")
     {
+        Shape = c;
         conv1 = nn.Conv2d(3, c.Width, c.PatchSize, stride: c.PatchSize, bias: false);
         classEmbedding = new Parameter(zeros(c.Width));
         positionalEmbedding = new Parameter(zeros(c.Grid * c.Grid + 1, c.Width));
@@ -28,6 +29,8 @@ public sealed class VisionTower : nn.Module<Tensor, Tensor>
         register_module("ln_post", lnPost);
         register_parameter("proj", proj);
     }
+
+    public override ImageTowerConfig Shape { get; }
 
     /// <summary>(B, 3, S, S) normalised images → (B, embed) projected features, before L2 normalisation.</summary>
     public override Tensor forward(Tensor images)

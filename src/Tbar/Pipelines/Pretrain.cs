@@ -39,14 +39,11 @@ public static class Pretrain
     public static PretrainResult Run(PretrainOptions o, string outDir, IProgress<TrainProgress>? progress = null)
     {
         manual_seed(o.Seed);
-        var captions = new Captions(Captions.FashionMnistSynonyms);
-        var (vocab, merges) = BpeTrainer.Learn(captions.All(), maxMerges: 2000);
-        BpeTrainer.Write(outDir, vocab, merges);
-        var tokenizer = ClipTokenizer.FromFolder(outDir);
+        var (captions, tokenizer, vocabSize) = Vocabulary(outDir);
         using var train = FashionMnist.Load("train", o.DataFolder);
         using var test = FashionMnist.Load("test", o.DataFolder);
         var halfA = Splits.Halves(train.Count).A;
-        using var model = new Clip(Config(o, vocab.Count, tokenizer.EndToken, train.Height));
+        using var model = new Clip(Config(o, vocabSize, tokenizer.EndToken, train.Height));
         model.InitializeRandom(o.Seed);
         var rng = new Random((int)o.Seed);
         var training = Contrastive.Train(model, halfA.Length, batch =>
@@ -59,7 +56,16 @@ public static class Pretrain
         ClipCheckpoint.Save(model, outDir, CheckpointLayout.HuggingFace);
         using var head = ZeroShotHead.Build(model, tokenizer, test.ClassNames, Captions.Templates);
         var ca = Metrics.Evaluate(model, head, test, test.AllIndices()).CleanAccuracy;
-        return new PretrainResult(outDir, training, ca, vocab.Count, model.ParameterCount());
+        return new PretrainResult(outDir, training, ca, vocabSize, model.ParameterCount());
+    }
+
+    /// <summary>Fashion-MNIST's captions and the BPE vocabulary learned from them, written into <paramref name="outDir"/>.</summary>
+    internal static (Captions Captions, ClipTokenizer Tokenizer, int VocabSize) Vocabulary(string outDir)
+    {
+        var captions = new Captions(Captions.FashionMnistSynonyms);
+        var (vocab, merges) = BpeTrainer.Learn(captions.All(), maxMerges: 2000);
+        BpeTrainer.Write(outDir, vocab, merges);
+        return (captions, ClipTokenizer.FromFolder(outDir), vocab.Count);
     }
 
     /// <summary>The mini-CLIP's architecture for a vocabulary and image side.</summary>

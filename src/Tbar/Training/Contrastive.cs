@@ -14,10 +14,17 @@ public static class Contrastive
     public static Tensor Loss(Clip model, Tensor images, Tensor tokens)
     {
         using var scope = NewDisposeScope();
-        var img = F.normalize(model.EncodeImage(images), dim: -1);
+        return EmbeddingLoss(model, model.EncodeImage(images), tokens).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>As <see cref="Loss"/>, from image embeddings already computed (B, embed), e.g. by a locked image tower.</summary>
+    public static Tensor EmbeddingLoss(Clip model, Tensor imageEmbeddings, Tensor tokens)
+    {
+        using var scope = NewDisposeScope();
+        var img = F.normalize(imageEmbeddings, dim: -1);
         var txt = F.normalize(model.EncodeText(tokens), dim: -1);
         var logits = model.LogitScale.clamp_max(MaxLogitScale) * img.matmul(txt.t());
-        var targets = arange(images.shape[0], dtype: ScalarType.Int64);
+        var targets = arange(img.shape[0], dtype: ScalarType.Int64);
         var loss = (F.cross_entropy(logits, targets) + F.cross_entropy(logits.t(), targets)) / 2;
         return loss.MoveToOuterDisposeScope();
     }

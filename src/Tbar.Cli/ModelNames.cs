@@ -1,0 +1,61 @@
+using Tbar.Pipelines;
+
+namespace Tbar.Cli;
+
+/// <summary>
+/// The embedded model names accepted wherever a model path is: "mini-clip" (the shipped folder) and "rn18-clip" (built
+/// from the ResNet18 package into ~/.cache/tbar/rn18-clip on first use). A real path of the same name wins.
+/// </summary>
+static class ModelNames
+{
+    static readonly string[] ModelOptions = ["--model", "--pretrained", "--models"];
+
+    /// <summary>The recipe behind the cached rn18-clip (what <c>tbar pretrain --arch rn18-clip</c> runs by default).</summary>
+    public static readonly Rn18ClipOptions Rn18Recipe = new();
+
+    /// <summary>The arguments with every embedded name given to a model option replaced by its folder.</summary>
+    public static string[] Rewrite(string[] args, TextWriter stdout)
+    {
+        var result = (string[])args.Clone();
+        bool inModelOption = false;
+        for (int i = 0; i < result.Length; i++)
+        {
+            string a = result[i];
+            int eq = a.IndexOf('=');
+            if (a.StartsWith("--") && eq > 0 && ModelOptions.Contains(a[..eq])) result[i] = a[..(eq + 1)] + Resolve(a[(eq + 1)..], stdout);
+            else if (a.StartsWith('-')) inModelOption = ModelOptions.Contains(a);
+            else if (inModelOption) result[i] = Resolve(a, stdout);
+        }
+        return result;
+    }
+
+    /// <summary>A path, or the folder of an embedded name (building rn18-clip when its cache is empty).</summary>
+    public static string Resolve(string pathOrName, TextWriter stdout)
+    {
+        if (File.Exists(pathOrName) || Directory.Exists(pathOrName)) return pathOrName;
+        return pathOrName switch
+        {
+            "mini-clip" => Defaults.MiniClip,
+            "rn18-clip" => Rn18Clip(stdout),
+            _ => pathOrName,
+        };
+    }
+
+    static string Rn18Clip(TextWriter stdout)
+    {
+        string dir = Path.Combine(CacheRoot(), "tbar", "rn18-clip");
+        if (File.Exists(Path.Combine(dir, "tbar_model.safetensors"))) return dir;
+        stdout.WriteLine($"building rn18-clip into {dir} (first use; `tbar pretrain --arch rn18-clip` recipe)");
+        string partial = dir + ".partial";
+        if (Directory.Exists(partial)) Directory.Delete(partial, true);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = ProgressBar.Run(stdout, "rn18-clip", p => Pipelines.Rn18Clip.Run(Rn18Recipe, partial, p));
+        PretrainCommand.Record(result, Rn18Recipe, Rn18Recipe.Seed, clock.Elapsed.TotalSeconds).Save(Path.Combine(partial, "pretrain.json"));
+        Directory.Move(partial, dir);
+        stdout.WriteLine($"rn18-clip: zero-shot test accuracy {result.ZeroShotTestAccuracy}, {clock.Elapsed.TotalMinutes:F1} min");
+        return dir;
+    }
+
+    static string CacheRoot() => Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x
+        ? x : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+}

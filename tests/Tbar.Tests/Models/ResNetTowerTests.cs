@@ -1,0 +1,79 @@
+using Tbar.Arithmetic;
+using Tbar.Models;
+using Tbar.Unlearning;
+using static TorchSharp.torch;
+
+namespace Tbar.Tests.Models;
+
+/// <summary>A small ResNet-towered CLIP through the checkpoint, task-vector and weight-edit paths (no package needed).</summary>
+public class ResNetTowerTests : TempFolder
+{
+    static Clip Small()
+    {
+        var config = new ClipConfig(16, new ResNetConfig(32, [1, 1], [8, 16]),
+            new TextConfig(8, 300, 32, 1, 2, 64, Activation.QuickGelu, TextPooling.FirstEot, 299),
+            ResNetOnnx.Preprocess(32, [120f, 115f, 105f]));
+        var model = new Clip(config);
+        model.InitializeRandom(3);
+        using var guard = no_grad();
+        // Non-trivial BatchNorm statistics, so a round trip that dropped them would show.
+        foreach (var (name, buffer) in model.named_buffers()) buffer.copy_(rand(buffer.shape, generator: new Generator(7)) + 0.5);
+        return model;
+    }
+
+    static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+
+    [Fact]
+    public void TbarLayoutRoundTripIsBitExactWithBatchNormStatistics()
+    {
+        using var model = Small();
+        ClipCheckpoint.Save(model, temp, CheckpointLayout.Tbar, "test-resnet");
+        using var reloaded = ClipCheckpoint.Load(temp, out var report);
+
+        Assert.Equal(CheckpointLayout.Tbar, report.Layout);
+        Assert.Equal(model.Config, reloaded.Config);
+        var a = model.StateTensors();
+        var b = reloaded.StateTensors();
+        Assert.Equal(a.Keys.Order(), b.Keys.Order());
+        Assert.Contains("visual.layer2.0.shortcut.bn.running_var", a.Keys);
+        Assert.All(a, p => Assert.True(Same(p.Value, b[p.Key]), p.Key));
+        using var x = randn(2, 3, 28, 28);
+        using var guard = no_grad();
+        Assert.True(Same(model.EncodeImage(x), reloaded.EncodeImage(x)));
+    }
+
+    [Fact]
+    public void TaskVectorsCoverParametersOnlyAndUndoExactly()
+    {
+        using var model = Small();
+        var keys = VisualWeights.Keys(model);
+        Assert.DoesNotContain(keys, k => k.Contains("running_"));
+        var before = VisualWeights.Snapshot(model);
+        using var tau = new TaskVector(keys.ToDictionary(k => k, k => randn(before[k].shape)));
+        using var edit = new WeightEdit(model, tau);
+        edit.Set(0.5);
+        Assert.False(Same(model.Parameters()["visual.stem.conv.weight"], before["visual.stem.conv.weight"]));
+        edit.Restore();
+        Assert.All(before, p => Assert.True(Same(model.Parameters()[p.Key], p.Value), p.Key));
+        VisualWeights.Dispose([before]);
+    }
+
+    [Fact]
+    public void TrainingModeLeavesBatchNormStatisticsAlone()
+    {
+        using var model = Small();
+        var stats = model.named_buffers().ToDictionary(b => b.name, b => b.buffer.clone());
+        model.train();
+        using var x = randn(4, 3, 32, 32);
+        model.EncodeImage(x).sum().backward();
+        Assert.All(model.named_buffers(), b => Assert.True(Same(b.buffer, stats[b.name]), b.name));
+    }
+
+    [Fact]
+    public void ViTOnlyLayoutsRefuseAResNetTower()
+    {
+        using var model = Small();
+        var e = Assert.Throws<TbarException>(() => ClipCheckpoint.Save(model, temp, CheckpointLayout.HuggingFace));
+        Assert.Contains("needs a ViT image tower", e.Message);
+    }
+}
