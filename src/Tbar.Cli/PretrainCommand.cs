@@ -16,11 +16,20 @@ static class PretrainCommand
         var r18 = new Rn18ClipOptions();
         var arch = new Option<string>("--arch") { Description = "mini-clip or rn18-clip", DefaultValueFactory = _ => "mini-clip" };
         var output = new Option<string>("--out") { Description = "Output model folder (default models/ARCH)" };
-        var epochs = new Option<int?>("--epochs") { Description = $"Passes over half A (mini-clip {d.Epochs}; rn18-clip: locked-tower epochs, {r18.LockedEpochs})" };
+        var epochs = new Option<int?>("--epochs")
+        {
+            Description = $"Passes over half A (mini-clip {d.Epochs}; rn18-clip: locked-tower epochs, {r18.LockedEpochs})",
+        };
         var lr = new Option<double?>("--lr") { Description = $"Peak learning rate (mini-clip {d.LearningRate}, rn18-clip {r18.LearningRate})" };
         var size = new Option<int>("--image-size") { Description = "rn18-clip: working side of the tower", DefaultValueFactory = _ => r18.ImageSize };
-        var unlocked = new Option<int>("--unlocked-epochs") { Description = "rn18-clip: epochs with the tower trained too", DefaultValueFactory = _ => r18.UnlockedEpochs };
-        var unlockedLr = new Option<double>("--unlocked-lr") { Description = "rn18-clip: peak rate of those epochs", DefaultValueFactory = _ => r18.UnlockedLearningRate };
+        var unlocked = new Option<int>("--unlocked-epochs")
+        {
+            Description = "rn18-clip: epochs with the tower trained too", DefaultValueFactory = _ => r18.UnlockedEpochs,
+        };
+        var unlockedLr = new Option<double>("--unlocked-lr")
+        {
+            Description = "rn18-clip: peak rate of those epochs", DefaultValueFactory = _ => r18.UnlockedLearningRate,
+        };
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => d.Seed };
         var data = new Option<string>("--data-dir") { Description = "Fashion-MNIST idx folder", DefaultValueFactory = _ => d.DataFolder };
         var command = new Command("pretrain", "Pre-train the embedded mini-CLIP, or build rn18-clip, contrastively on Fashion-MNIST half A.")
@@ -37,8 +46,9 @@ static class PretrainCommand
                 }, o => p => Pretrain.Run(o, outDir, p), o => o.Seed, outDir, stdout),
                 "rn18-clip" => Run(r18 with
                 {
-                    ImageSize = r.GetValue(size), LockedEpochs = r.GetValue(epochs) ?? r18.LockedEpochs, LearningRate = r.GetValue(lr) ?? r18.LearningRate,
-                    UnlockedEpochs = r.GetValue(unlocked), UnlockedLearningRate = r.GetValue(unlockedLr), Seed = r.GetValue(seed), DataFolder = r.GetValue(data)!,
+                    ImageSize = r.GetValue(size), LockedEpochs = r.GetValue(epochs) ?? r18.LockedEpochs,
+                    LearningRate = r.GetValue(lr) ?? r18.LearningRate, UnlockedEpochs = r.GetValue(unlocked),
+                    UnlockedLearningRate = r.GetValue(unlockedLr), Seed = r.GetValue(seed), DataFolder = r.GetValue(data)!,
                 }, o => p => Rn18Clip.Run(o, outDir, p), o => o.Seed, outDir, stdout),
                 _ => throw new TbarException($"unknown --arch '{name}' (mini-clip, rn18-clip)"),
             };

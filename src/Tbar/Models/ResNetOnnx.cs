@@ -127,7 +127,8 @@ public static class ResNetOnnx
         {
             var target = state.TryGetValue(name, out var t) ? t : throw new InvalidOperationException($"tower has no tensor {name}");
             if (!target.shape.SequenceEqual(value.shape))
-                throw new TbarException($"{path}: {name} has shape [{string.Join(",", value.shape)}], the tower expects [{string.Join(",", target.shape)}]");
+                throw new TbarException($"{path}: {name} has shape [{string.Join(",", value.shape)}], " +
+                    $"the tower expects [{string.Join(",", target.shape)}]");
             target.copy_(value);
         }
     }
