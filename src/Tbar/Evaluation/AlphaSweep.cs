@@ -24,7 +24,9 @@ public sealed record AlphaRule(double AsrTarget = 0.01, double CaFloor = 0.9, do
 public sealed record AlphaChoice(double Alpha, bool Feasible, string Reason, AlphaPoint Point, IReadOnlyList<AlphaPoint> Curve);
 
 /// <summary>
-/// Searches α efficiently: ASR falls as α grows, so double α until ASR meets the target (bracket), then bisect towards the
+/// The α search strategies: <see cref="Choose"/> (bracket by doubling, then bisect; with an optional valley search) and
+/// <see cref="ChooseOnGrid"/> (a fixed grid, evaluated whole). Choose searches α efficiently: ASR falls as α grows, so
+/// double α until ASR meets the target (bracket), then bisect towards the
 /// smallest such α, which keeps the most clean accuracy. Every evaluated point is recorded.
 /// </summary>
 public static class AlphaSweep
@@ -47,6 +49,23 @@ public static class AlphaSweep
         if (hi != null) Refine(Eval, rule, lo, hi.Value);
         else if (rule.ValleySteps > 0) Valley(Eval, curve, rule, floor);
         return Decide(curve, rule, floor);
+    }
+
+    /// <summary>
+    /// The fixed-grid strategy: every α of <paramref name="grid"/> is evaluated and the rule picks among them; for edits
+    /// whose ASR need not fall with α (each α with its own repair). <paramref name="unedited"/> (the model before any edit)
+    /// decides whether there is a backdoor at all and sets the CA floor.
+    /// </summary>
+    public static AlphaChoice ChooseOnGrid(AlphaPoint unedited, Func<double, AlphaPoint> evaluate, IReadOnlyList<double> grid, AlphaRule rule,
+        string label)
+    {
+        if (unedited.AttackSuccess.Value <= rule.AsrTarget)
+            return new AlphaChoice(0, true, $"validation ASR {unedited.AttackSuccess.Value:P2} already ≤ {rule.AsrTarget:P0}: " +
+                "no backdoor to remove, model left unchanged", unedited, [unedited]);
+        double floor = rule.CaFloor * unedited.CleanAccuracy.Value;
+        var curve = grid.Select(evaluate).ToList();
+        var (best, feasible, reason) = Selection.Pick(curve, p => p.CleanAccuracy.Value, p => p.AttackSuccess.Value, rule.AsrTarget, floor);
+        return new AlphaChoice(best.Alpha, feasible, $"α = {best.Alpha:G3}{label}: {reason}", best, curve);
     }
 
     static (double Lo, double? Hi) Bracket(Func<double, AlphaPoint> eval, AlphaRule rule, double floor)

@@ -10,9 +10,11 @@ namespace Tbar.Unlearning;
 /// <summary>Settings of the repair step after negation.</summary>
 /// <param name="Recipe">Training of the repaired layers, e.g. 2 epochs at 3e-3.</param>
 /// <param name="Layers">Image-tower parameter name prefixes that are re-fitted (the output projection and its LayerNorm).</param>
-public sealed record RefitOptions(TrainOptions Recipe, string[] Layers)
+/// <param name="Grid">The α values tried, each with its own repair (the fixed-grid strategy of <see cref="AlphaSweep"/>).</param>
+public sealed record RefitOptions(TrainOptions Recipe, string[] Layers, double[] Grid)
 {
-    public static RefitOptions Default => new(new TrainOptions(Epochs: 2, BatchSize: 64, LearningRate: 3e-3, WeightDecay: 0), ["proj", "ln_post."]);
+    public static RefitOptions Default => new(new TrainOptions(Epochs: 2, BatchSize: 64, LearningRate: 3e-3, WeightDecay: 0), ["proj", "ln_post."],
+        [0, 0.5, 1, 1.5, 2, 2.5, 3]);
 }
 
 /// <summary>
@@ -46,15 +48,10 @@ public static class TbarRefit
         }
         edit.Set(0);
         var (baseCa, baseAsr) = task.Evaluate(model, head);
-        if (baseAsr.Value <= rule.AsrTarget)
-            return new AlphaChoice(0, true, $"validation ASR {baseAsr.Value:P2} already ≤ {rule.AsrTarget:P0}: no backdoor to remove, model left unchanged",
-                new AlphaPoint(0, baseCa, baseAsr), [new AlphaPoint(0, baseCa, baseAsr)]);
-        double floor = rule.CaFloor * baseCa.Value;
         // The repaired model's ASR no longer falls monotonically with α, so a small grid is evaluated whole.
-        var curve = new[] { 0, 0.5, 1, 1.5, 2, 2.5, 3 }.Select(At).ToList();
-        var (best, feasible, reason) = Selection.Pick(curve, p => p.CleanAccuracy.Value, p => p.AttackSuccess.Value, rule.AsrTarget, floor);
-        At(best.Alpha);
-        return new AlphaChoice(best.Alpha, feasible, $"α = {best.Alpha:G3} with repair: {reason}", best, curve);
+        var choice = AlphaSweep.ChooseOnGrid(new AlphaPoint(0, baseCa, baseAsr), At, refit.Grid, rule, " with repair");
+        if (baseAsr.Value > rule.AsrTarget) At(choice.Alpha);
+        return choice;
     }
 
     /// <summary>

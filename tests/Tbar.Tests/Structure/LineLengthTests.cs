@@ -43,7 +43,7 @@ public class LineLengthTests
         ["src/Tbar/Unlearning/CleanClipStyle.cs"] = 1,
         ["src/Tbar/Unlearning/ProjectedTbar.cs"] = 1,
         ["src/Tbar/Unlearning/TbarMethod.cs"] = 3,
-        ["src/Tbar/Unlearning/TbarRefit.cs"] = 2,
+        ["src/Tbar/Unlearning/TbarRefit.cs"] = 1,
         ["src/Tbar/Unlearning/UnlearnTask.cs"] = 3,
     };
 
