@@ -171,14 +171,15 @@ public static class ArithmeticExperiment
         var tokenizer = Tokenizers.For(model, null);
         var options = new AttackOptions(attack, o.Target, o.PoisonRate, AttackMode.Supervised,
             BackdoorAttack.DefaultTrain(AttackMode.Supervised), seed);
-        Directory.CreateDirectory(dir);
-        var outcome = BackdoorAttack.Run(model, tokenizer, data.Train, data.TrainIndices, data.Test, options, dir, progress);
-        string partial = modelDir + ".partial";
-        if (Directory.Exists(partial)) Directory.Delete(partial, true);
-        ClipCheckpoint.Save(model, partial);
-        AtomicFile.WriteText(Path.Combine(partial, "attack.json"),
-            JsonSerializer.Serialize(new { outcome.TriggerSpec, outcome.Test, outcome.Training }, RunRecord.Json));
-        Directory.Move(partial, modelDir);
+        var outcome = BackdoorAttack.Run(model, tokenizer, data.Train, data.TrainIndices, data.Test, options, Path.Combine(modelDir, "patch.png"),
+            progress);
+        AtomicFolder.Write(modelDir, CheckpointOrigin.WeightsFileName(CheckpointLayout.HuggingFace), stage =>
+        {
+            ClipCheckpoint.WriteInto(model, stage);
+            if (outcome.Patch is { } patch) ImageFile.SavePng(Path.Combine(stage, "patch.png"), patch);
+            AtomicFile.WriteText(Path.Combine(stage, "attack.json"),
+                JsonSerializer.Serialize(new { outcome.TriggerSpec, outcome.Test, outcome.Training }, RunRecord.Json));
+        });
         return model;
     }
 
@@ -188,8 +189,12 @@ public static class ArithmeticExperiment
         var clock = Stopwatch.StartNew();
         using var tau = TriggerVectorEstimator.Estimate(model, head, task, v.Tau);
         using var edit = new WeightEdit(model, tau);
-        var choice = AlphaSweep.Choose(alpha => At(model, head, task, edit, alpha, v.BiasRefit), rule);
-        At(model, head, task, edit, choice.Alpha, v.BiasRefit);
+        var choice = AlphaSweep.Choose(alpha =>
+        {
+            SetAlpha(model, head, task, edit, alpha, v.BiasRefit);
+            return task.Point(model, head, alpha);
+        }, rule);
+        SetAlpha(model, head, task, edit, choice.Alpha, v.BiasRefit);
         double seconds = clock.Elapsed.TotalSeconds;
         var all = data.Test.AllIndices();
         var test = ClassSplit.Of(Metrics.Evaluate(model, head, data.Test, all, trigger, target), target);
@@ -202,15 +207,13 @@ public static class ArithmeticExperiment
             relapse, tau.Norm(), seconds, choice.Curve);
     }
 
-    static AlphaPoint At(Clip model, ZeroShotHead head, UnlearnTask task, WeightEdit edit, double alpha, bool biasRefit)
+    /// <summary>θ_b − α·τ, with the class bias re-fitted for this α when <paramref name="biasRefit"/>.</summary>
+    static void SetAlpha(Clip model, ZeroShotHead head, UnlearnTask task, WeightEdit edit, double alpha, bool biasRefit)
     {
         edit.Set(-alpha);
-        if (biasRefit)
-        {
-            head.Bias?.Dispose();
-            head.Bias = null;
-            head.Bias = BiasRecalibration.Fit(model, head, task);
-        }
-        return task.Point(model, head, alpha);
+        if (!biasRefit) return;
+        head.Bias?.Dispose();
+        head.Bias = null;
+        head.Bias = BiasRecalibration.Fit(model, head, task);
     }
 }

@@ -20,7 +20,7 @@ public static class DemoReport
         alpha_choices = r.Records.Where(p => p.Value.Alpha != null).ToDictionary(p => p.Key, p => new
         {
             alpha = p.Value.Alpha!.Alpha, feasible = p.Value.Alpha.Feasible, reason = p.Value.Alpha.Reason,
-            curve = AlphaCurveJson.Points(p.Value.Alpha.Curve),
+            curve = p.Value.Alpha.Curve.Select(Unlearning.UnlearnCurvePoint.Of),
         }),
         scan = r.Scan == null ? null : new
         {

@@ -1,4 +1,3 @@
-using Tbar.Evaluation;
 using Tbar.Pipelines;
 
 namespace Tbar.Reporting;
@@ -77,10 +76,4 @@ public sealed record Recommendation(string? Method, bool Arithmetic, string Text
             "and the other classes " +
             $"{closest.Test.OtherClasses(r.Attack.Target)?.Value:P1} (backdoored {r.Backdoored.Test.OtherClasses(r.Attack.Target)?.Value:P1}).";
     }
-}
-
-/// <summary>The one JSON shape of an α curve: α, validation CA and ASR, and the target class's CA where counted.</summary>
-public static class AlphaCurveJson
-{
-    public static IEnumerable<Unlearning.UnlearnCurvePoint> Points(IEnumerable<AlphaPoint> curve) => curve.Select(Unlearning.UnlearnCurvePoint.Of);
 }

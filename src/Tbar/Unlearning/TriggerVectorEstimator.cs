@@ -67,20 +67,11 @@ public static class TriggerVectorEstimator
     {
         o.Validate();
         if (o.IsPlain) return TbarMethod.TriggerVector(model, head, task, o.Recipe, progress);
-        var before = VisualWeights.Snapshot(model);
-        var clean = CleanSet.For(model, head, task, o);
-        Train(model, head, task, o, clean, progress);
-        var after = VisualWeights.Snapshot(model);
-        var metadata = new Dictionary<string, string>
-        {
-            ["base_visual_sha256"] = VisualWeights.Hash(model), ["estimator"] = o.Describe(),
-            ["forget_size"] = task.Forget.Indices.Length.ToString(), ["lr"] = o.Recipe.LearningRate.ToString("R"),
-            ["epochs"] = o.Recipe.Epochs.ToString(), ["seed"] = o.Recipe.Seed.ToString(), ["trigger"] = task.Forget.Trigger?.Spec ?? "images",
-        };
-        var tau = TaskVector.Between(before, after, VisualWeights.Keys(model), metadata);
-        VisualWeights.Restore(model, before);
-        VisualWeights.Dispose([before, after]);
-        clean.Dispose();
+        // Taken before training, at θ_b.
+        var metadata = TbarMethod.VectorMetadata(model, task, o.Recipe);
+        metadata["estimator"] = o.Describe();
+        using var clean = CleanSet.For(model, head, task, o);
+        var tau = TbarMethod.FineTuneVector(model, () => Train(model, head, task, o, clean, progress), metadata);
         if (o.ProjectK == 0) return tau;
         using (tau) return TargetSubspace.Remove(model, head, task, tau, o.ProjectK, o.Recipe.Seed);
     }
