@@ -31,7 +31,8 @@ static class ExperimentCommand
         var unlearning = new Command("unlearning", "The demo for several seeds; mean ± std of CA, ASR and retention per method.") { seeds, unlearnOut };
         unlearning.SetAction(r => RunUnlearning(r.GetValue(seeds), r.GetValue(unlearnOut)!, stdout));
         return new Command("experiment", "Reproduce a README table.")
-            { attacks, unlearning, AgnosticCommand.Create(stdout), ArithmeticCommand.Create(stdout) };
+            { attacks, unlearning, AgnosticCommand.Create(stdout), ArithmeticCommand.Create(stdout), MainCommand.Create(stdout),
+                ComposeCommand.Create(stdout) };
     }
 
     sealed record Row(string Setting, string Trigger, AttackMetrics Metrics, double Seconds);
