@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Spectre.Console;
 using Tbar.Io;
 using Tbar.Pipelines;
@@ -25,13 +26,60 @@ static class MainCommand
         var epochs = new Option<int?>("--attack-epochs") { Description = "Epochs of every attack and clean reference (default: the mode's recipe)" };
         var lr = new Option<double?>("--attack-lr") { Description = "Peak LR of every attack and clean reference (default: the mode's recipe)" };
         var collect = new Option<bool>("--collect") { Description = "Only gather the rows already finished under --out (compute nothing)" };
+        var data = new Option<string>("--data") { Description = "Data spec", DefaultValueFactory = _ => "fashion-mnist" };
+        var forget = new Option<int>("--forget-size") { Description = "Forget-set size (also the clean budget)", DefaultValueFactory = _ => 2000 };
+        var val = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => 2000 };
+        var plan = new Option<string?>("--plan") { Description = "Write one self-contained job per cell to this JSON file; compute nothing" };
+        var cell = new Option<int?>("--cell") { Description = "Run only cell K of the plan (0-based); merge later with `tbar report main`" };
         var (file, floor) = MethodFlags.Create();
         var command = new Command("main", "Every attack × defence: CA per class, ASR, relapse and re-tuning ASR, mean ± std over seeds.")
-            { output, models, attacks, methods, seeds, retune, epochs, lr, collect, file, floor };
-        command.SetAction(r => Run(new MainOptions(r.GetValue(models)!.Select(m => new ModelRef(Name(m), m)).ToList(), r.GetValue(attacks)!,
-            r.GetValue(seeds)!, r.GetValue(methods)!, r.GetValue(output)!, MethodFlags.Resolve(r.GetValue(file), r.GetValue(floor)),
-            r.GetValue(retune)!, AttackEpochs: r.GetValue(epochs), AttackLr: r.GetValue(lr), CollectOnly: r.GetValue(collect)), stdout));
+            { output, models, attacks, methods, seeds, retune, epochs, lr, collect, data, forget, val, plan, cell, file, floor };
+        command.SetAction(r =>
+        {
+            var o = new MainOptions(r.GetValue(models)!.Select(m => new ModelRef(Name(m), m)).ToList(), r.GetValue(attacks)!,
+                r.GetValue(seeds)!, r.GetValue(methods)!, r.GetValue(output)!, MethodFlags.Resolve(r.GetValue(file), r.GetValue(floor)),
+                r.GetValue(retune)!, ForgetSize: r.GetValue(forget), ValSize: r.GetValue(val), AttackEpochs: r.GetValue(epochs),
+                AttackLr: r.GetValue(lr), CollectOnly: r.GetValue(collect), Data: r.GetValue(data)!);
+            foreach (var a in o.Attacks) MainAttacks.Get(a);
+            if (r.GetValue(plan) is { } planFile) return WritePlan(o, planFile, r.Tokens.Where(t => t.Type != TokenType.Command).Select(t => t.Value).ToList(), stdout);
+            if (r.GetValue(cell) is int k)
+            {
+                ProgressBar.Run(stdout, "main", p => MainExperiment.Run(CellPlan.Narrow(o, k), Status(stdout), p));
+                stdout.WriteLine($"cell {k} done; merge with: tbar report main --in {o.Out}");
+                return 0;
+            }
+            return Run(o, stdout);
+        });
         return command;
+    }
+
+    /// <summary>`tbar report main --in DIR`: the table and results.json from every finished row under DIR.</summary>
+    public static Command Report(TextWriter stdout)
+    {
+        var input = new Option<string>("--in") { Description = "The experiment's output folder", Required = true };
+        var command = new Command("main", "Merge the rows of `tbar experiment main` cells (run anywhere) into table.md and results.json.") { input };
+        command.SetAction(r => Write(r.GetValue(input)!, null, 0, stdout));
+        return command;
+    }
+
+    static int WritePlan(MainOptions o, string path, IReadOnlyList<string> tokens, TextWriter stdout)
+    {
+        // The caller's own arguments, minus --plan, plus --cell K: each job repeats the experiment's settings exactly.
+        var args = new List<string> { "experiment", "main" };
+        for (int i = 0; i < tokens.Count; i++)
+            if (tokens[i] == "--plan") i++;
+            else args.Add(tokens[i]);
+        var plan = CellPlan.ForMain(o, k => [.. args, "--cell", k.ToString()]);
+        plan.Save(path);
+        stdout.WriteLine($"wrote {plan.Cells.Count} cells to {path}; run each with `tbar <args>` (templates in deploy/), then " +
+            $"`tbar {string.Join(' ', plan.MergeArgs)}`");
+        return 0;
+    }
+
+    static Action<string> Status(TextWriter stdout)
+    {
+        var console = Output.Console(stdout);
+        return s => console.MarkupLine($"[grey]{Markup.Escape(s)}[/]");
     }
 
     static Option<string[]> Many(string name, string description, string[] defaults) =>
@@ -43,14 +91,20 @@ static class MainCommand
     static int Run(MainOptions o, TextWriter stdout)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var console = Output.Console(stdout);
         Directory.CreateDirectory(o.Out);
-        ProgressBar.Run(stdout, "main", p => MainExperiment.Run(o, s => console.MarkupLine($"[grey]{Markup.Escape(s)}[/]"), p));
-        var rows = MainExperiment.Collect(o.Out);
+        ProgressBar.Run(stdout, "main", p => MainExperiment.Run(o, Status(stdout), p));
+        return Write(o.Out, o, clock.Elapsed.TotalSeconds, stdout);
+    }
+
+    static int Write(string outDir, MainOptions? o, double seconds, TextWriter stdout)
+    {
+        if (!Directory.Exists(outDir)) throw new TbarException($"{outDir}: no such folder");
+        var rows = MainExperiment.Collect(outDir);
+        if (rows.Count == 0) throw new TbarException($"{outDir}: no finished rows of `tbar experiment main` (…/MODEL/ATTACK/seedK/*.json)");
         string table = MainTable.Markdown(rows);
-        AtomicFile.WriteText(Path.Combine(o.Out, "table.md"), table);
-        new RunRecord(Environment.CommandLine, o, 0, new MainResults(MainTable.Summary(rows), rows), clock.Elapsed.TotalSeconds)
-            .Save(Path.Combine(o.Out, "results.json"));
+        AtomicFile.WriteText(Path.Combine(outDir, "table.md"), table);
+        new RunRecord(Environment.CommandLine, (object?)o ?? new { merged_from = outDir }, 0, new MainResults(MainTable.Summary(rows), rows), seconds)
+            .Save(Path.Combine(outDir, "results.json"));
         stdout.WriteLine(table);
         return 0;
     }

@@ -14,6 +14,7 @@ static class ReportCommand
         var command = new Command("report", "Gather analysis sections into one Markdown report.") { inputs, output };
         command.SetAction(r => Run(r.GetValue(inputs)!, r.GetValue(output)!, stdout));
         command.Subcommands.Add(Defences(stdout));
+        command.Subcommands.Add(MainCommand.Report(stdout));
         return command;
     }
 

@@ -15,6 +15,7 @@ public static class TbarCli
         var verbose = new Option<bool>("--verbose") { Description = "On an error, also print the stack trace", Recursive = true };
         var root = new RootCommand("Tbar: remove backdoors from CLIP models by trigger-vector arithmetic.") { verbose };
         foreach (var command in Commands(stdout)) root.Add(command);
+        root.Add(PlanCommand.Create(stdout, stderr));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         ParseResult? parsed = null;
         try
