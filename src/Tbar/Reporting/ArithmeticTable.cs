@@ -46,21 +46,12 @@ public static class ArithmeticTable
     static IEnumerable<IGrouping<(string Attack, string Variant), VariantResult>> Groups(IReadOnlyList<VariantResult> results) =>
         results.GroupBy(r => (r.Attack, r.Variant));
 
-    static object? Stat(IEnumerable<VariantResult> rows, Func<VariantResult, double> f)
+    static MeanStd? Stat(IEnumerable<VariantResult> rows, Func<VariantResult, double> f)
     {
-        var xs = rows.Select(f).ToArray();
-        if (xs.Length == 0) return null;
-        double mean = xs.Average();
-        return new { mean, std = Std(xs, mean), values = xs };
+        var stat = MeanStd.Of(rows.Select(f));
+        return stat.Values.Length == 0 ? null : stat;
     }
 
-    static double Std(double[] xs, double mean) => Math.Sqrt(xs.Sum(x => (x - mean) * (x - mean)) / Math.Max(1, xs.Length - 1));
-
-    static string Fmt(IEnumerable<VariantResult> rows, Func<VariantResult, double> f, double scale = 100, string format = "F1")
-    {
-        var xs = rows.Select(f).ToArray();
-        if (xs.Length == 0) return "-";
-        double mean = xs.Average();
-        return $"{(scale * mean).ToString(format)} ± {(scale * Std(xs, mean)).ToString(format)}";
-    }
+    static string Fmt(IEnumerable<VariantResult> rows, Func<VariantResult, double> f, double scale = 100, string format = "F1") =>
+        MeanStd.Of(rows.Select(f)).Cell(scale, format);
 }
