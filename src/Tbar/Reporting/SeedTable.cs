@@ -1,5 +1,6 @@
 using System.Text;
 using Tbar.Evaluation;
+using Tbar.Io;
 using Tbar.Pipelines;
 
 namespace Tbar.Reporting;
@@ -50,10 +51,22 @@ public static class SeedTable
         return sb.ToString();
     }
 
+    /// <summary>Writes table.md and results.json (options: the number of seeds) of `experiment unlearning`; returns the table.</summary>
+    public static string Save(string outDir, string command, IReadOnlyList<DemoResult> runs, double seconds)
+    {
+        string table = Markdown(runs);
+        AtomicFile.WriteText(Path.Combine(outDir, "table.md"), table);
+        new RunRecord(command, new SeedTableSettings(runs.Count), 0, Summary(runs), seconds).Save(Path.Combine(outDir, "results.json"));
+        return table;
+    }
+
     /// <summary>Per-model arrays for results.json, keyed by model name.</summary>
     public static Dictionary<string, SeedSummary> Summary(IReadOnlyList<DemoResult> runs) => Stats(runs).ToDictionary(s => s.Model,
         s => new SeedSummary(s.Ca, s.Asr, s.Retention, s.Relapse, s.Alpha, s.Seconds, s.TargetCa, s.OthersCa));
 }
+
+/// <summary>The options part of `experiment unlearning`'s results.json: seeds 0..Seeds−1 were run.</summary>
+public sealed record SeedTableSettings(int Seeds);
 
 /// <summary>One model's test numbers over the seeds, in seed order (what `experiment unlearning` writes per model).</summary>
 /// <param name="Ca">Clean accuracy.</param>
