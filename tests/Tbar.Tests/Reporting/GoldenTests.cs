@@ -54,6 +54,18 @@ public class GoldenTests : TempFolder
     }
 
     [Fact]
+    public void DemoReportKeepsItsShape()
+    {
+        var demo = Samples.Demo(1);
+        var options = new DemoOptions("models/mini-clip", Seed: 1);
+        Golden("demo-results.json", Json(DemoReport.Results(demo)));
+        Golden("demo-report.md", DemoReport.Markdown(demo, options));
+        var scanned = demo with { Scan = Samples.Verdict(true, 0.02) };
+        Golden("demo-results-scan.json", Json(DemoReport.Results(scanned)));
+        Golden("demo-report-scan.md", DemoReport.Markdown(scanned, options));
+    }
+
+    [Fact]
     public void AgnosticReportKeepsItsShape()
     {
         AgnosticRow[] rows = [Samples.AgnosticRow(1, "clean", false), Samples.AgnosticRow(1, "badnet:size=3", true)];
