@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Tbar.Io;
 using Tbar.Reporting;
 using Tbar.Tests.Structure;
+using Tbar.Unlearning;
 
 namespace Tbar.Tests.Reporting;
 
@@ -19,6 +20,24 @@ public class DemoRecordTests
         var record = StoredRun<JsonNode, DemoRecord>.Load(path, "tbar demo").Results;
         Assert.Equal(committed.ToJsonString(), JsonSerializer.SerializeToNode(record, RunRecord.Json)!.ToJsonString());
     }
+}
+
+/// <summary>The baselines' sweeps in a committed demo read back into <see cref="LrTrial"/> and <see cref="AscentPoint"/>.</summary>
+public class BaselineSweepTests
+{
+    static void RoundTrips<T>(string method)
+    {
+        var sweeps = JsonNode.Parse(File.ReadAllText(Path.Combine(SourceFiles.Root(), "experiments/demo-seed0/results.json")))!["results"]!["baseline_sweeps"]!;
+        var typed = sweeps[method].Deserialize<List<T>>(RecordJson.Strict)!;
+        Assert.NotEmpty(typed);
+        Assert.Equal(sweeps[method]!.ToJsonString(), JsonSerializer.SerializeToNode(typed, RunRecord.Json)!.ToJsonString());
+    }
+
+    [Fact]
+    public void FineTuneSweep() => RoundTrips<LrTrial>("finetune");
+
+    [Fact]
+    public void GradientAscentTrace() => RoundTrips<AscentPoint>("ga");
 }
 
 /// <summary>The committed experiment outputs read back into the typed records and written again: same keys, order and values.</summary>
