@@ -54,6 +54,14 @@ public class GoldenTests : TempFolder
     }
 
     [Fact]
+    public void CellAttackHasTheAnonymousShapeItReplaced()
+    {
+        var o = Samples.Attack();
+        Assert.Equal(Json(new { o.TriggerSpec, o.Test, o.Training }), Json(new CellAttack(o.TriggerSpec, o.Test, o.Training)));
+        Assert.StartsWith("{\n  \"trigger_spec\": \"badnet:size=3\",\n  \"test\": {", Json(new CellAttack(o.TriggerSpec, o.Test, o.Training)).ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public void DemoReportKeepsItsShape()
     {
         var demo = Samples.Demo(1);
