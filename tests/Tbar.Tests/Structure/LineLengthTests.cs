@@ -33,7 +33,7 @@ public class LineLengthTests
         ["src/Tbar/Models/ClipCheckpoint.cs"] = 1,
         ["src/Tbar/Models/ClipTokenizer.cs"] = 2,
         ["src/Tbar/Pipelines/Ablations.cs"] = 1,
-        ["src/Tbar/Pipelines/AgnosticPipeline.cs"] = 6,
+        ["src/Tbar/Pipelines/AgnosticPipeline.cs"] = 5,
         ["src/Tbar/Pipelines/DemoPipeline.cs"] = 3,
         ["src/Tbar/Reporting/DemoReport.cs"] = 6,
         ["src/Tbar/Reporting/SeedTable.cs"] = 2,
