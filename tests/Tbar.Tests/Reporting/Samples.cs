@@ -20,7 +20,8 @@ static class Samples
         bdHits is int b ? new Rate(b, 20) : null,
         [.. perClass.Select(h => new Rate(h, 10))]);
 
-    public static AlphaChoice Alpha(double alpha) => new(alpha, true, $"α = {alpha}: rule met", new AlphaPoint(alpha, new Rate(8, 10), new Rate(0, 10)),
+    public static AlphaChoice Alpha(double alpha) => new(alpha, true, $"α = {alpha}: rule met",
+        new AlphaPoint(alpha, new Rate(8, 10), new Rate(0, 10)),
         [new AlphaPoint(0, new Rate(9, 10), new Rate(9, 10), new Rate(10, 10)), new AlphaPoint(alpha, new Rate(8, 10), new Rate(0, 10), null)]);
 
     public static UnlearnResult Unlearned(string method, double? alpha) =>
