@@ -27,7 +27,8 @@ static class ExperimentCommand
             { seeds, unlearnOut };
         unlearning.SetAction(r => RunUnlearning(r.GetValue(seeds), r.GetValue(unlearnOut)!, stdout));
         return new Command("experiment", "Reproduce a README table.")
-            { attacks, unlearning, AgnosticCommand.Create(stdout), ArithmeticCommand.Create(stdout) };
+            { attacks, unlearning, AgnosticCommand.Create(stdout), ArithmeticCommand.Create(stdout), MainCommand.Create(stdout),
+                ComposeCommand.Create(stdout) };
     }
 
     static int RunAttacks(string outDir, string target, double rate, long seed, TextWriter stdout)

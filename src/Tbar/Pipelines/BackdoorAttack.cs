@@ -62,7 +62,7 @@ public static class BackdoorAttack
         var (trigger, patch) = Resolve(o, model, tokenizer, train, trainIndices, target, patchPath ?? "patch.png");
         CheckFits(trigger, train);
         var plan = PoisonPlan.Draw(trainIndices, train.Labels, target, o.PoisonRate, o.Seed);
-        var training = Train(model, tokenizer, train, trainIndices, o, trigger, plan.AsSet(), target, progress);
+        var training = Train(model, tokenizer, train, trainIndices, o, [new Backdoor(trigger, plan.AsSet(), target)], progress);
         using var head = ZeroShotHead.ForClasses(model, tokenizer, train.ClassNames);
         var metrics = Metrics.Evaluate(model, head, test, test.AllIndices(), trigger, target);
         return new AttackOutcome(trigger.Spec, target, train.ClassNames[target], plan, trainIndices.Length, metrics, training, trigger, patch);
@@ -71,7 +71,29 @@ public static class BackdoorAttack
     /// <summary>The clean reference: the same recipe without poison.</summary>
     public static TrainResult TrainClean(Clip model, ClipTokenizer tokenizer, ImageDataset train, long[] trainIndices, AttackOptions o,
         IProgress<TrainProgress>? progress = null) =>
-        Train(model, tokenizer, train, trainIndices, o, null, [], -1, progress);
+        Train(model, tokenizer, train, trainIndices, o, [], progress);
+
+    /// <summary>
+    /// Plants several backdoors in one training run by <paramref name="o"/>'s recipe and mode (its trigger and target are
+    /// unused): backdoor k's poisoned set is drawn with seed o.Seed + k, at o.PoisonRate, from images no earlier backdoor
+    /// poisoned. Returns each backdoor's plan and the training record.
+    /// </summary>
+    public static (IReadOnlyList<PoisonPlan> Plans, TrainResult Training) RunMany(Clip model, ClipTokenizer tokenizer, ImageDataset train,
+        long[] trainIndices, IReadOnlyList<(ITrigger Trigger, int Target)> backdoors, AttackOptions o, IProgress<TrainProgress>? progress = null)
+    {
+        var plans = new List<PoisonPlan>();
+        var taken = new HashSet<long>();
+        for (int k = 0; k < backdoors.Count; k++)
+        {
+            CheckFits(backdoors[k].Trigger, train);
+            var free = trainIndices.Where(i => !taken.Contains(i)).ToArray();
+            var plan = PoisonPlan.Draw(free, train.Labels, backdoors[k].Target, o.PoisonRate * trainIndices.Length / free.Length, o.Seed + k);
+            taken.UnionWith(plan.Indices);
+            plans.Add(plan);
+        }
+        var planted = backdoors.Select((b, k) => new Backdoor(b.Trigger, plans[k].AsSet(), b.Target)).ToList();
+        return (plans, Train(model, tokenizer, train, trainIndices, o, planted, progress));
+    }
 
     static (ITrigger, Tensor?) Resolve(AttackOptions o, Clip model, ClipTokenizer tokenizer, ImageDataset train, long[] indices, int target,
         string patchPath)
@@ -94,10 +116,10 @@ public static class BackdoorAttack
         trigger.Apply(probe).Dispose();
     }
 
-    static TrainResult Train(Clip model, ClipTokenizer tokenizer, ImageDataset train, long[] indices, AttackOptions o, ITrigger? trigger,
-        HashSet<long> poisoned, int target, IProgress<TrainProgress>? progress)
+    static TrainResult Train(Clip model, ClipTokenizer tokenizer, ImageDataset train, long[] indices, AttackOptions o,
+        IReadOnlyList<Backdoor> backdoors, IProgress<TrainProgress>? progress)
     {
-        var batches = new PoisonedBatches(train, indices, trigger, poisoned, target, model.Config.Preprocess);
+        var batches = new PoisonedBatches(train, indices, backdoors, model.Config.Preprocess);
         if (o.Mode == AttackMode.Supervised)
         {
             using var head = ZeroShotHead.ForClasses(model, tokenizer, train.ClassNames);

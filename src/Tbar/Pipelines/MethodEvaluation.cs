@@ -34,13 +34,43 @@ public static class MethodEvaluation
     }
 
     /// <summary>Robustness check: test ASR after a short clean fine-tune (1 epoch, the clean budget, LR 1e-4); weights restored after.</summary>
-    public static double Relapse(Clip model, ZeroShotHead head, UnlearnTask task, DataSplits data, ITrigger trigger, int target)
+    public static double Relapse(Clip model, ZeroShotHead head, UnlearnTask task, DataSplits data, ITrigger trigger, int target) =>
+        AfterFineTune(model, head, data, trigger, target, task.CleanBudget.Length, p => task.CleanBatch(p, model.Config.Preprocess),
+            new TrainOptions(1, 64, 1e-4, 0.1));
+
+    /// <summary>
+    /// Re-tuning attack: test ASR after fine-tuning on <paramref name="k"/> poisoned samples (the first k forget images, triggered
+    /// and labelled with the target) mixed with the first <paramref name="clean"/> images of the clean budget, 5 epochs at
+    /// batch 32, LR 1e-4 (a fixed recipe, the same for every model); weights restored after.
+    /// </summary>
+    public static double Retune(Clip model, ZeroShotHead head, UnlearnTask task, DataSplits data, ITrigger trigger, int target, int k, int clean)
     {
-        var cleaned = VisualWeights.Snapshot(model);
-        FineTune.Train(model, head, task.CleanBudget.Length, p => task.CleanBatch(p, model.Config.Preprocess), new TrainOptions(1, 64, 1e-4, 0.1));
-        var asr = Metrics.Evaluate(model, head, data.Test, data.Test.AllIndices(), trigger, target).AttackSuccess!.Value;
-        VisualWeights.Restore(model, cleaned);
-        VisualWeights.Dispose([cleaned]);
-        return asr;
+        int n = task.Forget.Indices.Length;
+        if (k < 1 || k > n) throw new TbarException($"re-tuning needs 1..{n} poisoned samples (got {k})");
+        clean = Math.Min(clean, task.CleanBudget.Length);
+        var preprocess = model.Config.Preprocess;
+        return AfterFineTune(model, head, data, trigger, target, k + clean, positions =>
+        {
+            var poisoned = positions.Where(p => p < k).ToArray();
+            var rest = positions.Where(p => p >= k).Select(p => p - k).ToArray();
+            if (poisoned.Length == 0) return task.CleanBatch(rest, preprocess);
+            if (rest.Length == 0) return task.ForgetBatch(poisoned, preprocess);
+            var (a, la) = task.ForgetBatch(poisoned, preprocess);
+            var (b, lb) = task.CleanBatch(rest, preprocess);
+            using (a) using (la) using (b) using (lb) return (cat([a, b]), cat([la, lb]));
+        }, new TrainOptions(5, 32, 1e-4, 0.1));
+    }
+
+    /// <summary>Test ASR after a fine-tune of the image tower; the weights are restored after.</summary>
+    static double AfterFineTune(Clip model, ZeroShotHead head, DataSplits data, ITrigger trigger, int target, int count,
+        Func<long[], (Tensor Images, Tensor Labels)> batch, TrainOptions recipe)
+    {
+        var saved = VisualWeights.Snapshot(model);
+        FineTune.Train(model, head, count, batch, recipe);
+        var victims = Metrics.Victims(data.Test.Labels, data.Test.AllIndices(), target);
+        var predicted = Metrics.Predict(model, head, data.Test, victims, trigger);
+        VisualWeights.Restore(model, saved);
+        VisualWeights.Dispose([saved]);
+        return (double)predicted.LongCount(p => p == target) / victims.Length;
     }
 }

@@ -1,0 +1,70 @@
+using System.Globalization;
+using System.Text;
+using Tbar.Pipelines;
+
+namespace Tbar.Reporting;
+
+/// <summary>One (model, attack, method) line of the main table: mean and std over seeds of each measure.</summary>
+public sealed record MainSummaryRow(string Model, string Attack, string Method, int Seeds, int AlphaPositive, int Feasible, Stat? Alpha, Stat Ca,
+    Stat? Asr, Stat TargetCa, Stat OthersCa, Stat Retention, Stat OthersRetention, Stat? RelapseAsr, IReadOnlyDictionary<string, Stat>? RetuneAsr);
+
+/// <summary>Mean, sample standard deviation and the values behind them.</summary>
+public sealed record Stat(double Mean, double Std, double[] Values)
+{
+    public static Stat? Of(IEnumerable<double> values)
+    {
+        var xs = values.ToArray();
+        if (xs.Length == 0) return null;
+        double mean = xs.Average();
+        return new Stat(mean, Math.Sqrt(xs.Sum(x => (x - mean) * (x - mean)) / Math.Max(1, xs.Length - 1)), xs);
+    }
+
+    /// <summary>"mean ± std" in percent with one decimal.</summary>
+    public string Percent => string.Create(CultureInfo.InvariantCulture, $"{100 * Mean:F1} ± {100 * Std:F1}");
+}
+
+/// <summary>The main experiment's table: every (model, attack, method), mean ± std over seeds, in %.</summary>
+public static class MainTable
+{
+    public static List<MainSummaryRow> Summary(IReadOnlyList<MainRow> rows) => rows.GroupBy(r => (r.Model, r.Attack, r.Method)).Select(g =>
+    {
+        var ks = g.Where(r => r.RetuneAsr != null).SelectMany(r => r.RetuneAsr!.Keys).Distinct();
+        return new MainSummaryRow(g.Key.Model, g.Key.Attack, g.Key.Method, g.Count(), g.Count(r => r.Negated), g.Count(r => r.Feasible == true),
+            Stat.Of(g.Where(r => r.Alpha != null).Select(r => r.Alpha!.Value)), Stat.Of(g.Select(r => r.Ca))!,
+            Stat.Of(g.Where(r => r.Asr != null).Select(r => r.Asr!.Value)), Stat.Of(g.Select(r => r.TargetCa))!,
+            Stat.Of(g.Select(r => r.OthersCa))!, Stat.Of(g.Select(r => r.Retention))!, Stat.Of(g.Select(r => r.OthersRetention))!,
+            Stat.Of(g.Where(r => r.RelapseAsr != null).Select(r => r.RelapseAsr!.Value)),
+            ks.ToDictionary(k => k, k => Stat.Of(g.Where(r => r.RetuneAsr?.ContainsKey(k) == true).Select(r => r.RetuneAsr![k]))!));
+    }).ToList();
+
+    /// <summary>
+    /// Markdown, one section per (model, attack). The α column says how many seeds chose α &gt; 0: a row whose α is 0 in every seed
+    /// is a repair, whatever the method is called.
+    /// </summary>
+    public static string Markdown(IReadOnlyList<MainRow> rows)
+    {
+        var summary = Summary(rows);
+        var ks = summary.Where(s => s.RetuneAsr != null).SelectMany(s => s.RetuneAsr!.Keys).Distinct().OrderBy(int.Parse).ToList();
+        var sb = new StringBuilder();
+        foreach (var cell in summary.GroupBy(s => (s.Model, s.Attack)))
+        {
+            sb.Append($"\n**{cell.Key.Model}, {cell.Key.Attack}** ({cell.Max(s => s.Seeds)} seeds)\n\n");
+            sb.Append("| method | α > 0 | α | CA | ASR | target-class CA | other classes CA | retention | relapse ASR |");
+            foreach (var k in ks) sb.Append($" re-tune k={k} ASR |");
+            sb.Append("\n|---|---|---|---|---|---|---|---|---|").Append(string.Concat(ks.Select(_ => "---|"))).Append('\n');
+            foreach (var s in cell)
+            {
+                string alpha = s.Alpha == null ? "-" : string.Create(CultureInfo.InvariantCulture, $"{s.Alpha.Mean:F2} ± {s.Alpha.Std:F2}");
+                string negated = s.Alpha == null ? "-" : $"{s.AlphaPositive}/{s.Seeds}";
+                sb.Append($"| {s.Method} | {negated} | {alpha} | {s.Ca.Percent} | {s.Asr?.Percent ?? "-"} | {s.TargetCa.Percent} | ");
+                sb.Append($"{s.OthersCa.Percent} | {s.Retention.Percent} | {s.RelapseAsr?.Percent ?? "-"} |");
+                foreach (var k in ks) sb.Append($" {(s.RetuneAsr?.GetValueOrDefault(k) is { } r ? r.Percent : "-")} |");
+                sb.Append('\n');
+            }
+        }
+        return sb.ToString().TrimStart('\n');
+    }
+}
+
+/// <summary>The results part of the main experiment's results.json: the summary over seeds, then every row.</summary>
+public sealed record MainResults(IReadOnlyList<MainSummaryRow> Summary, IReadOnlyList<MainRow> Rows);
