@@ -51,11 +51,7 @@ public static class ArithmeticTable
     static IEnumerable<IGrouping<(string Attack, string Variant), VariantResult>> Groups(IReadOnlyList<VariantResult> results) =>
         results.GroupBy(r => (r.Attack, r.Variant));
 
-    static MeanStd? Stat(IEnumerable<VariantResult> rows, Func<VariantResult, double> f)
-    {
-        var stat = MeanStd.Of(rows.Select(f));
-        return stat.Values.Length == 0 ? null : stat;
-    }
+    static MeanStd? Stat(IEnumerable<VariantResult> rows, Func<VariantResult, double> f) => MeanStd.IfAny(rows.Select(f));
 
     static string Fmt(IEnumerable<VariantResult> rows, Func<VariantResult, double> f, double scale = 100, string format = "F1") =>
         MeanStd.Of(rows.Select(f)).Cell(scale, format);
