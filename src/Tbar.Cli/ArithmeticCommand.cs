@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
 using Tbar.Evaluation;
-using Tbar.Io;
 using Tbar.Pipelines;
 using Tbar.Reporting;
 
@@ -59,10 +58,7 @@ static class ArithmeticCommand
         Directory.CreateDirectory(o.Out);
         var results = ProgressBar.Run(stdout, "arithmetic",
             p => ArithmeticExperiment.Run(o, s => console.MarkupLine($"[grey]{Markup.Escape(s)}[/]"), p));
-        string table = ArithmeticTable.Markdown(results);
-        AtomicFile.WriteText(Path.Combine(o.Out, "table.md"), table);
-        new RunRecord(Environment.CommandLine, o, 0, ArithmeticTable.Summary(results), clock.Elapsed.TotalSeconds)
-            .Save(Path.Combine(o.Out, "results.json"));
+        string table = ArithmeticTable.Save(o, Environment.CommandLine, results, clock.Elapsed.TotalSeconds);
         stdout.WriteLine(table);
         return 0;
     }

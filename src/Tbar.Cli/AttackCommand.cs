@@ -52,13 +52,8 @@ static class AttackCommand
         using var data = DataSpec.Load(dataSpec, clip.Config.Vision.ImageSize);
         string patchPath = Path.Combine(Path.GetFullPath(outDir), "patch.png");
         var outcome = ProgressBar.Run(stdout, "attack", p => BackdoorAttack.Run(clip, tokenizer, data.Train, data.TrainIndices, data.Test, options, patchPath, p));
-        AtomicFolder.Write(outDir, "attack.json", stage =>
-        {
-            ClipCheckpoint.WriteInto(clip, stage);
-            if (outcome.Patch is { } patch) ImageFile.SavePng(Path.Combine(stage, "patch.png"), patch);
-            new RunRecord(Environment.CommandLine, new { model = modelPath, data = dataSpec, options }, options.Seed,
-                AttackRecord.From(outcome), clock.Elapsed.TotalSeconds).Save(Path.Combine(stage, "attack.json"));
-        }, modelPath, tokenizerDir);
+        var settings = new AttackSettings(modelPath, dataSpec, options);
+        AttackReport.Write(outDir, clip, Environment.CommandLine, settings, outcome, clock.Elapsed.TotalSeconds, modelPath, tokenizerDir);
         Output.Console(stdout).Write(Report.AttackTable(outcome));
         stdout.WriteLine($"wrote {outDir} (attack.json, {CheckpointOrigin.WeightsFileName(clip.Origin!.Layout)})");
         return 0;

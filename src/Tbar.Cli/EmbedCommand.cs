@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tbar.Models;
+using Tbar.Reporting;
 
 namespace Tbar.Cli;
 
@@ -24,12 +25,7 @@ static class EmbedCommand
         if (images.Length == 0 && texts.Length == 0) throw new TbarException("give at least one --image or --text");
         using var clip = ClipCheckpoint.Load(modelPath);
         var tokenizer = texts.Length > 0 ? Tokenizers.For(clip, tokenizerDir) : null;
-        var result = Embeddings.Compute(clip, tokenizer, images, texts);
-        Output.WriteJson(outPath, new
-        {
-            model = modelPath, images, texts, result.TokenIds, result.ImageEmbeddings, result.TextEmbeddings, result.LogitsPerImage,
-            note = "embeddings are the projected features before L2 normalisation",
-        });
+        EmbedRecord.From(modelPath, images, texts, Embeddings.Compute(clip, tokenizer, images, texts)).Save(outPath);
         stdout.WriteLine($"wrote {outPath}: {images.Length} image(s), {texts.Length} text(s)");
         return 0;
     }

@@ -1,10 +1,8 @@
-using System.Text.Json;
 using Spectre.Console;
-using Tbar.Io;
 
 namespace Tbar.Cli;
 
-/// <summary>Console and JSON output shared by the commands.</summary>
+/// <summary>The console the commands write to.</summary>
 static class Output
 {
     /// <summary>A Spectre console writing to <paramref name="writer"/> (plain when it is not a terminal).</summary>
@@ -14,8 +12,4 @@ static class Output
         Ansi = writer == System.Console.Out && !System.Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
         ColorSystem = ColorSystemSupport.Detect,
     });
-
-    /// <summary>Serialises <paramref name="value"/> to <paramref name="path"/> atomically.</summary>
-    public static void WriteJson<T>(string path, T value) =>
-        AtomicFile.WriteText(path, JsonSerializer.Serialize(value, RunRecord.Json) + "\n");
 }

@@ -1,14 +1,11 @@
 using Spectre.Console;
-using Tbar.Evaluation;
 using Tbar.Pipelines;
 
 namespace Tbar.Cli;
 
-/// <summary>The console table of an attack; <see cref="Metrics"/> is the metrics record `experiment attacks` writes.</summary>
+/// <summary>The console table of an attack.</summary>
 static class Report
 {
-    public static MetricsRecord Metrics(AttackMetrics m) => MetricsRecord.From(m);
-
     public static Table AttackTable(AttackOutcome o)
     {
         var table = new Table().AddColumns("trigger", "target", "poisoned", "CA", "ASR", "BD-ACC");

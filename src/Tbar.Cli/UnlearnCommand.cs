@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Spectre.Console;
 using Tbar.Data;
 using Tbar.Io;
 using Tbar.Models;
@@ -49,22 +48,9 @@ static class UnlearnCommand
         var task = source.Task(data.Train, data.TrainIndices, targetIndex, forgetSize, valSize, seed, clip.Config.Vision.ImageSize);
         var record = ProgressBar.Run(stdout, method, p => Methods.Run(method, clip, head, task, options, p));
         var settings = new UnlearnSettings(modelPath, forget, target, valSpec, method, forgetSize, valSize, options.ToJson());
-        AtomicFolder.Write(outDir, "report.json", stage =>
-        {
-            ClipCheckpoint.WriteInto(clip, stage);
-            record.Tau?.Save(Path.Combine(stage, "tau.safetensors"));
-            if (record.Alpha != null) Plots.AlphaCurve(Path.Combine(stage, "alpha.png"), record.Alpha, $"{method}: validation CA/ASR against α");
-            UnlearnRecord.Save(stage, Environment.CommandLine, settings, seed, record, clock.Elapsed.TotalSeconds);
-            AtomicFile.WriteText(Path.Combine(stage, "report.md"), Markdown(record, modelPath, source.Spec, target));
-        }, inputs);
+        UnlearnReport.Write(outDir, clip, Environment.CommandLine, settings, source.Spec, seed, record, clock.Elapsed.TotalSeconds, inputs);
         stdout.WriteLine($"{method}: {record.Choice}");
         stdout.WriteLine($"validation CA {record.Validation.CleanAccuracy}, ASR {record.Validation.AttackSuccess}; wrote {outDir}");
         return 0;
     }
-
-    static string Markdown(UnlearnResult r, string model, string trigger, string target) =>
-        $"# tbar unlearn\n\nModel `{model}`, forget trigger `{trigger}`, target `{target}`, method `{r.Method}`.\n\n" +
-        $"Choice: {r.Choice}\n\nValidation CA {r.Validation.CleanAccuracy}, validation ASR {r.Validation.AttackSuccess}.\n\n" +
-        (r.Alpha == null ? "" : "| α | val CA | val ASR | val target-class CA |\n|---|---|---|---|\n" +
-            string.Concat(r.Alpha.Curve.Select(p => $"| {p.Alpha:G4} | {p.CleanAccuracy.Value:P2} | {p.AttackSuccess.Value:P2} | {p.TargetClass?.Value:P2} |\n")));
 }

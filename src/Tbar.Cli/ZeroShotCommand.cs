@@ -2,7 +2,7 @@ using System.CommandLine;
 using Spectre.Console;
 using Tbar.Data;
 using Tbar.Models;
-using static TorchSharp.torch;
+using Tbar.Reporting;
 
 namespace Tbar.Cli;
 
@@ -29,15 +29,11 @@ static class ZeroShotCommand
         var files = ImageFiles(imageDir);
         using var clip = ClipCheckpoint.Load(modelPath);
         using var head = ZeroShotHead.Build(clip, Tokenizers.For(clip, tokenizerDir), names, Templates(templateFile));
-        using var scope = NewDisposeScope();
-        using var guard = no_grad();
-        var probs = head.Logits(Embeddings.EncodeImageFiles(clip, files, 32)).softmax(1);
-        var (best, index) = probs.max(1);
-        var rows = files.Select((f, i) => new { file = f, @class = names[index[i].item<long>()], probability = best[i].item<float>() }).ToList();
+        var rows = ZeroShotPredictions.Classify(clip, head, files);
         var table = new Table().AddColumns("image", "class", "p");
-        foreach (var r in rows) table.AddRow(Markup.Escape(Path.GetRelativePath(imageDir, r.file)), Markup.Escape(r.@class), r.probability.ToString("F3"));
+        foreach (var r in rows) table.AddRow(Markup.Escape(Path.GetRelativePath(imageDir, r.File)), Markup.Escape(r.Class), r.Probability.ToString("F3"));
         Output.Console(stdout).Write(table);
-        if (json != null) Output.WriteJson(json, new { model = modelPath, classes = names, predictions = rows });
+        if (json != null) new ZeroShotRecord(modelPath, names, rows).Save(json);
         return 0;
     }
 

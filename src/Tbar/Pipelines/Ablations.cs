@@ -46,6 +46,7 @@ public static class Ablations
     public static List<ForgetSizePoint> ForgetSizes(Clip backdoored, ZeroShotHead head, DataSplits data, long[] pool, ITrigger trigger, int target,
         int[] sizes, int valSize, TbarOptions options, long seed, Action<string>? status = null)
     {
+        var methodOptions = MethodOptions.Default with { Tbar = options };
         var start = VisualWeights.Snapshot(backdoored);
         var points = new List<ForgetSizePoint>();
         try
@@ -53,14 +54,11 @@ public static class Ablations
             foreach (int size in sizes)
             {
                 status?.Invoke($"forget set of {size}");
-                VisualWeights.Restore(backdoored, start);
                 var task = UnlearnTask.FromPool(data.Train, pool, trigger, target, size, valSize, seed);
-                var clock = Stopwatch.StartNew();
-                var result = TbarMethod.Run(backdoored, head, task, options);
-                double seconds = clock.Elapsed.TotalSeconds;
-                points.Add(new ForgetSizePoint(size, result.Alpha!.Alpha, result.Alpha.Feasible,
-                    Metrics.Evaluate(backdoored, head, data.Test, data.Test.AllIndices(), trigger, target), seconds));
-                result.Tau?.Dispose();
+                var (row, record) = MethodEvaluation.Run("tbar", $"forget set of {size}", backdoored, head, task, start, data, trigger, target,
+                    methodOptions, relapse: false);
+                record.Tau?.Dispose();
+                points.Add(new ForgetSizePoint(size, record.Alpha!.Alpha, record.Alpha.Feasible, row.Test, row.Seconds));
             }
         }
         finally

@@ -129,10 +129,12 @@ public static class AgnosticExperiment
                     // Known-trigger TBAR on the same pool, for comparison.
                     status($"seed {seed}: tbar with the known trigger");
                     var task = UnlearnTask.FromPool(data.Train, pool, reference, target, o.ForgetSize, o.ValSize, seed);
-                    var c = Stopwatch.StartNew();
-                    var record = Methods.Run("tbar", model, head, task);
-                    cleaned.Add(new TestRow("tbar (known trigger)", Metrics.Evaluate(model, head, data.Test, data.Test.AllIndices(), reference, target),
-                        record.Alpha?.Alpha, c.Elapsed.TotalSeconds, record.Choice));
+                    var start = VisualWeights.Snapshot(model);
+                    var (known, record) = MethodEvaluation.Run("tbar", "tbar (known trigger)", model, head, task, start, data, reference, target,
+                        MethodOptions.Default, relapse: false, progress);
+                    record.Tau?.Dispose();
+                    VisualWeights.Dispose([start]);
+                    cleaned.Add(known);
                 }
                 var row = new AgnosticRow(seed, triggerSpec ?? "none", triggerSpec != null, verdict, modelRow, cleaned);
                 rows.Add(row);

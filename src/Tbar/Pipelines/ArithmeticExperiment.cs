@@ -6,6 +6,7 @@ using Tbar.Data;
 using Tbar.Evaluation;
 using Tbar.Io;
 using Tbar.Models;
+using Tbar.Training;
 using Tbar.Unlearning;
 
 namespace Tbar.Pipelines;
@@ -100,6 +101,9 @@ public sealed record ClassSplit(double Ca, double? Asr, double TargetCa, double 
         m.OtherClasses(target)!.Value, m.PerClass!, m.CleanAccuracy, m.AttackSuccess);
 }
 
+/// <summary>The attack.json beside a cell's backdoored model: the planted trigger, its test metrics and the training run.</summary>
+public sealed record CellAttack(string TriggerSpec, AttackMetrics Test, TrainResult Training);
+
 /// <summary>One variant on one backdoored model.</summary>
 public sealed record VariantResult(string Attack, long Seed, string Variant, string Estimator, double Alpha, bool Feasible, string Choice,
     ClassSplit Test, ClassSplit Backdoored, double Retention, double OthersRetention, double? RelapseAsr, double TauNorm, double Seconds,
@@ -178,7 +182,7 @@ public static class ArithmeticExperiment
             ClipCheckpoint.WriteInto(model, stage);
             if (outcome.Patch is { } patch) ImageFile.SavePng(Path.Combine(stage, "patch.png"), patch);
             AtomicFile.WriteText(Path.Combine(stage, "attack.json"),
-                JsonSerializer.Serialize(new { outcome.TriggerSpec, outcome.Test, outcome.Training }, RunRecord.Json));
+                JsonSerializer.Serialize(new CellAttack(outcome.TriggerSpec, outcome.Test, outcome.Training), RunRecord.Json));
         });
         return model;
     }

@@ -247,7 +247,7 @@ public static class MainExperiment
                 ClipCheckpoint.WriteInto(model, stage);
                 AtomicFile.WriteText(Path.Combine(stage, "trigger.txt"), outcome.TriggerSpec + "\n");
                 AtomicFile.WriteText(Path.Combine(stage, "attack.json"),
-                    JsonSerializer.Serialize(new { outcome.TriggerSpec, outcome.Test, outcome.Training }, RunRecord.Json));
+                    JsonSerializer.Serialize(new CellAttack(outcome.TriggerSpec, outcome.Test, outcome.Training), RunRecord.Json));
             });
         }
         return ClipCheckpoint.Load(modelDir);

@@ -10,8 +10,8 @@ using static TorchSharp.torch;
 namespace Tbar.Pipelines;
 
 /// <summary>
-/// The one "restore θ_b, run a method, evaluate it once on the test split" step that the demo and the agnostic pipeline
-/// share: the test split is touched only here, after the method has made every choice on validation.
+/// The one "restore θ_b, run a method, evaluate it once on the test split" step that the demo, the agnostic pipeline and
+/// the forget-size ablation share: the test split is touched only here, after the method has made every choice on validation.
 /// </summary>
 public static class MethodEvaluation
 {

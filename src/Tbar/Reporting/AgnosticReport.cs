@@ -12,19 +12,9 @@ public static class AgnosticReport
     public static void Save(string outDir, string command, IReadOnlyList<AgnosticRow> rows, AgnosticOptions o, ScanCalibration calibration,
         double seconds)
     {
-        var results = rows.Select(r => new
-        {
-            seed = r.Seed, trigger = r.Trigger, really_backdoored = r.ReallyBackdoored, scan = ScanSummary.From(r.Verdict),
-            model = new { ca = r.Model.Test.CleanAccuracy.Value, asr = r.Model.Test.AttackSuccess?.Value, seconds = r.Model.Seconds },
-            cleaned = r.Cleaned.Select(c => new
-            {
-                method = c.Name, ca = c.Test.CleanAccuracy.Value, asr = c.Test.AttackSuccess?.Value,
-                retention = c.Test.CleanAccuracy.Value / r.Model.Test.CleanAccuracy.Value,
-                alpha = c.Alpha, seconds = c.Seconds, choice = c.Choice,
-            }),
-        });
-        new RunRecord(command, new { o.Model, o.Triggers, o.Seeds, o.CalibrationSeeds, o.Target, scan = o.ScanSettings }, o.Seeds.FirstOrDefault(),
-            new { calibration, rows = results }, seconds).Save(Path.Combine(outDir, "results.json"));
+        var settings = new AgnosticSettings(o.Model, o.Triggers, o.Seeds, o.CalibrationSeeds, o.Target, o.ScanSettings);
+        new RunRecord(command, settings, o.Seeds.FirstOrDefault(), new AgnosticResults(calibration, [.. rows.Select(AgnosticRowRecord.From)]),
+            seconds).Save(Path.Combine(outDir, "results.json"));
         AtomicFile.WriteText(Path.Combine(outDir, "table.md"), Markdown(rows, calibration));
     }
 
@@ -55,4 +45,29 @@ public static class AgnosticReport
         }
         return sb.ToString();
     }
+}
+
+/// <summary>The options part of the agnostic experiment's results.json.</summary>
+public sealed record AgnosticSettings(string Model, string[] Triggers, long[] Seeds, long[] CalibrationSeeds, string Target, ScanOptions Scan);
+
+/// <summary>The results part: the scan calibration used and one record per scanned model.</summary>
+public sealed record AgnosticResults(ScanCalibration Calibration, IReadOnlyList<AgnosticRowRecord> Rows);
+
+/// <summary>One scanned model: what was planted, the scan's verdict, the model's test numbers and each cleaning of it.</summary>
+public sealed record AgnosticRowRecord(long Seed, string Trigger, bool ReallyBackdoored, ScanSummary Scan, AgnosticModelRecord Model,
+    IReadOnlyList<AgnosticCleanedRecord> Cleaned)
+{
+    public static AgnosticRowRecord From(AgnosticRow r) => new(r.Seed, r.Trigger, r.ReallyBackdoored, ScanSummary.From(r.Verdict),
+        new AgnosticModelRecord(r.Model.Test.CleanAccuracy.Value, r.Model.Test.AttackSuccess?.Value, r.Model.Seconds),
+        [.. r.Cleaned.Select(c => AgnosticCleanedRecord.From(c, r.Model.Test.CleanAccuracy.Value))]);
+}
+
+/// <summary>The scanned model's test CA and ASR, and how long making it took.</summary>
+public sealed record AgnosticModelRecord(double Ca, double? Asr, double Seconds);
+
+/// <summary>One cleaning: test CA, ASR, retention (CA / the scanned model's CA), α, time and the validation choice.</summary>
+public sealed record AgnosticCleanedRecord(string Method, double Ca, double? Asr, double Retention, double? Alpha, double Seconds, string Choice)
+{
+    public static AgnosticCleanedRecord From(TestRow c, double modelCa) => new(c.Name, c.Test.CleanAccuracy.Value, c.Test.AttackSuccess?.Value,
+        c.Test.CleanAccuracy.Value / modelCa, c.Alpha, c.Seconds, c.Choice);
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Tbar.Io;
 using Tbar.Pipelines;
 
 namespace Tbar.Reporting;
@@ -7,16 +8,20 @@ namespace Tbar.Reporting;
 public static class ArithmeticTable
 {
     /// <summary>One summary row per (trigger, variant), in the order first seen.</summary>
-    public static List<Dictionary<string, object?>> Summary(IReadOnlyList<VariantResult> results) =>
-        Groups(results).Select(g => new Dictionary<string, object?>
-        {
-            ["attack"] = g.Key.Attack, ["variant"] = g.Key.Variant, ["estimator"] = g.First().Estimator, ["seeds"] = g.Count(),
-            ["alpha_positive"] = g.Count(r => r.Alpha > 0), ["feasible"] = g.Count(r => r.Feasible),
-            ["alpha"] = Stat(g, r => r.Alpha), ["ca"] = Stat(g, r => r.Test.Ca), ["asr"] = Stat(g, r => r.Test.Asr ?? double.NaN),
-            ["target_ca"] = Stat(g, r => r.Test.TargetCa), ["others_ca"] = Stat(g, r => r.Test.OthersCa),
-            ["retention"] = Stat(g, r => r.Retention), ["others_retention"] = Stat(g, r => r.OthersRetention),
-            ["relapse_asr"] = Stat(g.Where(r => r.RelapseAsr != null), r => r.RelapseAsr!.Value),
-        }).ToList();
+    public static List<ArithmeticSummaryRow> Summary(IReadOnlyList<VariantResult> results) =>
+        [.. Groups(results).Select(g => new ArithmeticSummaryRow(g.Key.Attack, g.Key.Variant, g.First().Estimator, g.Count(),
+            g.Count(r => r.Alpha > 0), g.Count(r => r.Feasible), Stat(g, r => r.Alpha), Stat(g, r => r.Test.Ca),
+            Stat(g, r => r.Test.Asr ?? double.NaN), Stat(g, r => r.Test.TargetCa), Stat(g, r => r.Test.OthersCa), Stat(g, r => r.Retention),
+            Stat(g, r => r.OthersRetention), Stat(g.Where(r => r.RelapseAsr != null), r => r.RelapseAsr!.Value)))];
+
+    /// <summary>Writes table.md and results.json (options: <paramref name="o"/>) of `experiment arithmetic`; returns the table.</summary>
+    public static string Save(ArithmeticOptions o, string command, IReadOnlyList<VariantResult> results, double seconds)
+    {
+        string table = Markdown(results);
+        AtomicFile.WriteText(Path.Combine(o.Out, "table.md"), table);
+        new RunRecord(command, o, 0, Summary(results), seconds).Save(Path.Combine(o.Out, "results.json"));
+        return table;
+    }
 
     /// <summary>Markdown: CA, ASR, target-class and other-class CA, retention, α and relapse, in %.</summary>
     public static string Markdown(IReadOnlyList<VariantResult> results)
@@ -46,21 +51,16 @@ public static class ArithmeticTable
     static IEnumerable<IGrouping<(string Attack, string Variant), VariantResult>> Groups(IReadOnlyList<VariantResult> results) =>
         results.GroupBy(r => (r.Attack, r.Variant));
 
-    static object? Stat(IEnumerable<VariantResult> rows, Func<VariantResult, double> f)
-    {
-        var xs = rows.Select(f).ToArray();
-        if (xs.Length == 0) return null;
-        double mean = xs.Average();
-        return new { mean, std = Std(xs, mean), values = xs };
-    }
+    static MeanStd? Stat(IEnumerable<VariantResult> rows, Func<VariantResult, double> f) => MeanStd.IfAny(rows.Select(f));
 
-    static double Std(double[] xs, double mean) => Math.Sqrt(xs.Sum(x => (x - mean) * (x - mean)) / Math.Max(1, xs.Length - 1));
-
-    static string Fmt(IEnumerable<VariantResult> rows, Func<VariantResult, double> f, double scale = 100, string format = "F1")
-    {
-        var xs = rows.Select(f).ToArray();
-        if (xs.Length == 0) return "-";
-        double mean = xs.Average();
-        return $"{(scale * mean).ToString(format)} ± {(scale * Std(xs, mean)).ToString(format)}";
-    }
+    static string Fmt(IEnumerable<VariantResult> rows, Func<VariantResult, double> f, double scale = 100, string format = "F1") =>
+        MeanStd.Of(rows.Select(f)).Cell(scale, format);
 }
+
+/// <summary>
+/// One (trigger, τ variant) over seeds: how many seeds ran, chose α &gt; 0 and met the rule, and mean ± std (with the
+/// values) of α and the test numbers; null where no seed has the number (relapse is measured only when α &gt; 0).
+/// </summary>
+public sealed record ArithmeticSummaryRow(string Attack, string Variant, string Estimator, int Seeds, int AlphaPositive, int Feasible,
+    MeanStd? Alpha, MeanStd? Ca, MeanStd? Asr, MeanStd? TargetCa, MeanStd? OthersCa, MeanStd? Retention, MeanStd? OthersRetention,
+    MeanStd? RelapseAsr);

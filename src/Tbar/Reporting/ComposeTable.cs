@@ -35,8 +35,5 @@ public static class ComposeTable
     static string Mean(IEnumerable<ComposeRow> rows, Func<ComposeRow, double> f, double scale = 100, string format = "F1") =>
         Format(rows.Select(f).ToArray(), scale, format);
 
-    static string Format(double[] xs, double scale, string format) => Stat.Of(xs) is { } s
-        ? string.Create(CultureInfo.InvariantCulture, $"{(scale * s.Mean).ToString(format, CultureInfo.InvariantCulture)} ± " +
-            $"{(scale * s.Std).ToString(format, CultureInfo.InvariantCulture)}")
-        : "-";
+    static string Format(double[] xs, double scale, string format) => MeanStd.Of(xs).Cell(scale, format, CultureInfo.InvariantCulture);
 }

@@ -9,39 +9,7 @@ namespace Tbar.Reporting;
 public static class DemoReport
 {
     /// <summary>The results.json shape: backdoored, clean_reference, methods.&lt;name&gt; with ca, asr, bd_acc, alpha, seconds.</summary>
-    public static object Results(DemoResult r) => new
-    {
-        pretrained = Row(r.Pretrained, null, 0, "pretrained mini-CLIP, before any fine-tuning", r.Attack.Target),
-        backdoored = Row(r.Backdoored, r.Attack.Target),
-        clean_reference = r.CleanReference == null ? null : Row(r.CleanReference, r.Attack.Target),
-        methods = r.Methods.ToDictionary(m => m.Name, m => Row(m, r.Attack.Target)),
-        recommendation = Recommendation.For(r),
-        split_sizes = r.SplitSizes,
-        alpha_choices = r.Records.Where(p => p.Value.Alpha != null).ToDictionary(p => p.Key, p => new
-        {
-            alpha = p.Value.Alpha!.Alpha, feasible = p.Value.Alpha.Feasible, reason = p.Value.Alpha.Reason,
-            curve = p.Value.Alpha.Curve.Select(Unlearning.UnlearnCurvePoint.Of),
-        }),
-        scan = r.Scan == null ? null : new
-        {
-            verdict = r.Scan.Backdoored ? "backdoored" : "clean", pl1 = r.Scan.Pl1, threshold = r.Scan.Threshold, threshold_source = r.Scan.ThresholdSource,
-            target_name = r.Scan.TargetName, target_share = r.Scan.TargetShare.Value, held_out_similarity = r.Scan.Inversion.Similarity,
-            inversion_seconds = r.Scan.Inversion.Seconds,
-        },
-        baseline_sweeps = r.Records.Where(p => p.Value.Extra != null).ToDictionary(p => p.Key, p => p.Value.Extra),
-    };
-
-    static object Row(TestRow t, int target) => Row(t.Test, t.Alpha, t.Seconds, t.Choice, target, t.RelapseAsr);
-
-    static object Row(AttackMetrics m, double? alpha, double seconds, string note, int target, double? relapse = null) => new
-    {
-        ca = m.CleanAccuracy.Value, asr = m.AttackSuccess?.Value, bd_acc = m.BackdoorAccuracy?.Value, alpha, seconds,
-        ca_counts = new[] { m.CleanAccuracy.Hits, m.CleanAccuracy.Total },
-        asr_counts = m.AttackSuccess == null ? null : new[] { m.AttackSuccess.Hits, m.AttackSuccess.Total },
-        target_class_ca = m.TargetClass(target)?.Value, other_classes_ca = m.OtherClasses(target)?.Value,
-        per_class_counts = m.PerClass?.Select(c => new[] { c.Hits, c.Total }),
-        relapse_asr = relapse, note,
-    };
+    public static DemoRecord Results(DemoResult r) => DemoRecord.From(r);
 
     /// <summary>The Markdown report: setting, metric definitions, the table, and the α choice.</summary>
     public static string Markdown(DemoResult r, DemoOptions o)

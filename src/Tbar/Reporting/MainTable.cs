@@ -5,23 +5,9 @@ using Tbar.Pipelines;
 namespace Tbar.Reporting;
 
 /// <summary>One (model, attack, method) line of the main table: mean and std over seeds of each measure.</summary>
-public sealed record MainSummaryRow(string Model, string Attack, string Method, int Seeds, int AlphaPositive, int Feasible, Stat? Alpha, Stat Ca,
-    Stat? Asr, Stat TargetCa, Stat OthersCa, Stat Retention, Stat OthersRetention, Stat? RelapseAsr, IReadOnlyDictionary<string, Stat>? RetuneAsr);
-
-/// <summary>Mean, sample standard deviation and the values behind them.</summary>
-public sealed record Stat(double Mean, double Std, double[] Values)
-{
-    public static Stat? Of(IEnumerable<double> values)
-    {
-        var xs = values.ToArray();
-        if (xs.Length == 0) return null;
-        double mean = xs.Average();
-        return new Stat(mean, Math.Sqrt(xs.Sum(x => (x - mean) * (x - mean)) / Math.Max(1, xs.Length - 1)), xs);
-    }
-
-    /// <summary>"mean ± std" in percent with one decimal.</summary>
-    public string Percent => string.Create(CultureInfo.InvariantCulture, $"{100 * Mean:F1} ± {100 * Std:F1}");
-}
+public sealed record MainSummaryRow(string Model, string Attack, string Method, int Seeds, int AlphaPositive, int Feasible, MeanStd? Alpha,
+    MeanStd Ca, MeanStd? Asr, MeanStd TargetCa, MeanStd OthersCa, MeanStd Retention, MeanStd OthersRetention, MeanStd? RelapseAsr,
+    IReadOnlyDictionary<string, MeanStd>? RetuneAsr);
 
 /// <summary>The main experiment's table: every (model, attack, method), mean ± std over seeds, in %.</summary>
 public static class MainTable
@@ -30,11 +16,12 @@ public static class MainTable
     {
         var ks = g.Where(r => r.RetuneAsr != null).SelectMany(r => r.RetuneAsr!.Keys).Distinct();
         return new MainSummaryRow(g.Key.Model, g.Key.Attack, g.Key.Method, g.Count(), g.Count(r => r.Negated), g.Count(r => r.Feasible == true),
-            Stat.Of(g.Where(r => r.Alpha != null).Select(r => r.Alpha!.Value)), Stat.Of(g.Select(r => r.Ca))!,
-            Stat.Of(g.Where(r => r.Asr != null).Select(r => r.Asr!.Value)), Stat.Of(g.Select(r => r.TargetCa))!,
-            Stat.Of(g.Select(r => r.OthersCa))!, Stat.Of(g.Select(r => r.Retention))!, Stat.Of(g.Select(r => r.OthersRetention))!,
-            Stat.Of(g.Where(r => r.RelapseAsr != null).Select(r => r.RelapseAsr!.Value)),
-            ks.ToDictionary(k => k, k => Stat.Of(g.Where(r => r.RetuneAsr?.ContainsKey(k) == true).Select(r => r.RetuneAsr![k]))!));
+            MeanStd.IfAny(g.Where(r => r.Alpha != null).Select(r => r.Alpha!.Value)), MeanStd.IfAny(g.Select(r => r.Ca))!,
+            MeanStd.IfAny(g.Where(r => r.Asr != null).Select(r => r.Asr!.Value)), MeanStd.IfAny(g.Select(r => r.TargetCa))!,
+            MeanStd.IfAny(g.Select(r => r.OthersCa))!, MeanStd.IfAny(g.Select(r => r.Retention))!,
+            MeanStd.IfAny(g.Select(r => r.OthersRetention))!,
+            MeanStd.IfAny(g.Where(r => r.RelapseAsr != null).Select(r => r.RelapseAsr!.Value)),
+            ks.ToDictionary(k => k, k => MeanStd.IfAny(g.Where(r => r.RetuneAsr?.ContainsKey(k) == true).Select(r => r.RetuneAsr![k]))!));
     }).ToList();
 
     /// <summary>
@@ -54,11 +41,11 @@ public static class MainTable
             sb.Append("\n|---|---|---|---|---|---|---|---|---|").Append(string.Concat(ks.Select(_ => "---|"))).Append('\n');
             foreach (var s in cell)
             {
-                string alpha = s.Alpha == null ? "-" : string.Create(CultureInfo.InvariantCulture, $"{s.Alpha.Mean:F2} ± {s.Alpha.Std:F2}");
+                string alpha = s.Alpha == null ? "-" : s.Alpha.Cell(1, "F2", CultureInfo.InvariantCulture);
                 string negated = s.Alpha == null ? "-" : $"{s.AlphaPositive}/{s.Seeds}";
-                sb.Append($"| {s.Method} | {negated} | {alpha} | {s.Ca.Percent} | {s.Asr?.Percent ?? "-"} | {s.TargetCa.Percent} | ");
-                sb.Append($"{s.OthersCa.Percent} | {s.Retention.Percent} | {s.RelapseAsr?.Percent ?? "-"} |");
-                foreach (var k in ks) sb.Append($" {(s.RetuneAsr?.GetValueOrDefault(k) is { } r ? r.Percent : "-")} |");
+                sb.Append($"| {s.Method} | {negated} | {alpha} | {s.Ca.Percent()} | {s.Asr?.Percent() ?? "-"} | {s.TargetCa.Percent()} | ");
+                sb.Append($"{s.OthersCa.Percent()} | {s.Retention.Percent()} | {s.RelapseAsr?.Percent() ?? "-"} |");
+                foreach (var k in ks) sb.Append($" {(s.RetuneAsr?.GetValueOrDefault(k) is { } r ? r.Percent() : "-")} |");
                 sb.Append('\n');
             }
         }

@@ -1,5 +1,6 @@
 using System.Text;
 using Tbar.Evaluation;
+using Tbar.Io;
 using Tbar.Pipelines;
 
 namespace Tbar.Reporting;
@@ -37,12 +38,8 @@ public static class SeedTable
         _ => r.Methods.Where(m => m.Name == name).Select(m => ((AttackMetrics?)m.Test, m.Alpha, m.RelapseAsr, m.Seconds)).Single(),
     };
 
-    static string MeanStd(double[] xs, string format = "P2")
-    {
-        if (xs.Length == 0) return "-";
-        double mean = xs.Average(), std = Math.Sqrt(xs.Sum(x => (x - mean) * (x - mean)) / Math.Max(1, xs.Length - 1));
-        return format == "P2" ? $"{100 * mean:F2} ± {100 * std:F2}" : $"{mean.ToString(format)} ± {std.ToString(format)}";
-    }
+    static string Cell(double[] xs, string format = "P2") =>
+        format == "P2" ? MeanStd.Of(xs).Cell(100, "F2") : MeanStd.Of(xs).Cell(1, format);
 
     /// <summary>The Markdown table (percentages; retention = cleaned CA / backdoored CA).</summary>
     public static string Markdown(IReadOnlyList<DemoResult> runs)
@@ -50,14 +47,35 @@ public static class SeedTable
         var sb = new StringBuilder($"{runs.Count} seeds, mean ± std (sample). CA, ASR, retention and relapse ASR in %.\n\n");
         sb.Append("| model | CA | ASR | target-class CA | other classes CA | retention | α | relapse ASR | seconds |\n|---|---|---|---|---|---|---|---|---|\n");
         foreach (var s in Stats(runs))
-            sb.Append($"| {s.Model} | {MeanStd(s.Ca)} | {MeanStd(s.Asr)} | {MeanStd(s.TargetCa)} | {MeanStd(s.OthersCa)} | {MeanStd(s.Retention)} | {MeanStd(s.Alpha, "F2")} | {MeanStd(s.Relapse)} | {MeanStd(s.Seconds, "F0")} |\n");
+            sb.Append($"| {s.Model} | {Cell(s.Ca)} | {Cell(s.Asr)} | {Cell(s.TargetCa)} | {Cell(s.OthersCa)} | {Cell(s.Retention)} | {Cell(s.Alpha, "F2")} | {Cell(s.Relapse)} | {Cell(s.Seconds, "F0")} |\n");
         return sb.ToString();
     }
 
-    /// <summary>Per-model arrays for results.json.</summary>
-    public static object Summary(IReadOnlyList<DemoResult> runs) => Stats(runs).ToDictionary(s => s.Model, s => new
+    /// <summary>Writes table.md and results.json (options: the number of seeds) of `experiment unlearning`; returns the table.</summary>
+    public static string Save(string outDir, string command, IReadOnlyList<DemoResult> runs, double seconds)
     {
-        ca = s.Ca, asr = s.Asr, retention = s.Retention, relapse_asr = s.Relapse, alpha = s.Alpha, seconds = s.Seconds,
-        target_class_ca = s.TargetCa, other_classes_ca = s.OthersCa,
-    });
+        string table = Markdown(runs);
+        AtomicFile.WriteText(Path.Combine(outDir, "table.md"), table);
+        new RunRecord(command, new SeedTableSettings(runs.Count), 0, Summary(runs), seconds).Save(Path.Combine(outDir, "results.json"));
+        return table;
+    }
+
+    /// <summary>Per-model arrays for results.json, keyed by model name.</summary>
+    public static Dictionary<string, SeedSummary> Summary(IReadOnlyList<DemoResult> runs) => Stats(runs).ToDictionary(s => s.Model,
+        s => new SeedSummary(s.Ca, s.Asr, s.Retention, s.Relapse, s.Alpha, s.Seconds, s.TargetCa, s.OthersCa));
 }
+
+/// <summary>The options part of `experiment unlearning`'s results.json: seeds 0..Seeds−1 were run.</summary>
+public sealed record SeedTableSettings(int Seeds);
+
+/// <summary>One model's test numbers over the seeds, in seed order (what `experiment unlearning` writes per model).</summary>
+/// <param name="Ca">Clean accuracy.</param>
+/// <param name="Asr">Attack success rate (NaN where none was measured).</param>
+/// <param name="Retention">Clean accuracy / the backdoored model's.</param>
+/// <param name="RelapseAsr">ASR after a short clean fine-tune (methods that chose an α).</param>
+/// <param name="Alpha">Chosen α (α methods).</param>
+/// <param name="Seconds">Wall time.</param>
+/// <param name="TargetClassCa">Clean accuracy on the target class.</param>
+/// <param name="OtherClassesCa">Clean accuracy on the other classes, pooled.</param>
+public sealed record SeedSummary(double[] Ca, double[] Asr, double[] Retention, double[] RelapseAsr, double[] Alpha, double[] Seconds,
+    double[] TargetClassCa, double[] OtherClassesCa);

@@ -66,7 +66,7 @@ public static class Baselines
         var (best, _, reason) = Selection.Pick(trials, t => t.Point.CleanAccuracy.Value, t => t.Point.AttackSuccess.Value, o.Rule.AsrTarget, floor);
         VisualWeights.Restore(model, best.State);
         VisualWeights.Dispose(trials.Select(t => t.State).Append(start));
-        var sweep = trials.Select(t => new { lr = t.Lr, val_ca = t.Point.CleanAccuracy.Value, val_asr = t.Point.AttackSuccess.Value }).ToList();
+        var sweep = trials.Select(t => new LrTrial(t.Lr, t.Point.CleanAccuracy.Value, t.Point.AttackSuccess.Value)).ToList();
         return new UnlearnResult(name, null, $"lr {best.Lr:G3}: {reason}", best.Point, null, clock.Elapsed.TotalSeconds, sweep);
     }
 
@@ -105,7 +105,7 @@ public static class Baselines
         if (best == null || chosen != best.Value) throw new InvalidOperationException("running best and final pick disagree");
         VisualWeights.Restore(model, bestState!);
         VisualWeights.Dispose([bestState!, start]);
-        var trace = points.Select(t => new { lr = t.Lr, step = t.Step, val_ca = t.Point.CleanAccuracy.Value, val_asr = t.Point.AttackSuccess.Value }).ToList();
+        var trace = points.Select(t => new AscentPoint(t.Lr, t.Step, t.Point.CleanAccuracy.Value, t.Point.AttackSuccess.Value)).ToList();
         return new UnlearnResult("ga", null, $"lr {chosen.Lr:G3}, step {chosen.Step}: {reason}", chosen.Point, null, clock.Elapsed.TotalSeconds, trace);
     }
 

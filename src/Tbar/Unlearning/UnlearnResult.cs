@@ -13,3 +13,9 @@ namespace Tbar.Unlearning;
 /// <param name="Extra">Method-specific records (LR sweep, early-stopping trace, ...).</param>
 public sealed record UnlearnResult(string Method, AlphaChoice? Alpha, string Choice, AlphaPoint Validation, TaskVector? Tau,
     double Seconds, object? Extra = null);
+
+/// <summary>One learning rate of a fine-tuning baseline's sweep (its <see cref="UnlearnResult.Extra"/>): validation CA and ASR.</summary>
+public sealed record LrTrial(double Lr, double ValCa, double ValAsr);
+
+/// <summary>One validation point of GA's early-stopping trace (its <see cref="UnlearnResult.Extra"/>).</summary>
+public sealed record AscentPoint(double Lr, int Step, double ValCa, double ValAsr);

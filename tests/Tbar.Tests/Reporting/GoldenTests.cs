@@ -1,0 +1,92 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Tbar.Io;
+using Tbar.Pipelines;
+using Tbar.Reporting;
+using Tbar.Tests.Structure;
+
+namespace Tbar.Tests.Reporting;
+
+/// <summary>
+/// The JSON and Markdown of the experiment reports, from <see cref="Samples"/>, against files written by the code before
+/// the shapes became typed records: field names, order and values must not move. Set TBAR_WRITE_GOLDEN=1 to rewrite them.
+/// </summary>
+public class GoldenTests : TempFolder
+{
+    static void Golden(string name, string actual)
+    {
+        string path = Path.Combine(SourceFiles.Root(), "tests", "Tbar.Tests", "Reporting", "golden", name);
+        if (Environment.GetEnvironmentVariable("TBAR_WRITE_GOLDEN") == "1")
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, actual);
+        }
+        Assert.Equal(File.ReadAllText(path), actual);
+    }
+
+    static string Json(object? value) => JsonSerializer.Serialize(value, RunRecord.Json);
+
+    static IReadOnlyList<DemoResult> Seeds => [Samples.Demo(0), Samples.Demo(1)];
+
+    static IReadOnlyList<VariantResult> Variants =>
+    [
+        Samples.Variant("badnet:size=3", 0, "plain", 0.5, 0.25), Samples.Variant("badnet:size=3", 1, "plain", 0.75, null),
+        Samples.Variant("badnet:size=3", 0, "penalised", 0, null), Samples.Variant("blended:ratio=0.2", 0, "plain", 1.5, 0.5),
+    ];
+
+    [Fact]
+    public void SeedTableKeepsItsShape()
+    {
+        Golden("seed-summary.json", Json(SeedTable.Summary(Seeds)));
+        Golden("seed-table.md", SeedTable.Markdown(Seeds));
+        // tbar's CA is 24/30 and 25/30: mean 81.67 %, sample std 2.36 points.
+        Assert.Contains("| tbar | 81.67 ± 2.36 |", SeedTable.Markdown(Seeds));
+    }
+
+    [Fact]
+    public void ArithmeticTableKeepsItsShape()
+    {
+        Golden("arithmetic-summary.json", Json(ArithmeticTable.Summary(Variants)));
+        Golden("arithmetic-table.md", ArithmeticTable.Markdown(Variants));
+        // badnet plain: α 0.5 and 0.75 → 0.62 ± 0.18; relapse only on seed 0 (25 %).
+        Assert.Contains("| badnet | plain | 2/2 (2) | 0.62 ± 0.18 |", ArithmeticTable.Markdown(Variants));
+        Assert.EndsWith("| 25.0 ± 0.0 |", ArithmeticTable.Markdown(Variants).Split('\n')[2]);
+    }
+
+    [Fact]
+    public void CellAttackHasTheAnonymousShapeItReplaced()
+    {
+        var o = Samples.Attack();
+        Assert.Equal(Json(new { o.TriggerSpec, o.Test, o.Training }), Json(new CellAttack(o.TriggerSpec, o.Test, o.Training)));
+        Assert.StartsWith("{\n  \"trigger_spec\": \"badnet:size=3\",\n  \"test\": {", Json(new CellAttack(o.TriggerSpec, o.Test, o.Training)).ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void DemoReportKeepsItsShape()
+    {
+        var demo = Samples.Demo(1);
+        var options = new DemoOptions("models/mini-clip", Seed: 1);
+        Golden("demo-results.json", Json(DemoReport.Results(demo)));
+        Golden("demo-report.md", DemoReport.Markdown(demo, options));
+        var scanned = demo with { Scan = Samples.Verdict(true, 0.02) };
+        Golden("demo-results-scan.json", Json(DemoReport.Results(scanned)));
+        Golden("demo-report-scan.md", DemoReport.Markdown(scanned, options));
+    }
+
+    [Fact]
+    public void AgnosticReportKeepsItsShape()
+    {
+        AgnosticRow[] rows = [Samples.AgnosticRow(1, "clean", false), Samples.AgnosticRow(1, "badnet:size=3", true)];
+        var options = new AgnosticOptions("models/mini-clip", ["badnet:size=3"], [1], [100]);
+        AgnosticReport.Save(temp, "tbar experiment agnostic", rows, options, Samples.Calibration, 99);
+        var written = JsonNode.Parse(File.ReadAllText(Path.Combine(temp, "results.json")))!;
+        Golden("agnostic-options.json", written["options"]!.ToJsonString(RunRecord.Json));
+        Golden("agnostic-results.json", written["results"]!.ToJsonString(RunRecord.Json));
+        Golden("agnostic-table.md", File.ReadAllText(Path.Combine(temp, "table.md")));
+        var cleaned = written["results"]!["rows"]![1]!["cleaned"]![0]!;
+        Assert.Equal("tbar (inverted)", (string?)cleaned["method"]);
+        Assert.Equal(26.0 / 30 / (27.0 / 30), (double)cleaned["retention"]!, 12);
+        Assert.Contains("| 1 | badnet:size=3 | 90.0 % / 90.0 % | 2.00 % | backdoored (right) | Dress (90 %) | 86.7 % / 5.0 % / 96.3 % |",
+            File.ReadAllText(Path.Combine(temp, "table.md")));
+    }
+}
