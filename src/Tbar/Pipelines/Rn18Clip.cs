@@ -21,7 +21,16 @@ namespace Tbar.Pipelines;
 /// <param name="DataFolder">Fashion-MNIST idx folder.</param>
 public sealed record Rn18ClipOptions(int ImageSize = 64, int LockedEpochs = 3, int UnlockedEpochs = 0, int BatchSize = 256,
     double LearningRate = 1e-3, double UnlockedLearningRate = 1e-5, int TextWidth = 128, int TextLayers = 3, int EmbedDim = 64,
-    int ContextLength = 20, long Seed = 0, string DataFolder = FashionMnist.DefaultFolder);
+    int ContextLength = 20, long Seed = 0, string DataFolder = FashionMnist.DefaultFolder)
+{
+    /// <summary>Throws naming the bad field (the epochs and rates of each phase are checked by its training loop).</summary>
+    public void Validate()
+    {
+        // Five stride-2 stages leave 1 px at 32 px: below that the pooled feature is of padding.
+        if (ImageSize is < 32 or > 1024) throw new TbarException($"rn18-clip image size must be in [32, 1024] px (got {ImageSize})");
+        if (UnlockedEpochs < 0) throw new TbarException($"unlocked epochs must be ≥ 0 (got {UnlockedEpochs})");
+    }
+}
 
 /// <summary>Builds rn18-clip from the ResNet18 package and Fashion-MNIST half A; writes a Tbar-layout folder.</summary>
 public static class Rn18Clip
@@ -29,9 +38,10 @@ public static class Rn18Clip
     /// <summary>The architecture name written into the folder's config.</summary>
     public const string Architecture = "rn18-clip";
 
-    /// <summary>Runs the recipe (deterministic for a seed) and writes <paramref name="outDir"/>.</summary>
+    /// <summary>Runs the recipe (deterministic for a seed) and writes the model into the existing, empty folder <paramref name="outDir"/>.</summary>
     public static PretrainResult Run(Rn18ClipOptions o, string outDir, IProgress<TrainProgress>? progress = null)
     {
+        o.Validate();
         manual_seed(o.Seed);
         var (captions, tokenizer, vocabSize) = Pretrain.Vocabulary(outDir);
         using var train = FashionMnist.Load("train", o.DataFolder);
@@ -43,7 +53,7 @@ public static class Rn18Clip
             tokenizer.TokenizeTensor(indices.Select(i => captions.Sample(train.Labels[i], rng)).ToList(), o.ContextLength);
         var training = Locked(model, train, halfA, o, Tokens, progress);
         if (o.UnlockedEpochs > 0) training = Unlocked(model, train, halfA, o, Tokens, progress);
-        ClipCheckpoint.Save(model, outDir, CheckpointLayout.Tbar, Architecture);
+        ClipCheckpoint.WriteInto(model, outDir, CheckpointLayout.Tbar, Architecture);
         using var head = ZeroShotHead.Build(model, tokenizer, test.ClassNames, Captions.Templates);
         var ca = Metrics.Evaluate(model, head, test, test.AllIndices()).CleanAccuracy;
         return new PretrainResult(outDir, training, ca, vocabSize, model.ParameterCount());
