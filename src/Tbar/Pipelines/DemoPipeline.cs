@@ -35,6 +35,22 @@ public sealed record DemoOptions(string Model, string Data = "fashion-mnist", st
 
     /// <summary>The resolved method options.</summary>
     public MethodOptions Options => MethodSettings ?? MethodOptions.Default;
+
+    /// <summary>Attack-training images of the demo on a ResNet tower (see <see cref="ScaledFor"/>).</summary>
+    public const int ResNetTrainLimit = 10_000;
+
+    /// <summary>
+    /// These options as the demo runs them on <paramref name="tower"/>: unchanged for a ViT; on a ResNet tower (rn18-clip),
+    /// whose whole-tower fine-tune is several times slower per image, one attack epoch on the first
+    /// <see cref="ResNetTrainLimit"/> images of the pool and no clean reference.
+    /// </summary>
+    public DemoOptions ScaledFor(ImageTowerConfig tower) => tower is ResNetConfig
+        ? this with
+        {
+            AttackEpochs = 1, CleanReference = false,
+            TrainLimit = TrainLimit is > 0 and < ResNetTrainLimit ? TrainLimit : ResNetTrainLimit,
+        }
+        : this;
 }
 
 /// <summary>Test-split metrics of one model, with the chosen α where one exists.</summary>
