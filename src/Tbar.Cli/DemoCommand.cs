@@ -10,24 +10,40 @@ static class DemoCommand
 {
     public static Command Create(TextWriter stdout)
     {
+        var model = new Option<string>("--model")
+        {
+            Description = "Clean model to start from: a folder, mini-clip (the default, shipped) or rn18-clip (built on first use)",
+        };
+        var data = new Option<string>("--data")
+        {
+            Description = "Data spec: fashion-mnist[:DIR], cifar10:DIR, cifar100:DIR, folder:DIR", DefaultValueFactory = _ => "fashion-mnist",
+        };
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "tbar-demo" };
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var trigger = new Option<string>("--trigger") { Description = "Trigger spec", DefaultValueFactory = _ => "badnet:size=3" };
         var target = new Option<string>("--target") { Description = "Target class", DefaultValueFactory = _ => "Bag" };
         var quick = new Option<bool>("--quick") { Description = "Skip the clean reference and train the attack for 1 epoch" };
-        var methods = new Option<string>("--methods") { Description = "Comma-separated methods", DefaultValueFactory = _ => string.Join(",", DemoOptions.DefaultMethods) };
-        var agnostic = new Option<bool>("--agnostic") { Description = "Also scan the backdoored model and clean it on the inverted trigger (TBAR, GA)" };
+        var methods = new Option<string>("--methods")
+        {
+            Description = $"Comma-separated methods (default {string.Join(",", DemoOptions.DefaultMethods)}; " +
+                $"on a ResNet tower {string.Join(",", DemoOptions.ResNetMethods)})",
+        };
+        var agnostic = new Option<bool>("--agnostic")
+        {
+            Description = "Also scan the backdoored model and clean it on the inverted trigger (TBAR, GA)",
+        };
         var (optionsFile, caFloor) = MethodFlags.Create();
-        var command = new Command("demo", "Backdoor the shipped mini-CLIP, remove the backdoor with TBAR and baselines, report CA/ASR.")
-            { output, seed, trigger, target, quick, methods, agnostic, optionsFile, caFloor };
+        var command = new Command("demo", "Backdoor a clean CLIP (the shipped mini-CLIP by default), remove the backdoor with TBAR and " +
+            "baselines, report CA/ASR.") { model, data, output, seed, trigger, target, quick, methods, agnostic, optionsFile, caFloor };
         command.SetAction(r =>
         {
             bool q = r.GetValue(quick);
-            var options = new DemoOptions(Defaults.MiniClip, Trigger: r.GetValue(trigger)!, Target: r.GetValue(target)!, Seed: r.GetValue(seed),
-                Methods: r.GetValue(methods)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+            string path = r.GetValue(model) ?? Defaults.MiniClip;
+            var options = new DemoOptions(path, r.GetValue(data)!, Trigger: r.GetValue(trigger)!, Target: r.GetValue(target)!, Seed: r.GetValue(seed),
+                Methods: r.GetValue(methods)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
                 CleanReference: !q, AttackEpochs: q ? 1 : 3, MethodSettings: MethodFlags.Resolve(r.GetValue(optionsFile), r.GetValue(caFloor)),
                 Agnostic: r.GetValue(agnostic) ? Tbar.Inversion.ScanCalibration.Load(ScanCommand.ShippedCalibration) : null);
-            return Run(options, r.GetValue(output)!, stdout);
+            return Run(options.ScaledFor(Tbar.Models.ClipCheckpoint.ReadConfig(path).Vision), r.GetValue(output)!, stdout);
         });
         return command;
     }

@@ -46,13 +46,9 @@ static class ModelNames
         string dir = Path.Combine(CacheRoot(), "tbar", "rn18-clip");
         if (File.Exists(Path.Combine(dir, "tbar_model.safetensors"))) return dir;
         stdout.WriteLine($"building rn18-clip into {dir} (first use; `tbar pretrain --arch rn18-clip` recipe)");
-        string partial = dir + ".partial";
-        if (Directory.Exists(partial)) Directory.Delete(partial, true);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var result = ProgressBar.Run(stdout, "rn18-clip", p => Pipelines.Rn18Clip.Run(Rn18Recipe, partial, p));
-        PretrainCommand.Record(result, Rn18Recipe, Rn18Recipe.Seed, clock.Elapsed.TotalSeconds).Save(Path.Combine(partial, "pretrain.json"));
-        Directory.Move(partial, dir);
-        stdout.WriteLine($"rn18-clip: zero-shot test accuracy {result.ZeroShotTestAccuracy}, {clock.Elapsed.TotalMinutes:F1} min");
+        var (result, seconds) = PretrainCommand.Build(dir, "rn18-clip", Rn18Recipe, Rn18Recipe.Seed,
+            (partial, p) => Pipelines.Rn18Clip.Run(Rn18Recipe, partial, p), stdout);
+        stdout.WriteLine($"rn18-clip: zero-shot test accuracy {result.ZeroShotTestAccuracy}, {seconds / 60:F1} min");
         return dir;
     }
 

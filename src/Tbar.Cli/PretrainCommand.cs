@@ -43,28 +43,43 @@ static class PretrainCommand
                 {
                     Epochs = r.GetValue(epochs) ?? d.Epochs, LearningRate = r.GetValue(lr) ?? d.LearningRate, Seed = r.GetValue(seed),
                     DataFolder = r.GetValue(data)!,
-                }, o => p => Pretrain.Run(o, outDir, p), o => o.Seed, outDir, stdout),
+                }, (o, dir, p) => Pretrain.Run(o, dir, p), o => o.Seed, outDir, stdout),
                 "rn18-clip" => Run(r18 with
                 {
                     ImageSize = r.GetValue(size), LockedEpochs = r.GetValue(epochs) ?? r18.LockedEpochs,
                     LearningRate = r.GetValue(lr) ?? r18.LearningRate, UnlockedEpochs = r.GetValue(unlocked),
                     UnlockedLearningRate = r.GetValue(unlockedLr), Seed = r.GetValue(seed), DataFolder = r.GetValue(data)!,
-                }, o => p => Rn18Clip.Run(o, outDir, p), o => o.Seed, outDir, stdout),
+                }, (o, dir, p) => Rn18Clip.Run(o, dir, p), o => o.Seed, outDir, stdout),
                 _ => throw new TbarException($"unknown --arch '{name}' (mini-clip, rn18-clip)"),
             };
         });
         return command;
     }
 
-    static int Run<T>(T options, Func<T, Func<IProgress<TrainProgress>, PretrainResult>> work, Func<T, long> seed, string outDir, TextWriter stdout)
-        where T : notnull
+    static int Run<T>(T options, Func<T, string, IProgress<TrainProgress>, PretrainResult> work, Func<T, long> seed, string outDir,
+        TextWriter stdout) where T : notnull
+    {
+        var (result, seconds) = Build(outDir, "pretrain", options, seed(options), (dir, p) => work(options, dir, p), stdout);
+        stdout.WriteLine($"wrote {outDir}: zero-shot test accuracy {result.ZeroShotTestAccuracy}, {result.Parameters:N0} parameters, " +
+            $"{seconds / 60:F1} min");
+        return 0;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> into a temporary sibling of <paramref name="outDir"/> with a progress bar, adds pretrain.json,
+    /// and renames it into place (a killed run leaves no half-written model).
+    /// </summary>
+    public static (PretrainResult Result, double Seconds) Build(string outDir, string title, object options, long seed,
+        Func<string, IProgress<TrainProgress>, PretrainResult> work, TextWriter stdout)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var result = ProgressBar.Run(stdout, "pretrain", work(options));
-        Record(result, options, seed(options), clock.Elapsed.TotalSeconds).Save(Path.Combine(outDir, "pretrain.json"));
-        stdout.WriteLine($"wrote {outDir}: zero-shot test accuracy {result.ZeroShotTestAccuracy}, {result.Parameters:N0} parameters, " +
-            $"{clock.Elapsed.TotalMinutes:F1} min");
-        return 0;
+        PretrainResult? result = null;
+        AtomicFolder.Write(outDir, "pretrain.json", dir =>
+        {
+            result = ProgressBar.Run(stdout, title, p => work(dir, p));
+            Record(result, options, seed, clock.Elapsed.TotalSeconds).Save(Path.Combine(dir, "pretrain.json"));
+        });
+        return (result!, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>The pretrain.json record of a run.</summary>

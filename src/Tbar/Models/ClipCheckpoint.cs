@@ -18,12 +18,7 @@ public static class ClipCheckpoint
     public static Clip Load(string path, out LoadReport report)
     {
         var (layout, weights, configPath) = Resolve(path);
-        var config = layout switch
-        {
-            CheckpointLayout.OpenClip => ClipConfigFiles.ReadOpenClip(configPath),
-            CheckpointLayout.Tbar => TbarConfigFile.Read(configPath),
-            _ => ClipConfigFiles.ReadHuggingFace(configPath),
-        };
+        var config = ReadConfig(layout, configPath);
         var file = SafeTensors.Open(weights);
         RequireRoomFor(config, file, configPath);
         var model = new Clip(config);
@@ -33,6 +28,20 @@ public static class ClipCheckpoint
         report = new LoadReport(layout, weights, configPath, extras.Keys.ToList());
         return model;
     }
+
+    /// <summary>The config of the model at <paramref name="path"/>, without loading its weights.</summary>
+    public static ClipConfig ReadConfig(string path)
+    {
+        var (layout, _, configPath) = Resolve(path);
+        return ReadConfig(layout, configPath);
+    }
+
+    static ClipConfig ReadConfig(CheckpointLayout layout, string configPath) => layout switch
+    {
+        CheckpointLayout.OpenClip => ClipConfigFiles.ReadOpenClip(configPath),
+        CheckpointLayout.Tbar => TbarConfigFile.Read(configPath),
+        _ => ClipConfigFiles.ReadHuggingFace(configPath),
+    };
 
     // Every parameter is stored in ≥ 2 bytes, so a config that implies more than the file can hold disagrees with the
     // weights: an error before the model is allocated (a hostile config could otherwise ask for any amount of memory).

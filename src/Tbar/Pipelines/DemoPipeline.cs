@@ -35,6 +35,29 @@ public sealed record DemoOptions(string Model, string Data = "fashion-mnist", st
 
     /// <summary>The resolved method options.</summary>
     public MethodOptions Options => MethodSettings ?? MethodOptions.Default;
+
+    /// <summary>Attack-training images of the demo on a ResNet tower (see <see cref="ScaledFor"/>).</summary>
+    public const int ResNetTrainLimit = 10_000;
+
+    /// <summary>Validation images (clean, and as many triggered) of the demo on a ResNet tower.</summary>
+    public const int ResNetValSize = 1_000;
+
+    /// <summary>The methods the demo runs on a ResNet tower when none are named: the arithmetic rows, not the baselines' LR sweeps.</summary>
+    public static readonly string[] ResNetMethods = ["tbar", "tbar-consistent", "tbar-refit"];
+
+    /// <summary>
+    /// These options as the demo runs them on <paramref name="tower"/>: unchanged for a ViT. On a ResNet tower (rn18-clip),
+    /// whose whole-tower passes cost many times the mini-CLIP's per image: one attack epoch on the first
+    /// <see cref="ResNetTrainLimit"/> images of the pool, no clean reference, <see cref="ResNetValSize"/> validation images and,
+    /// unless methods were named, <see cref="ResNetMethods"/>.
+    /// </summary>
+    public DemoOptions ScaledFor(ImageTowerConfig tower) => tower is ResNetConfig
+        ? this with
+        {
+            AttackEpochs = 1, CleanReference = false, ValSize = Math.Min(ValSize, ResNetValSize), Methods = Methods ?? ResNetMethods,
+            TrainLimit = TrainLimit is > 0 and < ResNetTrainLimit ? TrainLimit : ResNetTrainLimit,
+        }
+        : this;
 }
 
 /// <summary>Test-split metrics of one model, with the chosen α where one exists.</summary>

@@ -35,7 +35,7 @@ public sealed record PretrainSummary(double ZeroShotTestAccuracy, long Correct, 
 /// <summary>Builds the vocabulary, the model and trains it; writes an HF-layout folder (the same path as a real checkpoint).</summary>
 public static class Pretrain
 {
-    /// <summary>Runs the recipe and writes the model folder <paramref name="outDir"/>.</summary>
+    /// <summary>Runs the recipe and writes the model into the existing, empty folder <paramref name="outDir"/> (the caller stages it).</summary>
     public static PretrainResult Run(PretrainOptions o, string outDir, IProgress<TrainProgress>? progress = null)
     {
         manual_seed(o.Seed);
@@ -53,7 +53,7 @@ public static class Pretrain
             var texts = indices.Select(i => captions.Sample(train.Labels[i], rng)).ToList();
             return (images, tokenizer.TokenizeTensor(texts, o.ContextLength));
         }, new TrainOptions(o.Epochs, o.BatchSize, o.LearningRate, 0.1, 0.05, 1.0, o.Seed), progress);
-        ClipCheckpoint.Save(model, outDir, CheckpointLayout.HuggingFace);
+        ClipCheckpoint.WriteInto(model, outDir, CheckpointLayout.HuggingFace);
         using var head = ZeroShotHead.Build(model, tokenizer, test.ClassNames, Captions.Templates);
         var ca = Metrics.Evaluate(model, head, test, test.AllIndices()).CleanAccuracy;
         return new PretrainResult(outDir, training, ca, vocabSize, model.ParameterCount());

@@ -9,19 +9,28 @@ namespace Tbar.Pipelines;
 /// <summary>Recipe of rn18-clip: the package's ImageNet ResNet as image tower, a projection, and the mini-CLIP's text side.</summary>
 /// <param name="ImageSize">Working side of the tower (Fashion-MNIST's 28 px are resized to it), e.g. 32, 48 or 64.</param>
 /// <param name="LockedEpochs">LiT epochs: the tower locked, projection + text tower + temperature trained, e.g. 3.</param>
-/// <param name="UnlockedEpochs">Epochs afterwards with every weight trained (0 = off), e.g. 1.</param>
+/// <param name="UnlockedEpochs">Epochs afterwards with every weight trained (0 = off), e.g. 2.</param>
 /// <param name="BatchSize">Pairs per step, e.g. 256.</param>
 /// <param name="LearningRate">Peak AdamW rate of the locked phase, e.g. 1e-3.</param>
-/// <param name="UnlockedLearningRate">Peak rate of the unlocked phase, e.g. 1e-5.</param>
+/// <param name="UnlockedLearningRate">Peak rate of the unlocked phase, e.g. 1e-4.</param>
 /// <param name="TextWidth">Text tower width, e.g. 128.</param>
 /// <param name="TextLayers">Text tower depth, e.g. 3.</param>
 /// <param name="EmbedDim">Joint embedding width, e.g. 64.</param>
 /// <param name="ContextLength">Token positions, e.g. 20.</param>
 /// <param name="Seed">Seed of initialisation, caption sampling and shuffling.</param>
 /// <param name="DataFolder">Fashion-MNIST idx folder.</param>
-public sealed record Rn18ClipOptions(int ImageSize = 64, int LockedEpochs = 3, int UnlockedEpochs = 0, int BatchSize = 256,
-    double LearningRate = 1e-3, double UnlockedLearningRate = 1e-5, int TextWidth = 128, int TextLayers = 3, int EmbedDim = 64,
-    int ContextLength = 20, long Seed = 0, string DataFolder = FashionMnist.DefaultFolder);
+public sealed record Rn18ClipOptions(int ImageSize = 32, int LockedEpochs = 3, int UnlockedEpochs = 2, int BatchSize = 256,
+    double LearningRate = 1e-3, double UnlockedLearningRate = 1e-4, int TextWidth = 128, int TextLayers = 3, int EmbedDim = 64,
+    int ContextLength = 20, long Seed = 0, string DataFolder = FashionMnist.DefaultFolder)
+{
+    /// <summary>Throws naming the bad field (the epochs and rates of each phase are checked by its training loop).</summary>
+    public void Validate()
+    {
+        // Five stride-2 stages leave 1 px at 32 px: below that the pooled feature is of padding.
+        if (ImageSize is < 32 or > 1024) throw new TbarException($"rn18-clip image size must be in [32, 1024] px (got {ImageSize})");
+        if (UnlockedEpochs < 0) throw new TbarException($"unlocked epochs must be ≥ 0 (got {UnlockedEpochs})");
+    }
+}
 
 /// <summary>Builds rn18-clip from the ResNet18 package and Fashion-MNIST half A; writes a Tbar-layout folder.</summary>
 public static class Rn18Clip
@@ -29,9 +38,10 @@ public static class Rn18Clip
     /// <summary>The architecture name written into the folder's config.</summary>
     public const string Architecture = "rn18-clip";
 
-    /// <summary>Runs the recipe (deterministic for a seed) and writes <paramref name="outDir"/>.</summary>
+    /// <summary>Runs the recipe (deterministic for a seed) and writes the model into the existing, empty folder <paramref name="outDir"/>.</summary>
     public static PretrainResult Run(Rn18ClipOptions o, string outDir, IProgress<TrainProgress>? progress = null)
     {
+        o.Validate();
         manual_seed(o.Seed);
         var (captions, tokenizer, vocabSize) = Pretrain.Vocabulary(outDir);
         using var train = FashionMnist.Load("train", o.DataFolder);
@@ -43,7 +53,7 @@ public static class Rn18Clip
             tokenizer.TokenizeTensor(indices.Select(i => captions.Sample(train.Labels[i], rng)).ToList(), o.ContextLength);
         var training = Locked(model, train, halfA, o, Tokens, progress);
         if (o.UnlockedEpochs > 0) training = Unlocked(model, train, halfA, o, Tokens, progress);
-        ClipCheckpoint.Save(model, outDir, CheckpointLayout.Tbar, Architecture);
+        ClipCheckpoint.WriteInto(model, outDir, CheckpointLayout.Tbar, Architecture);
         using var head = ZeroShotHead.Build(model, tokenizer, test.ClassNames, Captions.Templates);
         var ca = Metrics.Evaluate(model, head, test, test.AllIndices()).CleanAccuracy;
         return new PretrainResult(outDir, training, ca, vocabSize, model.ParameterCount());

@@ -82,3 +82,20 @@ public class ScanDeterminismTests(FashionMnist6000 data) : TempFolder, IClassFix
         Twice.SameNumbers(scans, "scan.json");
     }
 }
+
+/// <summary>
+/// rn18-clip's recipe (locked then unlocked epochs) on 600 half-A images at 32 px, built twice: the same bytes, so a
+/// first-use build reproduces the published model. Slow: two ResNet imports and whole-tower training.
+/// </summary>
+public class Rn18PretrainDeterminismTests(FashionMnist1200 data) : TempFolder, IClassFixture<FashionMnist1200>
+{
+    [Tbar.Tests.Models.ResNetPackageFact]
+    [Trait("Category", "Slow")]
+    public void Rn18ClipBuildIsBitIdenticalForTheSameSeed()
+    {
+        var builds = Twice.Run(temp, "rn18", o => ["pretrain", "--arch", "rn18-clip", "--image-size", "32", "--epochs", "1",
+            "--unlocked-epochs", "1", "--unlocked-lr", "1e-4", "--data-dir", data.Folder, "--seed", "6", "--out", o]);
+        Twice.SameBytes(builds, "tbar_model.safetensors");
+        Twice.SameNumbers(builds, "pretrain.json");
+    }
+}
