@@ -38,7 +38,7 @@ public static class MethodEvaluation
     {
         var cleaned = VisualWeights.Snapshot(model);
         FineTune.Train(model, head, task.CleanBudget.Length, p => task.CleanBatch(p, model.Config.Preprocess), new TrainOptions(1, 64, 1e-4, 0.1));
-        var asr = Metrics.Evaluate(model, head, data.Test, data.Test.AllIndices(), trigger, target).AttackSuccess!.Value;
+        var asr = Metrics.AttackSuccess(model, head, data.Test, data.Test.AllIndices(), trigger, target).Value;
         VisualWeights.Restore(model, cleaned);
         VisualWeights.Dispose([cleaned]);
         return asr;
