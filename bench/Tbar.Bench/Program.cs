@@ -4,12 +4,25 @@ using Tbar.Io;
 using Tbar.Models;
 using static TorchSharp.torch;
 
-// Benchmarks write JSON next to their printout. Usage:
+// Benchmarks write JSON next to their printout. Usage (every command takes --threads N, default 1):
+//   dotnet run -c Release --project bench/Tbar.Bench -- suite [--models mini-clip,vit-b-32,rn18-clip] [--iters 5] [--out FILE]
+//   dotnet run -c Release --project bench/Tbar.Bench -- case --model NAME --kind forward|train|eval [--batch N] [--iters 5]
+//   dotnet run -c Release --project bench/Tbar.Bench -- profile [--model mini-clip] [--batch 64] [--iters 20] [--out FILE]
 //   dotnet run -c Release --project bench/Tbar.Bench -- forward [--model DIR] [--batch 32] [--iters 3] [--out FILE]
 //   dotnet run -c Release --project bench/Tbar.Bench -- batchnorm --model DIR --trigger SPEC --target CLASS [--calib 2000] [--test 10000] [--out FILE]
 var opts = Args.Parse(args);
+set_num_threads(int.Parse(opts.Get("threads", "1")));
 switch (opts.Command)
 {
+    case "suite":
+        Suite.Run(opts);
+        return 0;
+    case "case":
+        Suite.RunCase(opts);
+        return 0;
+    case "profile":
+        Suite.Profile(opts);
+        return 0;
     case "forward":
         Forward.Run(opts);
         return 0;
@@ -17,7 +30,7 @@ switch (opts.Command)
         BatchNormCheck.Run(opts);
         return 0;
     default:
-        Console.Error.WriteLine("usage: Tbar.Bench forward|batchnorm [options]; see the comment at the top of Program.cs");
+        Console.Error.WriteLine("usage: Tbar.Bench suite|case|profile|forward|batchnorm [options]; see the comment at the top of Program.cs");
         return 2;
 }
 

@@ -46,10 +46,19 @@ public static class Metrics
             var batch = indices.AsSpan(start, Math.Min(batchSize, indices.Length - start)).ToArray();
             var images = data.Images(batch);
             if (trigger != null) images = trigger.Apply(images, batch);
-            var logits = head.Logits(model.EncodeImage(Preprocess.Apply(images, model.Config.Preprocess)));
-            logits.argmax(1).data<long>().CopyTo(predictions.AsSpan(start, batch.Length));
+            var normalised = Preprocess.Apply(images, model.Config.Preprocess);
+            var blocks = Shards.Map(batch.Length, (first, length) => Classify(model, head, normalised.narrow(0, first, length)));
+            blocks.SelectMany(b => b).ToArray().CopyTo(predictions.AsSpan(start, batch.Length));
         }
         return predictions;
+    }
+
+    /// <summary>Predicted class of each (B, 3, S, S) normalised image; sets its own no-grad mode and scope (it may run on a worker thread).</summary>
+    static long[] Classify(Clip model, ZeroShotHead head, Tensor normalised)
+    {
+        using var guard = no_grad();
+        using var scope = NewDisposeScope();
+        return head.Logits(model.EncodeImage(normalised)).argmax(1).data<long>().ToArray();
     }
 
     /// <summary>CA on <paramref name="indices"/>; with a trigger, also ASR and BD-ACC on the non-target images among them.</summary>
@@ -58,9 +67,24 @@ public static class Metrics
     {
         var clean = Predict(model, head, data, indices, null, batchSize);
         if (trigger == null) return Score(data.Labels, indices, clean, -1, null);
-        if (target < 0 || target >= data.ClassNames.Count) throw new TbarException($"target class {target} is outside 0..{data.ClassNames.Count - 1}");
+        CheckTarget(data, target);
         var triggered = Predict(model, head, data, Victims(data.Labels, indices, target), trigger, batchSize);
         return Score(data.Labels, indices, clean, target, triggered);
+    }
+
+    /// <summary>ASR alone (the triggered non-target images classified as the target), without the clean pass of <see cref="Evaluate"/>.</summary>
+    public static Rate AttackSuccess(Clip model, ZeroShotHead head, ImageDataset data, long[] indices, ITrigger trigger, int target,
+        int batchSize = 256)
+    {
+        CheckTarget(data, target);
+        var victims = Victims(data.Labels, indices, target);
+        var triggered = Predict(model, head, data, victims, trigger, batchSize);
+        return new Rate(triggered.LongCount(p => p == target), victims.Length);
+    }
+
+    static void CheckTarget(ImageDataset data, int target)
+    {
+        if (target < 0 || target >= data.ClassNames.Count) throw new TbarException($"target class {target} is outside 0..{data.ClassNames.Count - 1}");
     }
 
     /// <summary>The images ASR is measured on: those whose true class is not the target.</summary>

@@ -67,10 +67,9 @@ public static class MethodEvaluation
     {
         var saved = VisualWeights.Snapshot(model);
         FineTune.Train(model, head, count, batch, recipe);
-        var victims = Metrics.Victims(data.Test.Labels, data.Test.AllIndices(), target);
-        var predicted = Metrics.Predict(model, head, data.Test, victims, trigger);
+        var asr = Metrics.AttackSuccess(model, head, data.Test, data.Test.AllIndices(), trigger, target).Value;
         VisualWeights.Restore(model, saved);
         VisualWeights.Dispose([saved]);
-        return (double)predicted.LongCount(p => p == target) / victims.Length;
+        return asr;
     }
 }

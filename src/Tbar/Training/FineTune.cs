@@ -1,4 +1,5 @@
 using Tbar.Models;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -23,12 +24,44 @@ public static class FineTune
     {
         model.train();
         var parameters = model.Visual.parameters().ToList();
-        var result = TrainLoop.Run(parameters, count, options, indices =>
+        var result = TrainLoop.RunWithGradients(parameters, count, options, indices =>
         {
             var (images, labels) = batch(indices);
-            return Loss(model, head, images, labels);
+            return Gradients(model, head, images, labels, parameters);
         }, progress);
         model.eval();
         return result;
+    }
+
+    /// <summary>
+    /// Fills the gradients of the mean loss over the batch and returns it. The loss is a mean over images, so the batch is
+    /// cut into row blocks (<see cref="Shards"/>) whose weighted gradients are computed side by side and added in block order.
+    /// </summary>
+    public static double Gradients(Clip model, ZeroShotHead head, Tensor images, Tensor labels, IList<Parameter> parameters)
+    {
+        long rows = images.shape[0];
+        if (Shards.Count(rows) == 1)
+        {
+            using var loss = Loss(model, head, images, labels);
+            loss.backward();
+            return loss.item<float>();
+        }
+        var blocks = Shards.Map(rows, (start, length) =>
+        {
+            using var scope = NewDisposeScope();
+            double weight = (double)length / rows;
+            using var loss = Loss(model, head, images.narrow(0, start, length), labels.narrow(0, start, length));
+            var grads = autograd.grad([loss * weight], parameters.Cast<Tensor>().ToList());
+            foreach (var g in grads) g.DetachFromDisposeScope();
+            return (Loss: weight * loss.item<float>(), Grads: grads);
+        });
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            var sum = blocks[0].Grads[i];
+            foreach (var block in blocks.Skip(1)) sum.add_(block.Grads[i]);
+            parameters[i].grad = sum;
+        }
+        foreach (var g in blocks.SelectMany(b => b.Grads)) g.Dispose();
+        return blocks.Sum(b => b.Loss);
     }
 }

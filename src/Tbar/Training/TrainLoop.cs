@@ -12,6 +12,19 @@ public static class TrainLoop
 {
     /// <summary>Trains <paramref name="parameters"/> over <paramref name="count"/> examples; <paramref name="loss"/> maps batch indices to a scalar loss.</summary>
     public static TrainResult Run(IList<Parameter> parameters, int count, TrainOptions options, Func<long[], Tensor> loss,
+        IProgress<TrainProgress>? progress = null) =>
+        RunWithGradients(parameters, count, options, batch =>
+        {
+            var value = loss(batch);
+            value.backward();
+            return value.item<float>();
+        }, progress);
+
+    /// <summary>
+    /// As <see cref="Run"/>, but <paramref name="gradients"/> fills the parameters' gradients for a batch of indices itself
+    /// (e.g. from row blocks computed side by side, <see cref="Shards"/>) and returns the batch's loss.
+    /// </summary>
+    public static TrainResult RunWithGradients(IList<Parameter> parameters, int count, TrainOptions options, Func<long[], double> gradients,
         IProgress<TrainProgress>? progress = null)
     {
         options.Validate();
@@ -30,7 +43,7 @@ public static class TrainLoop
             for (int b = 0; b < perEpoch; b++, step++)
             {
                 var batch = order.AsSpan(b * options.BatchSize, Math.Min(options.BatchSize, count - b * options.BatchSize)).ToArray();
-                double value = Step(optimizer, parameters, options, options.RateAt(step, total), () => loss(batch));
+                double value = Step(optimizer, parameters, options, options.RateAt(step, total), () => gradients(batch));
                 epochLoss += value;
                 seen += batch.Length;
                 progress?.Report(new TrainProgress(step + 1, total, value, seen / clock.Elapsed.TotalSeconds));
@@ -39,16 +52,14 @@ public static class TrainLoop
         return new TrainResult(step, seen, epochLoss / perEpoch, clock.Elapsed.TotalSeconds);
     }
 
-    static double Step(optim.Optimizer optimizer, IList<Parameter> parameters, TrainOptions options, double rate, Func<Tensor> loss)
+    static double Step(optim.Optimizer optimizer, IList<Parameter> parameters, TrainOptions options, double rate, Func<double> gradients)
     {
         using var scope = NewDisposeScope();
         foreach (var group in optimizer.ParamGroups) group.LearningRate = rate;
         optimizer.zero_grad();
-        var value = loss();
-        value.backward();
+        double result = gradients();
         if (options.ClipNorm > 0) nn.utils.clip_grad_norm_(parameters, options.ClipNorm);
         optimizer.step();
-        double result = value.item<float>();
         if (!double.IsFinite(result)) throw new TbarException($"training diverged (loss {result}); lower the learning rate");
         return result;
     }

@@ -4,7 +4,6 @@ using Tbar.Models;
 using Tbar.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace Tbar.Unlearning;
 
@@ -135,9 +134,10 @@ public static class Baselines
         using var scope = NewDisposeScope();
         model.train();
         var (images, labels) = task.ForgetBatch(positions, model.Config.Preprocess);
-        var loss = -F.cross_entropy(head.Logits(model.EncodeImage(images)), labels);
         optimizer.zero_grad();
-        loss.backward();
+        FineTune.Gradients(model, head, images, labels, parameters);
+        // Ascent: the gradient of −CE is the exact negation of CE's.
+        foreach (var p in parameters) p.grad?.neg_();
         nn.utils.clip_grad_norm_(parameters, 1.0);
         optimizer.step();
         model.eval();

@@ -69,18 +69,31 @@ public static class TbarRefit
         return new UnlearnResult("repair", null, choice, point, null, clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>Re-fits the repair layers on clean images and forget images with their true labels.</summary>
+    /// <summary>
+    /// Re-fits the repair layers on clean images and forget images with their true labels. The other layers are held out of
+    /// autograd meanwhile, so the backward pass stops at the repaired layers instead of running through the whole tower.
+    /// </summary>
     public static void Repair(Clip model, ZeroShotHead head, UnlearnTask task, RefitOptions refit)
     {
-        var parameters = model.Visual.named_parameters().Where(p => refit.Layers.Any(l => p.name == l || p.name.StartsWith(l)))
-            .Select(p => p.parameter).ToList();
+        var named = model.Visual.named_parameters().ToList();
+        bool Refitted(string name) => refit.Layers.Any(l => name == l || name.StartsWith(l));
+        var parameters = named.Where(p => Refitted(p.name)).Select(p => p.parameter).ToList();
+        var held = named.Where(p => !Refitted(p.name) && p.parameter.requires_grad).Select(p => p.parameter).ToList();
         int clean = task.CleanBudget.Length, forget = task.Forget.Indices.Length;
-        TrainLoop.Run(parameters, clean + forget, refit.Recipe, positions =>
+        foreach (var p in held) p.requires_grad_(false);
+        try
         {
-            var (cleanImages, cleanLabels) = task.CleanBatch(positions.Where(p => p < clean).ToArray(), model.Config.Preprocess);
-            var (forgetImages, trueLabels) = task.ForgetBatchTrueLabels(positions.Where(p => p >= clean).Select(p => p - clean).ToArray(), model.Config.Preprocess);
-            return FineTune.Loss(model, head, cat([cleanImages, forgetImages], 0), cat([cleanLabels, trueLabels], 0));
-        });
+            TrainLoop.RunWithGradients(parameters, clean + forget, refit.Recipe, positions =>
+            {
+                var (cleanImages, cleanLabels) = task.CleanBatch(positions.Where(p => p < clean).ToArray(), model.Config.Preprocess);
+                var (forgetImages, trueLabels) = task.ForgetBatchTrueLabels(positions.Where(p => p >= clean).Select(p => p - clean).ToArray(), model.Config.Preprocess);
+                return FineTune.Gradients(model, head, cat([cleanImages, forgetImages], 0), cat([cleanLabels, trueLabels], 0), parameters);
+            });
+        }
+        finally
+        {
+            foreach (var p in held) p.requires_grad_(true);
+        }
         model.eval();
     }
 }

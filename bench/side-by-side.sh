@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Times the same image-tower cases in PyTorch (Debian's python3-torch 1.13 on OpenBLAS, bench/pytorch/case.py) and in
+# Tbar (bench/Tbar.Bench case), interleaved: for each case, ROUNDS rounds of one PyTorch run then one Tbar run, so both
+# see the same load. Each run reports the median of its iterations; the table takes the median over rounds.
+# Runs go to bench/results/side-by-side-runs.jsonl (APPEND=1 keeps earlier runs, e.g. to add MODELS one at a time);
+# writes bench/results/side-by-side.json and .md from all of them, and puts the table into README.md between the
+# speed-table markers.
+#   bench/side-by-side.sh                                  # THREADS=2 ROUNDS=5, every model
+#   MODELS="matmul mini-clip" bench/side-by-side.sh; APPEND=1 MODELS="vit-b-32 rn18-clip" bench/side-by-side.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+threads=${THREADS:-2}
+rounds=${ROUNDS:-5}
+python=${PYTHON:-/usr/bin/python3}
+# Debian's OpenBLAS picks a generic kernel on this CPU unless told its core type (65 instead of ~300 GFLOP/s).
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
+dotnet build bench/Tbar.Bench -c Release -nologo -v quiet >/dev/null
+bench=bench/Tbar.Bench/bin/Release/net10.0/Tbar.Bench.dll
+models=${MODELS:-matmul mini-clip vit-b-32 rn18-clip}
+runs=bench/results/side-by-side-runs.jsonl
+[ "${APPEND:-0}" = 1 ] || : >"$runs"
+# model kind iterations-per-run (ViT-B/32 and rn18-clip steps take seconds each, so fewer per run)
+cases=(
+  "matmul matmul 5"
+  "mini-clip forward 5" "mini-clip train 5" "mini-clip eval 5"
+  "vit-b-32 forward 2" "vit-b-32 train 1" "vit-b-32 eval 1"
+  "rn18-clip forward 2" "rn18-clip train 3" "rn18-clip eval 2"
+)
+uptime_before=$(cut -d' ' -f1-3 /proc/loadavg)
+for c in "${cases[@]}"; do
+  read -r model kind iters <<<"$c"
+  [[ " $models " == *" $model "* ]] || continue
+  if [ "$model" = rn18-clip ] && [ ! -f "$HOME/.cache/tbar/rn18-clip/tbar_config.json" ]; then
+    echo "skip rn18-clip $kind: ~/.cache/tbar/rn18-clip is absent (./tbar pretrain --arch rn18-clip --image-size 64)" >&2
+    continue
+  fi
+  for r in $(seq "$rounds"); do
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    line=$(cd bench/pytorch && "$python" case.py --model "$model" --kind "$kind" --iters "$iters" --threads "$threads")
+    echo "{\"round\": $r, \"load\": $load, \"run\": $line}" >>"$runs"
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    line=$(dotnet "$bench" case --model "$model" --kind "$kind" --iters "$iters" --threads "$threads")
+    echo "{\"round\": $r, \"load\": $load, \"run\": $line}" >>"$runs"
+    echo "$model $kind round $r done (load $load)" >&2
+  done
+done
+"$python" bench/side_by_side_table.py --runs "$runs" --threads "$threads" --load-before "$uptime_before" \
+  --out bench/results/side-by-side.json --table bench/results/side-by-side.md --readme README.md
