@@ -6,6 +6,8 @@ using static TorchSharp.torch;
 
 // Benchmarks write JSON next to their printout. Usage:
 //   dotnet run -c Release --project bench/Tbar.Bench -- forward [--model DIR] [--batch 32] [--iters 3] [--out FILE]
+//   dotnet run -c Release --project bench/Tbar.Bench -- alpha-search [--cells experiments/arithmetic] [--out experiments/alpha-search]
+//       [--cache DIR]
 //   dotnet run -c Release --project bench/Tbar.Bench -- batchnorm --model DIR --trigger SPEC --target CLASS [--calib 2000] [--test 10000] [--out FILE]
 var opts = Args.Parse(args);
 switch (opts.Command)
@@ -13,11 +15,14 @@ switch (opts.Command)
     case "forward":
         Forward.Run(opts);
         return 0;
+    case "alpha-search":
+        AlphaSearchBench.Run(opts);
+        return 0;
     case "batchnorm":
         BatchNormCheck.Run(opts);
         return 0;
     default:
-        Console.Error.WriteLine("usage: Tbar.Bench forward|batchnorm [options]; see the comment at the top of Program.cs");
+        Console.Error.WriteLine("usage: Tbar.Bench forward|alpha-search|batchnorm [options]; see the comment at the top of Program.cs");
         return 2;
 }
 

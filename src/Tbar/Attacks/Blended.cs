@@ -35,7 +35,8 @@ public sealed class Blended : ITrigger, IDisposable
         lock (patterns)
         {
             if (!patterns.TryGetValue((h, w), out var p))
-                patterns[(h, w)] = p = image is null ? rand(3, h, w, generator: new Generator((ulong)seed)) : ImageFile.Resize(image, h, w);
+                patterns[(h, w)] = p = image is null ? Compute.FromCpu(() => rand(3, h, w, generator: new Generator((ulong)seed)))
+                    : ImageFile.Resize(image, h, w);
             return p;
         }
     }

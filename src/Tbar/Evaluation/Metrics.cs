@@ -47,7 +47,7 @@ public static class Metrics
             var images = data.Images(batch);
             if (trigger != null) images = trigger.Apply(images, batch);
             var logits = head.Logits(model.EncodeImage(Preprocess.Apply(images, model.Config.Preprocess)));
-            logits.argmax(1).data<long>().CopyTo(predictions.AsSpan(start, batch.Length));
+            logits.argmax(1).cpu().data<long>().CopyTo(predictions.AsSpan(start, batch.Length));
         }
         return predictions;
     }

@@ -10,7 +10,9 @@ public sealed record AlphaLook(double Alpha, Rate CleanAccuracy, Rate AttackSucc
 /// </summary>
 public static class Chernoff
 {
-    /// <summary>Whether <paramref name="rate"/> shows, at error probability ≤ <paramref name="delta"/>, a whole-set share above <paramref name="p"/>.</summary>
+    /// <summary>
+    /// Whether <paramref name="rate"/> shows, at error probability ≤ <paramref name="delta"/>, a whole-set share above <paramref name="p"/>.
+    /// </summary>
     public static bool Above(Rate rate, double p, double delta)
     {
         if (rate.Total == 0 || rate.Value <= p) return false;
@@ -28,26 +30,35 @@ public static class Chernoff
 /// The screened α search: the same rule as <see cref="AlphaSweep.Choose"/>, in fewer full validation evaluations.
 /// <list type="number">
 /// <item>α = 0 is evaluated in full (it decides whether there is a backdoor and sets the CA floor).</item>
-/// <item>Doubling from <see cref="AlphaRule.FirstAlpha"/>: each α gets a look first; when the look shows (Chernoff, δ each)
-/// ASR above the target and CA above the floor, α is short of the answer and no full evaluation is spent on it.</item>
-/// <item>The first α that is not clearly short is evaluated in full. The answer sits where the curve first stops being short:
-/// ASR reaching the target (answer: the first feasible α) or CA falling under the floor (answer: the last α above it).</item>
-/// <item>That crossing is located by interpolation (logit ASR, or CA, linear in α between the bracket ends), probing half a
-/// grid step to the answer's side of the estimate, until the bracket is one grid step (<see cref="AlphaRule.MaxAlpha"/> /
-/// <see cref="AlphaRule.GridPoints"/>) wide; every third probe bisects, so a bad interpolation cannot stall it.</item>
+/// <item>Bracket: α doubles from <see cref="AlphaRule.FirstAlpha"/>, or, once two points show the ASR curve, jumps to half a
+/// grid step past where a line in logit ASR through them crosses the target. Where that line predicts ASR ≥ 5× the target,
+/// α gets a look first, and when the look shows (Chernoff, δ each) ASR above the target and CA above the floor, α is short of
+/// the answer and no full evaluation is spent on it.</item>
+/// <item>The answer sits where the curve first stops being short: ASR reaching the target (answer: the first feasible α)
+/// or CA falling under the floor (answer: the last α above it). That crossing is estimated the same way (logit ASR, or CA,
+/// linear in α), and each probe either moves the far bracket end to half a step past the estimate or, when the bracket
+/// is already that tight, sits one grid step (<see cref="AlphaRule.MaxAlpha"/> / <see cref="AlphaRule.GridPoints"/>) in
+/// from the answer's end, which closes the bracket if it lands on the expected side. After two probes in a row land on the
+/// unexpected side the next one bisects, so a bad estimate cannot stall it.</item>
 /// </list>
 /// The choice is made by the one rule (<see cref="Selection"/>) over the fully evaluated points only.
 /// </summary>
 public static class ScreenedSearch
 {
-    /// <summary>What is known at one α: a full point, or a look that showed α short of the answer.</summary>
+    /// <summary>What is known at one α: a full point, or a look (kept for the curve estimates).</summary>
     sealed record Known(double Alpha, Rate Ca, Rate Asr, AlphaPoint? Full, bool Short);
 
-    /// <summary>Chooses α with <paramref name="evaluate"/> (full validation) and <paramref name="look"/> (subsets) under <paramref name="rule"/>.</summary>
+    // A look is only worth its images where ASR is expected far enough above the target for the one-sided test to show it.
+    const double LookWorth = 5;
+
+    /// <summary>
+    /// Chooses α with <paramref name="evaluate"/> (full validation) and <paramref name="look"/> (subsets) under <paramref name="rule"/>.
+    /// </summary>
     public static AlphaChoice Choose(Func<double, AlphaPoint> evaluate, Func<double, AlphaLook> look, AlphaRule rule)
     {
         var curve = new List<AlphaPoint>();
         var looks = new List<AlphaLook>();
+        var known = new List<Known>();
         AlphaPoint Full(double a)
         {
             var p = evaluate(a);
@@ -56,60 +67,106 @@ public static class ScreenedSearch
         }
         var start = Full(0);
         if (start.AttackSuccess.Value <= rule.AsrTarget) return AlphaSweep.NothingToRemove(start, rule, curve);
-        double floor = rule.CaFloor * start.CleanAccuracy.Value, step = rule.MaxAlpha / rule.GridPoints;
+        double t = rule.AsrTarget, floor = rule.CaFloor * start.CleanAccuracy.Value, step = rule.MaxAlpha / rule.GridPoints;
         Known Probe(double a)
         {
-            var l = look(a);
-            looks.Add(l);
-            if (Chernoff.Above(l.AttackSuccess, rule.AsrTarget, rule.LookDelta) && Chernoff.Above(l.CleanAccuracy, floor, rule.LookDelta))
-                return new Known(a, l.CleanAccuracy, l.AttackSuccess, null, true);
+            var line = AsrLine(known, t);
+            if (line == null || Sigmoid(line.Value.At(a)) >= LookWorth * t)
+            {
+                var l = look(a);
+                looks.Add(l);
+                if (Chernoff.Above(l.AttackSuccess, t, rule.LookDelta) && Chernoff.Above(l.CleanAccuracy, floor, rule.LookDelta))
+                    return Add(new Known(a, l.CleanAccuracy, l.AttackSuccess, null, true));
+            }
             var p = Full(a);
-            return new Known(a, p.CleanAccuracy, p.AttackSuccess, p, p.AttackSuccess.Value > rule.AsrTarget && p.CleanAccuracy.Value >= floor);
+            return Add(new Known(a, p.CleanAccuracy, p.AttackSuccess, p, p.AttackSuccess.Value > t && p.CleanAccuracy.Value >= floor));
         }
-        var lo = new Known(0, start.CleanAccuracy, start.AttackSuccess, start, true);
+        Known Add(Known k)
+        {
+            known.Add(k);
+            known.Sort((x, y) => x.Alpha.CompareTo(y.Alpha));
+            return k;
+        }
+        var lo = Add(new Known(0, start.CleanAccuracy, start.AttackSuccess, start, true));
         Known? hi = null;
-        for (double a = rule.FirstAlpha; a <= rule.MaxAlpha && hi == null; a *= 2)
+        for (double a = rule.FirstAlpha; hi == null; a = Math.Min(Widen(lo, known, t, step, rule.FirstAlpha), rule.MaxAlpha))
         {
             var k = Probe(a);
-            if (k.Short) lo = k; else hi = k;
+            if (!k.Short) hi = k;
+            else if ((lo = k).Alpha >= rule.MaxAlpha) break;
         }
-        for (int i = 1; hi != null && hi.Alpha - lo.Alpha > step * (1 + 1e-9); i++)
+        for (int surprises = 0; hi != null && hi.Alpha - lo.Alpha > step * (1 + 1e-9);)
         {
-            var k = Probe(i % 3 == 0 ? (lo.Alpha + hi.Alpha) / 2 : Next(lo, hi, rule.AsrTarget, floor, step));
+            var (x, expectShort) = surprises >= 2 ? ((lo.Alpha + hi.Alpha) / 2, (bool?)null) : Next(lo, hi, known, t, floor, step);
+            var k = Probe(x);
+            surprises = expectShort == null ? 0 : k.Short == expectShort ? 0 : surprises + 1;
             if (k.Short) lo = k; else hi = k;
         }
-        bool answerIsLo = hi == null || hi.Asr.Value > rule.AsrTarget || hi.Ca.Value < floor;
+        bool answerIsLo = hi == null || hi.Asr.Value > t || hi.Ca.Value < floor;
         if (answerIsLo && lo.Full == null) Full(lo.Alpha);
         if (hi == null && rule.ValleySteps > 0) AlphaSweep.Valley(Full, curve, rule, floor, looks.Select(l => l.Alpha));
         return AlphaSweep.Decide(curve, rule, floor) with { Looks = looks.OrderBy(l => l.Alpha).ToList() };
     }
 
+    /// <summary>The next bracket probe past <paramref name="lo"/>: double it, or half a step past the predicted crossing if that is nearer.</summary>
+    static double Widen(Known lo, List<Known> known, double t, double step, double first)
+    {
+        double next = lo.Alpha == 0 ? first : 2 * lo.Alpha;
+        var line = AsrLine(known, t);
+        if (line is not { Slope: < 0 } l) return next;
+        return Math.Min(next, Math.Max(lo.Alpha + step, l.Where(Logit(t)) + step / 2));
+    }
+
     /// <summary>
-    /// The next probe inside (lo, hi): the interpolated crossing, moved half a step towards the answer's side; when that
-    /// would land within a quarter step of the bracket end on that side, one step in from it (a probe that can close the bracket).
+    /// The next probe inside (lo, hi), aimed at the crossing on the answer's side (see the class summary), and whether it is
+    /// expected to be short; two unexpected outcomes in a row make the next probe a bisection.
     /// </summary>
-    static double Next(Known lo, Known hi, double asrTarget, double floor, double step)
+    static (double X, bool? ExpectShort) Next(Known lo, Known hi, List<Known> known, double t, double floor, double step)
     {
-        bool asrSide = hi.Asr.Value <= asrTarget && hi.Ca.Value >= floor;
-        double asrAt = Crossing(lo, hi, k => Logit(k.Asr), Logit(asrTarget));
-        double at = asrSide ? asrAt : Math.Min(Crossing(lo, hi, k => k.Ca.Value, floor), asrAt);
-        double x = asrSide ? at + step / 2 : at - step / 2;
-        if (asrSide && x > hi.Alpha - step / 4) x = hi.Alpha - step;
-        if (!asrSide && x < lo.Alpha + step / 4) x = lo.Alpha + step;
-        double margin = (hi.Alpha - lo.Alpha) / 10;
-        return Math.Clamp(x, lo.Alpha + margin, hi.Alpha - margin);
+        bool asrSide = hi.Asr.Value <= t && hi.Ca.Value >= floor;
+        var inside = known.Where(k => k.Alpha >= lo.Alpha && k.Alpha <= hi.Alpha).ToList();
+        double asrAt = AsrLine(inside, t) is { Slope: < 0 } a ? a.Where(Logit(t)) : hi.Alpha;
+        double caAt = Line(inside, k => k.Ca, floor) is { Slope: < 0 } c ? c.Where(floor) : hi.Alpha;
+        double at = asrSide ? asrAt : Math.Min(asrAt, caAt);
+        // Move the far end up to the estimate, or, once it is there, probe one step in from the answer's end.
+        var (x, expectShort) = asrSide
+            ? (at + step / 2 < hi.Alpha - step / 2 ? (at + step / 2, false) : (hi.Alpha - step, true))
+            : (at - step / 2 > lo.Alpha + step / 2 ? (at - step / 2, true) : (lo.Alpha + step, false));
+        double margin = Math.Min(step / 4, (hi.Alpha - lo.Alpha) / 10);
+        return (Math.Clamp(x, lo.Alpha + margin, hi.Alpha - margin), expectShort);
     }
 
-    /// <summary>Where <paramref name="f"/>, linear in α between the two ends, equals <paramref name="level"/> (hi when it does not cross).</summary>
-    static double Crossing(Known lo, Known hi, Func<Known, double> f, double level)
+    /// <summary>A line y = Intercept + Slope·α.</summary>
+    readonly record struct Fit(double Slope, double Intercept)
     {
-        double a = f(lo), b = f(hi);
-        if (!(a > level && b <= level) || a == b) return hi.Alpha;
-        return lo.Alpha + (hi.Alpha - lo.Alpha) * (a - level) / (a - b);
+        public double At(double alpha) => Intercept + Slope * alpha;
+        public double Where(double y) => (y - Intercept) / Slope;
     }
 
-    // Half a count added to hits and misses keeps 0 and 1 finite.
-    static double Logit(Rate r) => Logit((r.Hits + 0.5) / (r.Total + 1.0));
+    /// <summary>The logit-ASR line through the two informative points nearest the target's crossing.</summary>
+    static Fit? AsrLine(List<Known> known, double t) => Line(known, k => k.Asr, Logit(t), logit: true);
+
+    /// <summary>
+    /// The secant of a rate through two points (sorted by α) with at least two hits and two misses: the adjacent pair that
+    /// straddles <paramref name="level"/> (in logit when <paramref name="logit"/>) when there is one, else the last two (extrapolating).
+    /// </summary>
+    static Fit? Line(List<Known> known, Func<Known, Rate> rate, double level, bool logit = false)
+    {
+        var points = known.Select(k => (k.Alpha, Rate: rate(k))).Where(p => p.Rate.Hits >= 2 && p.Rate.Total - p.Rate.Hits >= 2)
+            .Select(p => (X: p.Alpha, Y: logit ? Logit(p.Rate) : p.Rate.Value)).ToList();
+        if (points.Count < 2) return null;
+        int pair = points.Count - 2;
+        for (int i = 0; i + 1 < points.Count; i++)
+            if (points[i].Y > level && points[i + 1].Y <= level) pair = i;
+        var (p0, p1) = (points[pair], points[pair + 1]);
+        if (p1.X == p0.X) return null;
+        double slope = (p1.Y - p0.Y) / (p1.X - p0.X);
+        return new Fit(slope, p0.Y - slope * p0.X);
+    }
+
+    static double Logit(Rate r) => Logit((double)r.Hits / r.Total);
 
     static double Logit(double q) => Math.Log(Math.Clamp(q, 1e-9, 1 - 1e-9) / (1 - Math.Clamp(q, 1e-9, 1 - 1e-9)));
+
+    static double Sigmoid(double y) => 1 / (1 + Math.Exp(-y));
 }
