@@ -72,15 +72,24 @@ static class AlphaSearchBench
             if (stem != null && !File.Exists(stem + ".safetensors")) tau.Save(stem + ".safetensors");
             using var edit = new WeightEdit(model, tau);
             var memo = stem != null && File.Exists(stem + ".json")
-                ? JsonSerializer.Deserialize<Saved>(File.ReadAllText(stem + ".json"), RunRecord.Json)! : new Saved([], []);
+                ? JsonSerializer.Deserialize<Saved>(File.ReadAllText(stem + ".json"), RunRecord.Json)! : new Saved([], [], []);
             var points = memo.Points.ToDictionary(p => p.Alpha);
             var looks = memo.Looks.ToDictionary(l => l.Alpha);
+            var cleanOnly = memo.Clean?.ToDictionary(c => c.Alpha, c => c.Ca) ?? [];
             AlphaPoint Full(double alpha) => Memo(points, alpha, () => { edit.Set(-alpha); return task.Point(model, head, alpha); });
+            // A grid point under the CA floor is never chosen for its ASR (Selection.Pick), so its triggered images are skipped.
+            AlphaPoint GridPoint(double alpha, double floor)
+            {
+                if (points.TryGetValue(alpha, out var p)) return p;
+                var ca = Memo(cleanOnly, alpha, () => { edit.Set(-alpha); return CleanAccuracy(model, head, task); });
+                return ca.Value < floor ? new AlphaPoint(alpha, ca, new Rate(0, 0)) : Full(alpha);
+            }
             AlphaLook Look(double alpha) => Memo(looks, alpha, () => { edit.Set(-alpha); return task.Look(model, head, alpha, m.Rule.LookSize); });
             foreach (var rule in new[] { m.Rule, m.Rule with { CaFloor = 0.75 } })
             {
                 var grid = Enumerable.Range(1, rule.GridPoints).Select(k => k * rule.MaxAlpha / rule.GridPoints).ToList();
-                var onGrid = AlphaSweep.ChooseOnGrid(Full(0), Full, grid, rule, " on the grid");
+                double floor = rule.CaFloor * Full(0).CleanAccuracy.Value;
+                var onGrid = AlphaSweep.ChooseOnGrid(Full(0), x => GridPoint(x, floor), grid, rule, " on the grid");
                 foreach (var search in AlphaSweep.Searches)
                 {
                     int full = 0, looked = 0;
@@ -93,7 +102,7 @@ static class AlphaSearchBench
             }
             edit.Restore();
             if (stem != null)
-                AtomicFile.WriteText(stem + ".json", JsonSerializer.Serialize(new Saved([.. points.Values], [.. looks.Values]), RunRecord.Json));
+                AtomicFile.WriteText(stem + ".json", JsonSerializer.Serialize(new Saved([.. points.Values], [.. looks.Values], [.. cleanOnly.Select(c => new CleanPoint(c.Key, c.Value))]), RunRecord.Json));
         }
         return new JsonObject
         {
@@ -102,7 +111,15 @@ static class AlphaSearchBench
         };
     }
 
-    sealed record Saved(List<AlphaPoint> Points, List<AlphaLook> Looks);
+    sealed record CleanPoint(double Alpha, Rate Ca);
+
+    sealed record Saved(List<AlphaPoint> Points, List<AlphaLook> Looks, List<CleanPoint>? Clean);
+
+    static Rate CleanAccuracy(Clip model, ZeroShotHead head, UnlearnTask task)
+    {
+        var predicted = Metrics.Predict(model, head, task.ValData, task.ValClean);
+        return new Rate(task.ValClean.Where((idx, i) => predicted[i] == task.ValData.Labels[idx]).LongCount(), task.ValClean.Length);
+    }
 
     static T Memo<T>(Dictionary<double, T> cache, double alpha, Func<T> make)
     {

@@ -32,7 +32,8 @@ public sealed record AlphaChoice(double Alpha, bool Feasible, string Reason, Alp
     IReadOnlyList<AlphaLook>? Looks = null);
 
 /// <summary>
-/// The α search strategies: <see cref="Choose"/> (bracket by doubling, then bisect; with an optional valley search) and
+/// The α search strategies: <see cref="Choose"/> (bracket by doubling, then bisect; with an optional valley search),
+/// <see cref="ScreenedSearch"/> (cheap looks and interpolation; the same rule in fewer evaluations) and
 /// <see cref="ChooseOnGrid"/> (a fixed grid, evaluated whole). Choose searches α efficiently: ASR falls as α grows, so
 /// double α until ASR meets the target (bracket), then bisect towards the
 /// smallest such α, which keeps the most clean accuracy. Every evaluated point is recorded.

@@ -56,6 +56,9 @@ public static class ScreenedSearch
     /// </summary>
     public static AlphaChoice Choose(Func<double, AlphaPoint> evaluate, Func<double, AlphaLook> look, AlphaRule rule)
     {
+        if (rule.GridPoints < 1 || rule.LookSize < 1 || rule.LookDelta is <= 0 or >= 1 || rule.MaxAlpha <= 0 || rule.FirstAlpha <= 0)
+            throw new TbarException($"screened α search: grid_points and look_size must be ≥ 1, look_delta in (0, 1), first_alpha and " +
+                $"max_alpha > 0 (got {rule.GridPoints}, {rule.LookSize}, {rule.LookDelta}, {rule.FirstAlpha}, {rule.MaxAlpha})");
         var curve = new List<AlphaPoint>();
         var looks = new List<AlphaLook>();
         var known = new List<Known>();
