@@ -40,6 +40,8 @@ public static class Chernoff
 /// is already that tight, sits one grid step (<see cref="AlphaRule.MaxAlpha"/> / <see cref="AlphaRule.GridPoints"/>) in
 /// from the answer's end, which closes the bracket if it lands on the expected side. After two probes in a row land on the
 /// unexpected side the next one bisects, so a bad estimate cannot stall it.</item>
+/// <item>When the upper end fails only by CA (ASR already met), one probe goes between the two estimated crossings: a
+/// narrow feasible window there would otherwise be stepped over.</item>
 /// </list>
 /// The choice is made by the one rule (<see cref="Selection"/>) over the fully evaluated points only.
 /// </summary>
@@ -98,12 +100,19 @@ public static class ScreenedSearch
             if (!k.Short) hi = k;
             else if ((lo = k).Alpha >= rule.MaxAlpha) break;
         }
-        for (int surprises = 0; hi != null && hi.Alpha - lo.Alpha > step * (1 + 1e-9);)
+        for (bool windowTried = false; ; windowTried = true)
         {
-            var (x, expectShort) = surprises >= 2 ? ((lo.Alpha + hi.Alpha) / 2, (bool?)null) : Next(lo, hi, known, t, floor, step);
-            var k = Probe(x);
-            surprises = expectShort == null ? 0 : k.Short == expectShort ? 0 : surprises + 1;
-            if (k.Short) lo = k; else hi = k;
+            for (int surprises = 0; hi != null && hi.Alpha - lo.Alpha > step * (1 + 1e-9);)
+            {
+                var (x, expectShort) = surprises >= 2 ? ((lo.Alpha + hi.Alpha) / 2, (bool?)null) : Next(lo, hi, known, t, floor, step);
+                var k = Probe(x);
+                surprises = expectShort == null ? 0 : k.Short == expectShort ? 0 : surprises + 1;
+                if (k.Short) lo = k; else hi = k;
+            }
+            // An upper end that fails only by CA may hide a feasible window: ASR met before CA leaves the floor. One probe inside.
+            if (windowTried || hi == null || hi.Asr.Value > t || hi.Ca.Value >= floor || Window(lo, hi, known, t, floor) is not double w) break;
+            var inWindow = Probe(w);
+            if (inWindow.Short) lo = inWindow; else hi = inWindow;
         }
         bool answerIsLo = hi == null || hi.Asr.Value > t || hi.Ca.Value < floor;
         if (answerIsLo && lo.Full == null) Full(lo.Alpha);
@@ -137,6 +146,17 @@ public static class ScreenedSearch
             : (at - step / 2 > lo.Alpha + step / 2 ? (at - step / 2, true) : (lo.Alpha + step, false));
         double margin = Math.Min(step / 4, (hi.Alpha - lo.Alpha) / 10);
         return (Math.Clamp(x, lo.Alpha + margin, hi.Alpha - margin), expectShort);
+    }
+
+    /// <summary>The middle of the estimated window (ASR meets the target, CA still holds the floor) inside (lo, hi), if any.</summary>
+    static double? Window(Known lo, Known hi, List<Known> known, double t, double floor)
+    {
+        var inside = known.Where(k => k.Alpha >= lo.Alpha && k.Alpha <= hi.Alpha).ToList();
+        if (AsrLine(inside, t) is not { Slope: < 0 } a || Line(inside, k => k.Ca, floor) is not { Slope: < 0 } c) return null;
+        double from = a.Where(Logit(t)), to = c.Where(floor);
+        if (from >= to) return null;
+        double margin = (hi.Alpha - lo.Alpha) / 10;
+        return Math.Clamp((from + to) / 2, lo.Alpha + margin, hi.Alpha - margin);
     }
 
     /// <summary>A line y = Intercept + Slope·α.</summary>

@@ -32,6 +32,7 @@ public class ScreenedSearchTests
     {
         { 2.2, 4, 0.002 }, { 1.0, 6, 0.004 }, { 0.6, 8, 0.01 }, { 5.5, 2, 0.0005 }, { 11, 1, 0.0001 }, // the ASR target is met first
         { 2.2, 4, 0.004 }, { 1.5, 2, 0.02 }, { 8, 1, 0.001 },                                       // the CA floor binds first
+        { 0.5, 7.2, 0.0589 },                                          // feasible only in α ≈ 1.14–1.25, as blended seed 0
     };
 
     [Theory]
