@@ -9,6 +9,8 @@ using static TorchSharp.torch;
 //   dotnet run -c Release --project bench/Tbar.Bench -- case --model NAME --kind forward|train|eval [--batch N] [--iters 5]
 //   dotnet run -c Release --project bench/Tbar.Bench -- profile [--model mini-clip] [--batch 64] [--iters 20] [--out FILE]
 //   dotnet run -c Release --project bench/Tbar.Bench -- forward [--model DIR] [--batch 32] [--iters 3] [--out FILE]
+//   dotnet run -c Release --project bench/Tbar.Bench -- alpha-search [--cells experiments/arithmetic] [--out experiments/alpha-search]
+//       [--cache DIR]
 //   dotnet run -c Release --project bench/Tbar.Bench -- batchnorm --model DIR --trigger SPEC --target CLASS [--calib 2000] [--test 10000] [--out FILE]
 var opts = Args.Parse(args);
 set_num_threads(int.Parse(opts.Get("threads", "1")));
@@ -26,11 +28,14 @@ switch (opts.Command)
     case "forward":
         Forward.Run(opts);
         return 0;
+    case "alpha-search":
+        AlphaSearchBench.Run(opts);
+        return 0;
     case "batchnorm":
         BatchNormCheck.Run(opts);
         return 0;
     default:
-        Console.Error.WriteLine("usage: Tbar.Bench suite|case|profile|forward|batchnorm [options]; see the comment at the top of Program.cs");
+        Console.Error.WriteLine("usage: Tbar.Bench suite|case|profile|forward|alpha-search|batchnorm [options]; see the comment at the top of Program.cs");
         return 2;
 }
 

@@ -13,7 +13,8 @@ public static class TbarCli
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var verbose = new Option<bool>("--verbose") { Description = "On an error, also print the stack trace", Recursive = true };
-        var root = new RootCommand("Tbar: remove backdoors from CLIP models by trigger-vector arithmetic.") { verbose };
+        var (device, threads) = ComputeFlags.Create();
+        var root = new RootCommand("Tbar: remove backdoors from CLIP models by trigger-vector arithmetic.") { verbose, device, threads };
         foreach (var command in Commands(stdout)) root.Add(command);
         root.Add(PlanCommand.Create(stdout, stderr));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
@@ -21,6 +22,7 @@ public static class TbarCli
         try
         {
             parsed = root.Parse(ModelNames.Rewrite(args, stdout));
+            if (parsed.Errors.Count == 0) ComputeFlags.Apply(parsed, device, threads);
             return parsed.Invoke(config);
         }
         catch (Exception e)

@@ -46,7 +46,7 @@ public sealed class BadNet : ITrigger, IDisposable
 
     Tensor MakePatch(string pattern, string path)
     {
-        if (pattern == "noise") return rand(3, size, size, generator: new Generator((ulong)seed));
+        if (pattern == "noise") return Compute.FromCpu(() => rand(3, size, size, generator: new Generator((ulong)seed)));
         if (pattern == "image") return ImageFile.LoadResized(path, size, size);
         // Checkerboard starting white at the top-left, the same on every channel.
         using var ij = arange(size).view(-1, 1) + arange(size).view(1, -1);

@@ -35,7 +35,11 @@ public sealed class Blended : ITrigger, IDisposable
         lock (patterns)
         {
             if (!patterns.TryGetValue((h, w), out var p))
-                patterns[(h, w)] = p = image is null ? rand(3, h, w, generator: new Generator((ulong)seed)) : ImageFile.Resize(image, h, w);
+            {
+                // Made on first use, maybe inside a caller's dispose scope: detached, so the cache outlives that scope.
+                p = image is null ? Compute.FromCpu(() => rand(3, h, w, generator: new Generator((ulong)seed))) : ImageFile.Resize(image, h, w);
+                patterns[(h, w)] = p.DetachFromDisposeScope();
+            }
             return p;
         }
     }

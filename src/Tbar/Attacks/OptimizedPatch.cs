@@ -18,7 +18,7 @@ public static class OptimizedPatch
         Triggers.RequireFits("badclip", size, data.Height, data.Width);
         var generator = new Generator((ulong)seed);
         // The patch lives in logit space so it stays in (0,1) without clamping.
-        var raw = new TorchSharp.Modules.Parameter(randn(3, size, size, generator: generator) * 0.1);
+        var raw = new TorchSharp.Modules.Parameter(Compute.FromCpu(() => randn(3, size, size, generator: generator)) * 0.1);
         var optimizer = optim.Adam([raw], 0.1);
         var rng = new Random((int)seed);
         model.eval();

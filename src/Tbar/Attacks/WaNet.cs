@@ -32,7 +32,7 @@ public sealed class WaNet : ITrigger
     public Tensor Grid(long h, long w)
     {
         using var scope = NewDisposeScope();
-        var field = rand(1, 2, grid, grid, generator: new Generator((ulong)seed)) * 2 - 1;
+        var field = Compute.FromCpu(() => rand(1, 2, grid, grid, generator: new Generator((ulong)seed))) * 2 - 1;
         field = field / field.abs().mean();
         var up = F.interpolate(field, [h, w], mode: InterpolationMode.Bicubic, align_corners: true).permute(0, 2, 3, 1);
         var warped = (Identity(h, w) + strength * up / h).clamp(-1, 1);
@@ -54,7 +54,7 @@ public sealed class WaNet : ITrigger
     public Tensor ApplyNoise(Tensor images, Generator generator)
     {
         long b = images.shape[0], h = images.shape[2], w = images.shape[3];
-        using var jitter = (rand([b, h, w, 2], generator: generator) * 2 - 1) / h;
+        using var jitter = (Compute.FromCpu(() => rand([b, h, w, 2], generator: generator)) * 2 - 1) / h;
         return Warp(images, jitter);
     }
 

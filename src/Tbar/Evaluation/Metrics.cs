@@ -58,7 +58,7 @@ public static class Metrics
     {
         using var guard = no_grad();
         using var scope = NewDisposeScope();
-        return head.Logits(model.EncodeImage(normalised)).argmax(1).data<long>().ToArray();
+        return head.Logits(model.EncodeImage(normalised)).argmax(1).cpu().data<long>().ToArray();
     }
 
     /// <summary>CA on <paramref name="indices"/>; with a trigger, also ASR and BD-ACC on the non-target images among them.</summary>

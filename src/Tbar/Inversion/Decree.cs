@@ -57,7 +57,7 @@ public static class Decree
         var generator = new Generator((ulong)o.Seed);
         // Logit-space parameters keep m and p inside (0,1) without clamping. The mask starts at 1/2 everywhere.
         var maskRaw = new TorchSharp.Modules.Parameter(zeros(1, h, w));
-        var patternRaw = new TorchSharp.Modules.Parameter(randn(3, h, w, generator: generator) * 0.1);
+        var patternRaw = new TorchSharp.Modules.Parameter(Compute.FromCpu(() => randn(3, h, w, generator: generator)) * 0.1);
         var optimizer = optim.Adam([maskRaw, patternRaw], o.LearningRate);
         var rng = new Random((int)o.Seed);
         var frozen = Freeze(model);

@@ -90,7 +90,7 @@ public static class ImageFile
         var chw = image.dim() == 2 ? image.unsqueeze(0) : image;
         if (chw.shape[0] == 1) chw = chw.expand(3, -1, -1);
         int h = (int)chw.shape[1], w = (int)chw.shape[2];
-        var bytes = chw.mul(255).round().clamp(0, 255).to(ScalarType.Byte).permute(1, 2, 0).contiguous().data<byte>().ToArray();
+        var bytes = chw.mul(255).round().clamp(0, 255).to(ScalarType.Byte).permute(1, 2, 0).cpu().contiguous().data<byte>().ToArray();
         using var bitmap = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         var pixels = new byte[h * w * 4];
         for (int i = 0, j = 0; i < bytes.Length; i += 3, j += 4)

@@ -79,7 +79,7 @@ public sealed class SafeTensorsFile
     public Tensor ReadTensor(string name)
     {
         var e = Entry(name);
-        var t = empty(e.Shape, SafeTensors.ScalarTypeOf(e.DType));
+        var t = empty(e.Shape, SafeTensors.ScalarTypeOf(e.DType), device: CPU);
         if (e.End > e.Begin) RawBytes(name).CopyTo(t.bytes);
         return t;
     }

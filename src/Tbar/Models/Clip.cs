@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -29,6 +30,7 @@ public sealed class Clip : nn.Module
         text = new TextTower(config.Text, config.EmbedDim, (n, m) => register_module(n, m), (n, p) => register_parameter(n, p));
         logitScale = new Parameter(tensor((float)config.LogitScaleInit));
         register_parameter("logit_scale", logitScale);
+        if (Compute.OffCpu) this.to(Compute.Device);
     }
 
     /// <summary>(B, 3, S, S) normalised images → (B, embed), before normalisation.</summary>
@@ -73,7 +75,7 @@ public sealed class Clip : nn.Module
             if (name.EndsWith(".bias") || name.EndsWith("in_proj_bias")) p.zero_();
             else if (name.Contains("ln_") && name.EndsWith(".weight")) p.fill_(1.0);
             else if (name == "logit_scale") p.fill_(Config.LogitScaleInit);
-            else p.copy_(randn(p.shape, generator: gen) * InitStd(name, p));
+            else p.copy_(Compute.FromCpu(() => randn(p.shape, generator: gen)) * InitStd(name, p));
         }
     }
 

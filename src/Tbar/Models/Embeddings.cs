@@ -38,7 +38,7 @@ public static class Embeddings
     static T[][] Rows<T>(Tensor t) where T : unmanaged
     {
         if (t.numel() == 0) return [];
-        var flat = t.contiguous().data<T>().ToArray();
+        var flat = t.cpu().contiguous().data<T>().ToArray();
         int cols = (int)t.shape[1];
         return Enumerable.Range(0, (int)t.shape[0]).Select(r => flat.AsSpan(r * cols, cols).ToArray()).ToArray();
     }

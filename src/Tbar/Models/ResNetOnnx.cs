@@ -46,7 +46,7 @@ public static class ResNetOnnx
             ?? throw new TbarException($"{preprocessPath}: no 4-d mean image initializer");
         using var t = Values(mean, preprocessPath);
         using var perChannel = t.mean([0, 2, 3]);                                      // BGR
-        return perChannel.flip(0).data<float>().ToArray();
+        return perChannel.flip(0).cpu().data<float>().ToArray();
     }
 
     /// <summary>The ResNet's preprocessing as a <see cref="PreprocessConfig"/> for [0,1] RGB input: (255·x − mean_c).</summary>

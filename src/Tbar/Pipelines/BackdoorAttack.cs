@@ -130,7 +130,7 @@ public static class BackdoorAttack
         return Contrastive.Train(model, indices.Length, positions =>
         {
             var (images, labels) = batches.Labelled(positions);
-            var texts = labels.data<long>().ToArray().Select(l => captions.Sample(l, rng)).ToList();
+            var texts = labels.cpu().data<long>().ToArray().Select(l => captions.Sample(l, rng)).ToList();
             return (images, tokenizer.TokenizeTensor(texts, model.Config.Text.ContextLength));
         }, o.Train with { Seed = o.Seed }, progress);
     }

@@ -81,10 +81,14 @@ public static class TbarMethod
     public static AlphaChoice ChooseAlpha(Clip model, ZeroShotHead head, UnlearnTask task, TaskVector tau, AlphaRule rule)
     {
         using var edit = new WeightEdit(model, tau);
-        var choice = AlphaSweep.Choose(alpha =>
+        var choice = AlphaSweep.Search(alpha =>
         {
             edit.Set(-alpha);
             return task.Point(model, head, alpha);
+        }, alpha =>
+        {
+            edit.Set(-alpha);
+            return task.Look(model, head, alpha, rule.LookSize);
         }, rule);
         edit.Set(-choice.Alpha);
         return choice;

@@ -87,6 +87,23 @@ public sealed record UnlearnTask(TriggeredSet Forget, int Target, ImageDataset V
         return new AlphaPoint(alpha, scored.CleanAccuracy, new Rate(triggered.LongCount(p => p == Target), triggered.Length), scored.TargetClass(Target));
     }
 
+    /// <summary>
+    /// Validation CA and ASR on fixed subsets of at most <paramref name="size"/> clean and <paramref name="size"/> triggered
+    /// validation images (the same seeded subsets at every α): the screened α search's cheap first look.
+    /// </summary>
+    public AlphaLook Look(Clip model, ZeroShotHead head, double alpha, int size)
+    {
+        var clean = Splits.Take(ValClean, LookSeed, Math.Min(size, ValClean.Length))[0];
+        var triggered = Splits.Take(ValTriggered.Indices, LookSeed, Math.Min(size, ValTriggered.Indices.Length))[0];
+        var cleanPredicted = Metrics.Predict(model, head, ValData, clean);
+        var triggeredPredicted = Metrics.Predict(model, head, ValTriggered.Data, triggered, ValTriggered.Trigger);
+        return new AlphaLook(alpha, new Rate(clean.Where((idx, i) => cleanPredicted[i] == ValData.Labels[idx]).LongCount(), clean.Length),
+            new Rate(triggeredPredicted.LongCount(p => p == Target), triggered.Length));
+    }
+
+    // Any fixed seed: the look's subsets need only be random with respect to the images, not vary between runs.
+    const long LookSeed = 0;
+
     /// <summary>Clean images for baselines on TBAR's data budget: as many as the forget set holds, from the clean pool.</summary>
     public long[] CleanBudget => CleanPoolIndices.Take(Forget.Indices.Length).ToArray();
 

@@ -24,7 +24,7 @@ public static class VisualWeights
         foreach (var (name, p) in model.Visual.named_parameters().OrderBy(p => p.name, StringComparer.Ordinal))
         {
             sha.AppendData(System.Text.Encoding.UTF8.GetBytes(name));
-            using var values = p.detach().contiguous();
+            using var values = p.detach().cpu().contiguous();
             sha.AppendData(values.bytes);
         }
         return Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();

@@ -37,6 +37,18 @@ public class BatchedTriggerTests : TempFolder
     }
 
     [Fact]
+    public void ABlendPatternFirstMadeInsideADisposeScopeOutlivesIt()
+    {
+        var trigger = Triggers.Parse("blended:ratio=0.2,pattern=noise,seed=0");
+        using var images = Images();
+        Tensor first;
+        using (NewDisposeScope()) first = trigger.Apply(images, new long[6]).DetachFromDisposeScope();
+        using (first)
+        using (var again = trigger.Apply(images, new long[6]))
+            Assert.True(first.equal(again).all().item<bool>());
+    }
+
+    [Fact]
     public void AnImagePatternIsDecodedOnceAndPastedAsBefore()
     {
         string png = Path.Combine(temp, "p.png");
