@@ -41,7 +41,8 @@ static class MainCommand
                 r.GetValue(retune)!, ForgetSize: r.GetValue(forget), ValSize: r.GetValue(val), AttackEpochs: r.GetValue(epochs),
                 AttackLr: r.GetValue(lr), CollectOnly: r.GetValue(collect), Data: r.GetValue(data)!);
             foreach (var a in o.Attacks) MainAttacks.Get(a);
-            if (r.GetValue(plan) is { } planFile) return WritePlan(o, planFile, r.Tokens.Where(t => t.Type != TokenType.Command).Select(t => t.Value).ToList(), stdout);
+            var tokens = r.Tokens.Where(t => t.Type != TokenType.Command).Select(t => t.Value).ToList();
+            if (r.GetValue(plan) is { } planFile) return WritePlan(o, planFile, tokens, stdout);
             if (r.GetValue(cell) is int k)
             {
                 ProgressBar.Run(stdout, "main", p => MainExperiment.Run(CellPlan.Narrow(o, k), Status(stdout), p));
