@@ -57,9 +57,7 @@ public static class ComposeExperiment
         status ??= _ => { };
         foreach (var v in o.Variants) ArithmeticVariants.Get(v);
         var results = new List<ComposeResult>();
-        int side;
-        using (var probe = ClipCheckpoint.Load(o.Model)) side = probe.Config.Vision.ImageSize;
-        using var data = DataSpec.Load(o.Data, side);
+        using var data = DataSpec.Load(o.Data, ClipCheckpoint.ReadConfig(o.Model).Vision.ImageSize);
         foreach (var seed in o.Seeds) results.AddRange(Cell(o, data, seed, status, progress));
         return results;
     }
@@ -170,11 +168,7 @@ public static class ComposeExperiment
         var all = data.Test.AllIndices();
         var clean = Metrics.Predict(model, head, data.Test, all);
         var scored = Metrics.Score(data.Test.Labels, all, clean, -1, null);
-        var asr = triggers.Select((t, k) =>
-        {
-            var victims = Metrics.Victims(data.Test.Labels, all, targets[k]);
-            return (double)Metrics.Predict(model, head, data.Test, victims, t).LongCount(p => p == targets[k]) / victims.Length;
-        }).ToArray();
+        var asr = triggers.Select((t, k) => Metrics.AttackSuccess(model, head, data.Test, all, t, targets[k]).Value).ToArray();
         var perClass = scored.PerClass!;
         var others = perClass.Where((_, c) => !targets.Contains(c)).ToList();
         double othersCa = (double)others.Sum(r => r.Hits) / others.Sum(r => r.Total);

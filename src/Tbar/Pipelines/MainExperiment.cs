@@ -126,9 +126,7 @@ public static class MainExperiment
         var done = names.Except(todo).Select(n => Load(RowFile(dir, n))).ToList();
         if (todo.Count == 0 || o.CollectOnly) return done;
         string where = $"{modelName} {attack.Name} seed {seed}";
-        int side;
-        using (var clean = ClipCheckpoint.Load(modelPath)) side = clean.Config.Vision.ImageSize;
-        using var data = DataSpec.Load(o.Data, side);
+        using var data = DataSpec.Load(o.Data, ClipCheckpoint.ReadConfig(modelPath).Vision.ImageSize);
         int target = data.Train.ClassIndex(o.Target);
         string spec = TriggerFor(attack, dir, data, target);
         var recipe = BackdoorAttack.DefaultTrain(attack.Mode);
