@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Tbar.Evaluation;
+using Tbar.Models;
 using Tbar.Training;
 using static TorchSharp.torch;
 
@@ -49,8 +50,7 @@ static class Cases
         using var _l = labels;
         var seconds = Timing.Runs(iters, () =>
         {
-            using var guard = no_grad();
-            m.Clip.EncodeImage(images).Dispose();
+            Embeddings.EncodeImages(m.Clip, images).Dispose();
         });
         return Result(m, "forward", batch, seconds, 1);
     }

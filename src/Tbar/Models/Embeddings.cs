@@ -30,9 +30,28 @@ public static class Embeddings
         for (int i = 0; i < paths.Count; i += batchSize)
         {
             var batch = paths.Skip(i).Take(batchSize).Select(p => Preprocess.LoadFile(p, model.Config.Preprocess)).ToArray();
-            outputs.Add(model.EncodeImage(stack(batch)));
+            using var stacked = stack(batch);
+            outputs.Add(EncodeImages(model, stacked));
         }
         return outputs.Count > 0 ? cat(outputs.ToArray(), 0) : zeros(0, model.Config.EmbedDim);
+    }
+
+    /// <summary>
+    /// (B, E) embeddings of a (B, 3, S, S) preprocessed batch, without gradients, cut into <see cref="Shards"/> blocks that
+    /// run side by side with one libtorch thread each (what <c>tbar embed</c>, <c>zeroshot</c> and the forward benchmark use).
+    /// </summary>
+    public static Tensor EncodeImages(Clip model, Tensor images)
+    {
+        var blocks = Shards.Map(images.shape[0], (first, length) =>
+        {
+            using var guard = no_grad();
+            using var scope = NewDisposeScope();
+            return model.EncodeImage(images.narrow(0, first, length)).MoveToOuterDisposeScope();
+        });
+        if (blocks.Length == 1) return blocks[0];
+        var joined = cat(blocks, 0);
+        foreach (var b in blocks) b.Dispose();
+        return joined;
     }
 
     static T[][] Rows<T>(Tensor t) where T : unmanaged
