@@ -6,7 +6,6 @@ using Tbar.Data;
 using Tbar.Evaluation;
 using Tbar.Io;
 using Tbar.Models;
-using Tbar.Training;
 using Tbar.Unlearning;
 
 namespace Tbar.Pipelines;
@@ -101,9 +100,6 @@ public sealed record ClassSplit(double Ca, double? Asr, double TargetCa, double 
         m.OtherClasses(target)!.Value, m.PerClass!, m.CleanAccuracy, m.AttackSuccess);
 }
 
-/// <summary>The attack.json beside a cell's backdoored model: the planted trigger, its test metrics and the training run.</summary>
-public sealed record CellAttack(string TriggerSpec, AttackMetrics Test, TrainResult Training);
-
 /// <summary>One variant on one backdoored model.</summary>
 public sealed record VariantResult(string Attack, long Seed, string Variant, string Estimator, double Alpha, bool Feasible, string Choice,
     ClassSplit Test, ClassSplit Backdoored, double Retention, double OthersRetention, double? RelapseAsr, double TauNorm, double Seconds,
@@ -164,27 +160,24 @@ public static class ArithmeticExperiment
     static VariantResult Load(string path) =>
         JsonSerializer.Deserialize<VariantResult>(File.ReadAllText(path), RunRecord.Json) ?? throw new TbarException($"{path}: empty result");
 
-    /// <summary>The cell's backdoored model: loaded when saved by an earlier run, else planted and saved (folder renamed into place).</summary>
+    /// <summary>The cell's backdoored model (<see cref="SavedBackdoor"/>), with its patch (optimised triggers) inside the folder.</summary>
     static Clip Backdoored(ArithmeticOptions o, DataSplits data, string attack, long seed, string dir, Action<string> status,
         IProgress<TrainProgress>? progress)
     {
         string modelDir = Path.Combine(dir, "model");
-        if (Directory.Exists(modelDir)) return ClipCheckpoint.Load(modelDir);
-        status($"{attack} seed {seed}: backdoor attack");
-        var model = ClipCheckpoint.Load(o.Model);
-        var tokenizer = Tokenizers.For(model, null);
-        var options = new AttackOptions(attack, o.Target, o.PoisonRate, AttackMode.Supervised,
-            BackdoorAttack.DefaultTrain(AttackMode.Supervised), seed);
-        var outcome = BackdoorAttack.Run(model, tokenizer, data.Train, data.TrainIndices, data.Test, options, Path.Combine(modelDir, "patch.png"),
-            progress);
-        AtomicFolder.Write(modelDir, CheckpointOrigin.WeightsFileName(CheckpointLayout.HuggingFace), stage =>
+        return SavedBackdoor.LoadOrPlant(modelDir, o.Model, model =>
         {
-            ClipCheckpoint.WriteInto(model, stage);
-            if (outcome.Patch is { } patch) ImageFile.SavePng(Path.Combine(stage, "patch.png"), patch);
-            AtomicFile.WriteText(Path.Combine(stage, "attack.json"),
-                JsonSerializer.Serialize(new CellAttack(outcome.TriggerSpec, outcome.Test, outcome.Training), RunRecord.Json));
+            status($"{attack} seed {seed}: backdoor attack");
+            var options = new AttackOptions(attack, o.Target, o.PoisonRate, AttackMode.Supervised,
+                BackdoorAttack.DefaultTrain(AttackMode.Supervised), seed);
+            var outcome = BackdoorAttack.Run(model, Tokenizers.For(model, null), data.Train, data.TrainIndices, data.Test, options,
+                Path.Combine(modelDir, "patch.png"), progress);
+            return stage =>
+            {
+                if (outcome.Patch is { } patch) ImageFile.SavePng(Path.Combine(stage, "patch.png"), patch);
+                CellAttack.Write(stage, outcome);
+            };
         });
-        return model;
     }
 
     static VariantResult RunVariant(ArithmeticVariant v, Clip model, ZeroShotHead head, UnlearnTask task, DataSplits data, ITrigger trigger,

@@ -70,11 +70,12 @@ public static class ComposeExperiment
         if (todo.Count == 0) return done;
         var triggers = o.Backdoors.Select(b => Triggers.Parse(b.Trigger)).ToArray();
         var targets = o.Backdoors.Select(b => data.Train.ClassIndex(b.Target)).ToArray();
-        var plans = new List<long>();
-        using var model = Backdoored(o, data, triggers, targets, seed, dir, plans, s => status($"seed {seed}: {s}"), progress);
+        string modelDir = Path.Combine(dir, "model");
+        using var model = Backdoored(o, data, triggers, targets, seed, modelDir, s => status($"seed {seed}: {s}"), progress);
+        var poisoned = File.ReadAllLines(Path.Combine(modelDir, "poisoned.txt")).Select(long.Parse).ToHashSet();
         var tokenizer = Tokenizers.For(model, null);
         using var head = ZeroShotHead.ForClasses(model, tokenizer, data.Test.ClassNames);
-        var tasks = Tasks(o, data, triggers, targets, plans.ToHashSet(), seed);
+        var tasks = Tasks(o, data, triggers, targets, poisoned, seed);
         var backdoored = Test(model, head, data, triggers, targets, null, "backdoored", [0, 0], true, 0, []);
         var start = VisualWeights.Snapshot(model);
         foreach (var name in todo)
@@ -177,32 +178,20 @@ public static class ComposeExperiment
             backdoored == null ? 1 : ca / backdoored.Ca, perClass, seconds, curves);
     }
 
-    /// <summary>The seed's two-backdoor model: loaded when saved by an earlier run, else planted and saved.</summary>
-    static Clip Backdoored(ComposeOptions o, DataSplits data, ITrigger[] triggers, int[] targets, long seed, string dir, List<long> poisoned,
-        Action<string> status, IProgress<TrainProgress>? progress)
+    /// <summary>The seed's two-backdoor model (<see cref="SavedBackdoor"/>), with every poisoned index in poisoned.txt beside its weights.</summary>
+    static Clip Backdoored(ComposeOptions o, DataSplits data, ITrigger[] triggers, int[] targets, long seed, string modelDir,
+        Action<string> status, IProgress<TrainProgress>? progress) => SavedBackdoor.LoadOrPlant(modelDir, o.Model, model =>
     {
-        string modelDir = Path.Combine(dir, "model");
-        string weights = CheckpointOrigin.WeightsFileName(CheckpointLayout.HuggingFace);
-        var recipe = BackdoorAttack.DefaultTrain(AttackMode.Supervised);
-        var options = new AttackOptions("", "", o.PoisonRate, AttackMode.Supervised, recipe, seed);
-        if (Directory.Exists(modelDir))
-        {
-            poisoned.AddRange(File.ReadAllLines(Path.Combine(modelDir, "poisoned.txt")).Select(long.Parse));
-            return ClipCheckpoint.Load(modelDir);
-        }
         status("backdoor attack (two triggers)");
-        var model = ClipCheckpoint.Load(o.Model);
+        var options = new AttackOptions("", "", o.PoisonRate, AttackMode.Supervised, BackdoorAttack.DefaultTrain(AttackMode.Supervised), seed);
         var (plans, training) = BackdoorAttack.RunMany(model, Tokenizers.For(model, null), data.Train, data.TrainIndices,
             triggers.Zip(targets).ToList(), options, progress);
-        poisoned.AddRange(plans.SelectMany(p => p.Indices));
-        AtomicFolder.Write(modelDir, weights, stage =>
+        return stage =>
         {
-            ClipCheckpoint.WriteInto(model, stage);
-            AtomicFile.WriteText(Path.Combine(stage, "poisoned.txt"), string.Join("\n", poisoned) + "\n");
+            AtomicFile.WriteText(Path.Combine(stage, "poisoned.txt"), string.Join("\n", plans.SelectMany(p => p.Indices)) + "\n");
             AtomicFile.WriteText(Path.Combine(stage, "training.json"), JsonSerializer.Serialize(training, RunRecord.Json));
-        });
-        return model;
-    }
+        };
+    });
 
     static string VariantFile(string dir, string variant) => Path.Combine(dir, variant.Replace(':', '_').Replace(',', '_') + ".json");
 
