@@ -54,6 +54,16 @@ public class GoldenTests : TempFolder
     }
 
     [Fact]
+    public void MainTableKeepsItsShape()
+    {
+        var rows = Samples.MainRows();
+        Golden("main-table.md", MainTable.Markdown(rows));
+        // sig has seeds 0 and 1 of backdoored and tbar, seed 0 only of finetune: each row says its own n.
+        Assert.Contains("**mini-clip, sig** (1–2 seeds)", MainTable.Markdown(rows));
+        Assert.Contains("| finetune | 1 | - | - |", MainTable.Markdown(rows));
+    }
+
+    [Fact]
     public void CellAttackHasTheAnonymousShapeItReplaced()
     {
         var o = Samples.Attack();
