@@ -88,9 +88,11 @@ public static class ArithmeticVariants
 /// <param name="PoisonRate">Poisoned share of the attack's training set.</param>
 /// <param name="ForgetSize">Forget-set size (also the clean budget).</param>
 /// <param name="ValSize">Validation size.</param>
-/// <param name="CollectOnly">Only gather the variants already finished in <paramref name="Out"/>; compute nothing.</param>
+/// <param name="CollectOnly">Only gather the variants already finished in <paramref name="Out"/>; compute nothing (and load no data).</param>
+/// <param name="Data">Data spec (Fashion-MNIST by default; a smaller copy for tests).</param>
 public sealed record ArithmeticOptions(string Model, string[] Attacks, long[] Seeds, string[] Variants, string Out, AlphaRule Rule,
-    string Target = "Bag", double PoisonRate = 0.03, int ForgetSize = 2000, int ValSize = 2000, bool CollectOnly = false);
+    string Target = "Bag", double PoisonRate = 0.03, int ForgetSize = 2000, int ValSize = 2000, bool CollectOnly = false,
+    string Data = "fashion-mnist");
 
 /// <summary>Test metrics of one model in one cell, per class.</summary>
 public sealed record ClassSplit(double Ca, double? Asr, double TargetCa, double OthersCa, IReadOnlyList<Rate> PerClass, Rate CleanAccuracy,
@@ -115,14 +117,18 @@ public static class ArithmeticExperiment
     {
         status ??= _ => { };
         foreach (var v in o.Variants) ArithmeticVariants.Get(v);
+        if (o.CollectOnly) return [.. o.Attacks.SelectMany(a => o.Seeds.SelectMany(seed => Finished(o, CellDir(o.Out, a, seed))))];
         var results = new List<VariantResult>();
-        using var baseModel = ClipCheckpoint.Load(o.Model);
-        using var data = DataSpec.Load("fashion-mnist", baseModel.Config.Vision.ImageSize);
+        using var data = DataSpec.Load(o.Data, ClipCheckpoint.ReadConfig(o.Model).Vision.ImageSize);
         foreach (var attack in o.Attacks)
             foreach (var seed in o.Seeds)
                 results.AddRange(Cell(o, data, attack, seed, status, progress));
         return results;
     }
+
+    /// <summary>The variants of the cell in <paramref name="dir"/> already finished, in the options' order.</summary>
+    static List<VariantResult> Finished(ArithmeticOptions o, string dir) =>
+        [.. o.Variants.Select(v => VariantFile(dir, v)).Where(File.Exists).Select(Load)];
 
     /// <summary>Folder of one (trigger, seed) cell.</summary>
     public static string CellDir(string outDir, string attack, long seed) => Path.Combine(outDir, $"{TriggerSpec.Parse(attack).Name}-seed{seed}");
@@ -132,8 +138,8 @@ public static class ArithmeticExperiment
     {
         string dir = CellDir(o.Out, attack, seed);
         var todo = o.Variants.Where(v => !File.Exists(VariantFile(dir, v))).ToList();
-        var done = o.Variants.Except(todo).Select(v => Load(VariantFile(dir, v))).ToList();
-        if (todo.Count == 0 || o.CollectOnly) return done;
+        var done = Finished(o, dir);
+        if (todo.Count == 0) return done;
         using var model = Backdoored(o, data, attack, seed, dir, status, progress);
         var tokenizer = Tokenizers.For(model, null);
         using var head = ZeroShotHead.Build(model, tokenizer, data.Test.ClassNames, Captions.Templates);

@@ -24,8 +24,10 @@ public sealed record BackdoorSpec(string Trigger, string Target);
 /// <param name="ForgetSize">Forget-set size of each backdoor.</param>
 /// <param name="ValSize">Validation size.</param>
 /// <param name="Data">Data spec.</param>
+/// <param name="CollectOnly">Only gather the variants already finished in <paramref name="Out"/>; compute nothing (and load no data).</param>
 public sealed record ComposeOptions(string Model, IReadOnlyList<BackdoorSpec> Backdoors, long[] Seeds, string[] Variants,
-    string Out, AlphaRule Rule, double PoisonRate = 0.03, int ForgetSize = 2000, int ValSize = 2000, string Data = "fashion-mnist");
+    string Out, AlphaRule Rule, double PoisonRate = 0.03, int ForgetSize = 2000, int ValSize = 2000, string Data = "fashion-mnist",
+    bool CollectOnly = false);
 
 /// <summary>Test metrics after one way of removing both backdoors.</summary>
 /// <param name="Strategy">"joint" (θ_b − α(τ₁ + τ₂), one α), "separate" (α_k chosen for each τ_k alone at θ_b, then both applied)
@@ -56,17 +58,25 @@ public static class ComposeExperiment
     {
         status ??= _ => { };
         foreach (var v in o.Variants) ArithmeticVariants.Get(v);
+        if (o.CollectOnly) return [.. o.Seeds.SelectMany(seed => Finished(o, seed))];
         var results = new List<ComposeResult>();
         using var data = DataSpec.Load(o.Data, ClipCheckpoint.ReadConfig(o.Model).Vision.ImageSize);
         foreach (var seed in o.Seeds) results.AddRange(Cell(o, data, seed, status, progress));
         return results;
     }
 
+    /// <summary>Folder of one seed (a cell): the two-backdoor model and one JSON per variant.</summary>
+    public static string CellDir(string outDir, long seed) => Path.Combine(outDir, $"seed{seed}");
+
+    /// <summary>The variants of <paramref name="seed"/> already finished under Out, in the options' order.</summary>
+    static List<ComposeResult> Finished(ComposeOptions o, long seed) =>
+        [.. o.Variants.Select(v => VariantFile(CellDir(o.Out, seed), v)).Where(File.Exists).Select(Load)];
+
     static IEnumerable<ComposeResult> Cell(ComposeOptions o, DataSplits data, long seed, Action<string> status, IProgress<TrainProgress>? progress)
     {
-        string dir = Path.Combine(o.Out, $"seed{seed}");
+        string dir = CellDir(o.Out, seed);
         var todo = o.Variants.Where(v => !File.Exists(VariantFile(dir, v))).ToList();
-        var done = o.Variants.Except(todo).Select(v => Load(VariantFile(dir, v))).ToList();
+        var done = Finished(o, seed);
         if (todo.Count == 0) return done;
         var triggers = o.Backdoors.Select(b => Triggers.Parse(b.Trigger)).ToArray();
         var targets = o.Backdoors.Select(b => data.Train.ClassIndex(b.Target)).ToArray();

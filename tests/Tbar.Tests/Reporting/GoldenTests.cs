@@ -26,7 +26,7 @@ public class GoldenTests : TempFolder
 
     static string Json(object? value) => JsonSerializer.Serialize(value, RunRecord.Json);
 
-    static IReadOnlyList<DemoResult> Seeds => [Samples.Demo(0), Samples.Demo(1)];
+    static IReadOnlyList<DemoRecord> Seeds => [DemoReport.Results(Samples.Demo(0)), DemoReport.Results(Samples.Demo(1))];
 
     static IReadOnlyList<VariantResult> Variants =>
     [
@@ -41,6 +41,24 @@ public class GoldenTests : TempFolder
         Golden("seed-table.md", SeedTable.Markdown(Seeds));
         // tbar's CA is 24/30 and 25/30: mean 81.67 %, sample std 2.36 points.
         Assert.Contains("| tbar | 81.67 ± 2.36 |", SeedTable.Markdown(Seeds));
+    }
+
+    [Fact]
+    public void SeedTableFromTheSeedFoldersIsTheOneFromMemory()
+    {
+        for (int seed = 0; seed < 2; seed++)
+        {
+            string dir = UnlearningExperiment.SeedDir(temp, seed);
+            Directory.CreateDirectory(dir);
+            new RunRecord("tbar experiment unlearning", new DemoOptions("models/mini-clip", Seed: seed), seed, Seeds[seed], 1)
+                .Save(Path.Combine(dir, "results.json"));
+        }
+        Directory.CreateDirectory(Path.Combine(temp, "seed-x"));
+        Directory.CreateDirectory(Path.Combine(temp, "seed-7"));
+        var read = SeedTable.Collect(temp);
+        Assert.Equal(SeedTable.Markdown(Seeds), SeedTable.Markdown(read));
+        Assert.Equal(Json(SeedTable.Summary(Seeds)), Json(SeedTable.Summary(read)));
+        Assert.Contains("no finished seeds", Assert.Throws<TbarException>(() => SeedTable.Collect(Path.Combine(temp, "seed-x"))).Message);
     }
 
     [Fact]
