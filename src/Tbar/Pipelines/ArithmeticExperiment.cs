@@ -143,7 +143,8 @@ public static class ArithmeticExperiment
         using var model = Backdoored(o, data, attack, seed, dir, status, progress);
         var tokenizer = Tokenizers.For(model, null);
         using var head = ZeroShotHead.Build(model, tokenizer, data.Test.ClassNames, Captions.Templates);
-        var trigger = Triggers.Parse(attack);
+        // The trigger as planted (a "badclip" spec names an optimisation; what it planted is a patch, recorded in attack.json).
+        var trigger = Triggers.Parse(CellAttack.TriggerSpecIn(Path.Combine(dir, "model")));
         int target = data.Train.ClassIndex(o.Target);
         var plan = PoisonPlan.Draw(data.TrainIndices, data.Train.Labels, target, o.PoisonRate, seed);
         var task = UnlearnTask.FromPool(data.Train, plan.CleanPool(data.TrainIndices), trigger, target, o.ForgetSize, o.ValSize, seed);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Tbar.Evaluation;
 using Tbar.Io;
 using Tbar.Models;
@@ -12,6 +13,14 @@ public sealed record CellAttack(string TriggerSpec, AttackMetrics Test, TrainRes
     /// <summary>Writes <paramref name="outcome"/>'s attack.json into <paramref name="folder"/>.</summary>
     public static void Write(string folder, AttackOutcome outcome) => AtomicFile.WriteText(Path.Combine(folder, "attack.json"),
         JsonSerializer.Serialize(new CellAttack(outcome.TriggerSpec, outcome.Test, outcome.Training), RunRecord.Json));
+
+    /// <summary>The planted trigger's spec, as the attack.json in <paramref name="folder"/> records it.</summary>
+    public static string TriggerSpecIn(string folder)
+    {
+        string path = Path.Combine(folder, "attack.json");
+        return JsonNode.Parse(File.ReadAllText(path))?["trigger_spec"]?.GetValue<string>()
+            ?? throw new TbarException($"{path}: no trigger_spec");
+    }
 }
 
 /// <summary>
