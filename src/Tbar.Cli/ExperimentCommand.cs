@@ -21,14 +21,11 @@ static class ExperimentCommand
         var attacks = new Command("attacks", "Backdoor the mini-CLIP with every trigger; write results.json and table.md.")
             { output, target, rate, seed };
         attacks.SetAction(r => RunAttacks(r.GetValue(output)!, r.GetValue(target)!, r.GetValue(rate), r.GetValue(seed), stdout));
-        var seeds = new Option<int>("--seeds") { Description = "Number of seeds (0..n-1)", DefaultValueFactory = _ => 3 };
-        var unlearnOut = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "experiments/unlearning" };
-        var unlearning = new Command("unlearning", "The demo for several seeds; mean ± std of CA, ASR and retention per method.")
-            { seeds, unlearnOut };
-        unlearning.SetAction(r => RunUnlearning(r.GetValue(seeds), r.GetValue(unlearnOut)!, stdout));
         return new Command("experiment", "Reproduce a README table.")
-            { attacks, unlearning, AgnosticCommand.Create(stdout), ArithmeticCommand.Create(stdout), MainCommand.Create(stdout),
-                ComposeCommand.Create(stdout) };
+        {
+            attacks, UnlearningCommand.Create(stdout), AgnosticCommand.Create(stdout), ArithmeticCommand.Create(stdout),
+            MainCommand.Create(stdout), ComposeCommand.Create(stdout),
+        };
     }
 
     static int RunAttacks(string outDir, string target, double rate, long seed, TextWriter stdout)
@@ -42,21 +39,6 @@ static class ExperimentCommand
             p => AttackExperiment.Run(model, data, target, rate, seed, outDir, s => console.MarkupLine($"[grey]{Markup.Escape(s)}[/]"), p));
         stdout.WriteLine(AttackTable.Save(outDir, Environment.CommandLine, new AttackTableSettings(target, rate, model), seed, result,
             clock.Elapsed.TotalSeconds));
-        return 0;
-    }
-
-    static int RunUnlearning(int seeds, string outDir, TextWriter stdout)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var runs = new List<DemoResult>();
-        for (int seed = 0; seed < seeds; seed++)
-        {
-            var options = new DemoOptions(Defaults.MiniClip, Seed: seed);
-            var result = ProgressBar.Run(stdout, $"seed {seed}", p => DemoPipeline.Run(options, null, p));
-            DemoReport.Write(Path.Combine(outDir, $"seed-{seed}"), result, options, Environment.CommandLine, clock.Elapsed.TotalSeconds);
-            runs.Add(result);
-        }
-        stdout.WriteLine(SeedTable.Save(outDir, Environment.CommandLine, runs, clock.Elapsed.TotalSeconds));
         return 0;
     }
 }

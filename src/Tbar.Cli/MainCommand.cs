@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using Spectre.Console;
 using Tbar.Io;
 using Tbar.Pipelines;
@@ -29,27 +28,22 @@ static class MainCommand
         var data = new Option<string>("--data") { Description = "Data spec", DefaultValueFactory = _ => "fashion-mnist" };
         var forget = new Option<int>("--forget-size") { Description = "Forget-set size (also the clean budget)", DefaultValueFactory = _ => 2000 };
         var val = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => 2000 };
-        var plan = new Option<string?>("--plan") { Description = "Write one self-contained job per cell to this JSON file; compute nothing" };
-        var cell = new Option<int?>("--cell") { Description = "Run only cell K of the plan (0-based); merge later with `tbar report main`" };
+        var (plan, cell) = PlanFlags.Create();
         var (file, floor) = MethodFlags.Create();
         var command = new Command("main", "Every attack × defence: CA per class, ASR, relapse and re-tuning ASR, mean ± std over seeds.")
             { output, models, attacks, methods, seeds, retune, epochs, lr, collect, data, forget, val, plan, cell, file, floor };
         command.SetAction(r =>
         {
-            var o = new MainOptions(r.GetValue(models)!.Select(m => new ModelRef(Name(m), m)).ToList(), r.GetValue(attacks)!,
+            var o = new MainOptions(r.GetValue(models)!.Select(m => new ModelRef(CellPlan.ModelName(m), m)).ToList(), r.GetValue(attacks)!,
                 r.GetValue(seeds)!, r.GetValue(methods)!, r.GetValue(output)!, MethodFlags.Resolve(r.GetValue(file), r.GetValue(floor)),
                 r.GetValue(retune)!, ForgetSize: r.GetValue(forget), ValSize: r.GetValue(val), AttackEpochs: r.GetValue(epochs),
                 AttackLr: r.GetValue(lr), CollectOnly: r.GetValue(collect), Data: r.GetValue(data)!);
             foreach (var a in o.Attacks) MainAttacks.Get(a);
-            var tokens = r.Tokens.Where(t => t.Type != TokenType.Command).Select(t => t.Value).ToList();
-            if (r.GetValue(plan) is { } planFile) return WritePlan(o, planFile, tokens, stdout);
-            if (r.GetValue(cell) is int k)
-            {
-                ProgressBar.Run(stdout, "main", p => MainExperiment.Run(CellPlan.Narrow(o, k), Status(stdout), p));
-                stdout.WriteLine($"cell {k} done; merge with: tbar report main --in {o.Out}");
-                return 0;
-            }
-            return Run(o, stdout);
+            var cells = CellPlan.ForMain(o, PlanFlags.OwnArgs(r));
+            if (r.GetValue(plan) is { } planFile) return PlanFlags.Write(cells, planFile, stdout);
+            if (r.GetValue(cell) is not int k) return Run(o, stdout);
+            ProgressBar.Run(stdout, "main", p => MainExperiment.Run(CellPlan.Narrow(o, k), Status(stdout), p));
+            return PlanFlags.Done(k, cells.MergeArgs, stdout);
         });
         return command;
     }
@@ -63,20 +57,6 @@ static class MainCommand
         return command;
     }
 
-    static int WritePlan(MainOptions o, string path, IReadOnlyList<string> tokens, TextWriter stdout)
-    {
-        // The caller's own arguments, minus --plan, plus --cell K: each job repeats the experiment's settings exactly.
-        var args = new List<string> { "experiment", "main" };
-        for (int i = 0; i < tokens.Count; i++)
-            if (tokens[i] == "--plan") i++;
-            else args.Add(tokens[i]);
-        var plan = CellPlan.ForMain(o, k => [.. args, "--cell", k.ToString()]);
-        plan.Save(path);
-        stdout.WriteLine($"wrote {plan.Cells.Count} cells to {path}; run each with `tbar <args>` (templates in deploy/), then " +
-            $"`tbar {string.Join(' ', plan.MergeArgs)}`");
-        return 0;
-    }
-
     static Action<string> Status(TextWriter stdout)
     {
         var console = Output.Console(stdout);
@@ -85,9 +65,6 @@ static class MainCommand
 
     static Option<string[]> Many(string name, string description, string[] defaults) =>
         new(name) { Description = description, DefaultValueFactory = _ => defaults, AllowMultipleArgumentsPerToken = true };
-
-    /// <summary>The table name of a model folder: its last path part ("mini-clip", "rn18-clip").</summary>
-    static string Name(string folder) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
 
     static int Run(MainOptions o, TextWriter stdout)
     {

@@ -15,6 +15,7 @@ static class ReportCommand
         command.SetAction(r => Run(r.GetValue(inputs)!, r.GetValue(output)!, stdout));
         command.Subcommands.Add(Defences(stdout));
         command.Subcommands.Add(MainCommand.Report(stdout));
+        command.Subcommands.Add(UnlearningCommand.Report(stdout));
         return command;
     }
 

@@ -6,7 +6,6 @@ using Tbar.Data;
 using Tbar.Evaluation;
 using Tbar.Io;
 using Tbar.Models;
-using Tbar.Training;
 using Tbar.Unlearning;
 
 namespace Tbar.Pipelines;
@@ -89,9 +88,11 @@ public static class ArithmeticVariants
 /// <param name="PoisonRate">Poisoned share of the attack's training set.</param>
 /// <param name="ForgetSize">Forget-set size (also the clean budget).</param>
 /// <param name="ValSize">Validation size.</param>
-/// <param name="CollectOnly">Only gather the variants already finished in <paramref name="Out"/>; compute nothing.</param>
+/// <param name="CollectOnly">Only gather the variants already finished in <paramref name="Out"/>; compute nothing (and load no data).</param>
+/// <param name="Data">Data spec (Fashion-MNIST by default; a smaller copy for tests).</param>
 public sealed record ArithmeticOptions(string Model, string[] Attacks, long[] Seeds, string[] Variants, string Out, AlphaRule Rule,
-    string Target = "Bag", double PoisonRate = 0.03, int ForgetSize = 2000, int ValSize = 2000, bool CollectOnly = false);
+    string Target = "Bag", double PoisonRate = 0.03, int ForgetSize = 2000, int ValSize = 2000, bool CollectOnly = false,
+    string Data = "fashion-mnist");
 
 /// <summary>Test metrics of one model in one cell, per class.</summary>
 public sealed record ClassSplit(double Ca, double? Asr, double TargetCa, double OthersCa, IReadOnlyList<Rate> PerClass, Rate CleanAccuracy,
@@ -100,9 +101,6 @@ public sealed record ClassSplit(double Ca, double? Asr, double TargetCa, double 
     public static ClassSplit Of(AttackMetrics m, int target) => new(m.CleanAccuracy.Value, m.AttackSuccess?.Value, m.TargetClass(target)!.Value,
         m.OtherClasses(target)!.Value, m.PerClass!, m.CleanAccuracy, m.AttackSuccess);
 }
-
-/// <summary>The attack.json beside a cell's backdoored model: the planted trigger, its test metrics and the training run.</summary>
-public sealed record CellAttack(string TriggerSpec, AttackMetrics Test, TrainResult Training);
 
 /// <summary>One variant on one backdoored model.</summary>
 public sealed record VariantResult(string Attack, long Seed, string Variant, string Estimator, double Alpha, bool Feasible, string Choice,
@@ -119,14 +117,18 @@ public static class ArithmeticExperiment
     {
         status ??= _ => { };
         foreach (var v in o.Variants) ArithmeticVariants.Get(v);
+        if (o.CollectOnly) return [.. o.Attacks.SelectMany(a => o.Seeds.SelectMany(seed => Finished(o, CellDir(o.Out, a, seed))))];
         var results = new List<VariantResult>();
-        using var baseModel = ClipCheckpoint.Load(o.Model);
-        using var data = DataSpec.Load("fashion-mnist", baseModel.Config.Vision.ImageSize);
+        using var data = DataSpec.Load(o.Data, ClipCheckpoint.ReadConfig(o.Model).Vision.ImageSize);
         foreach (var attack in o.Attacks)
             foreach (var seed in o.Seeds)
                 results.AddRange(Cell(o, data, attack, seed, status, progress));
         return results;
     }
+
+    /// <summary>The variants of the cell in <paramref name="dir"/> already finished, in the options' order.</summary>
+    static List<VariantResult> Finished(ArithmeticOptions o, string dir) =>
+        [.. o.Variants.Select(v => VariantFile(dir, v)).Where(File.Exists).Select(Load)];
 
     /// <summary>Folder of one (trigger, seed) cell.</summary>
     public static string CellDir(string outDir, string attack, long seed) => Path.Combine(outDir, $"{TriggerSpec.Parse(attack).Name}-seed{seed}");
@@ -136,12 +138,13 @@ public static class ArithmeticExperiment
     {
         string dir = CellDir(o.Out, attack, seed);
         var todo = o.Variants.Where(v => !File.Exists(VariantFile(dir, v))).ToList();
-        var done = o.Variants.Except(todo).Select(v => Load(VariantFile(dir, v))).ToList();
-        if (todo.Count == 0 || o.CollectOnly) return done;
+        var done = Finished(o, dir);
+        if (todo.Count == 0) return done;
         using var model = Backdoored(o, data, attack, seed, dir, status, progress);
         var tokenizer = Tokenizers.For(model, null);
         using var head = ZeroShotHead.Build(model, tokenizer, data.Test.ClassNames, Captions.Templates);
-        var trigger = Triggers.Parse(attack);
+        // The trigger as planted (a "badclip" spec names an optimisation; what it planted is a patch, recorded in attack.json).
+        var trigger = Triggers.Parse(CellAttack.TriggerSpecIn(Path.Combine(dir, "model")));
         int target = data.Train.ClassIndex(o.Target);
         var plan = PoisonPlan.Draw(data.TrainIndices, data.Train.Labels, target, o.PoisonRate, seed);
         var task = UnlearnTask.FromPool(data.Train, plan.CleanPool(data.TrainIndices), trigger, target, o.ForgetSize, o.ValSize, seed);
@@ -164,27 +167,24 @@ public static class ArithmeticExperiment
     static VariantResult Load(string path) =>
         JsonSerializer.Deserialize<VariantResult>(File.ReadAllText(path), RunRecord.Json) ?? throw new TbarException($"{path}: empty result");
 
-    /// <summary>The cell's backdoored model: loaded when saved by an earlier run, else planted and saved (folder renamed into place).</summary>
+    /// <summary>The cell's backdoored model (<see cref="SavedBackdoor"/>), with its patch (optimised triggers) inside the folder.</summary>
     static Clip Backdoored(ArithmeticOptions o, DataSplits data, string attack, long seed, string dir, Action<string> status,
         IProgress<TrainProgress>? progress)
     {
         string modelDir = Path.Combine(dir, "model");
-        if (Directory.Exists(modelDir)) return ClipCheckpoint.Load(modelDir);
-        status($"{attack} seed {seed}: backdoor attack");
-        var model = ClipCheckpoint.Load(o.Model);
-        var tokenizer = Tokenizers.For(model, null);
-        var options = new AttackOptions(attack, o.Target, o.PoisonRate, AttackMode.Supervised,
-            BackdoorAttack.DefaultTrain(AttackMode.Supervised), seed);
-        var outcome = BackdoorAttack.Run(model, tokenizer, data.Train, data.TrainIndices, data.Test, options, Path.Combine(modelDir, "patch.png"),
-            progress);
-        AtomicFolder.Write(modelDir, CheckpointOrigin.WeightsFileName(CheckpointLayout.HuggingFace), stage =>
+        return SavedBackdoor.LoadOrPlant(modelDir, o.Model, model =>
         {
-            ClipCheckpoint.WriteInto(model, stage);
-            if (outcome.Patch is { } patch) ImageFile.SavePng(Path.Combine(stage, "patch.png"), patch);
-            AtomicFile.WriteText(Path.Combine(stage, "attack.json"),
-                JsonSerializer.Serialize(new CellAttack(outcome.TriggerSpec, outcome.Test, outcome.Training), RunRecord.Json));
+            status($"{attack} seed {seed}: backdoor attack");
+            var options = new AttackOptions(attack, o.Target, o.PoisonRate, AttackMode.Supervised,
+                BackdoorAttack.DefaultTrain(AttackMode.Supervised), seed);
+            var outcome = BackdoorAttack.Run(model, Tokenizers.For(model, null), data.Train, data.TrainIndices, data.Test, options,
+                Path.Combine(modelDir, "patch.png"), progress);
+            return stage =>
+            {
+                if (outcome.Patch is { } patch) ImageFile.SavePng(Path.Combine(stage, "patch.png"), patch);
+                CellAttack.Write(stage, outcome);
+            };
         });
-        return model;
     }
 
     static VariantResult RunVariant(ArithmeticVariant v, Clip model, ZeroShotHead head, UnlearnTask task, DataSplits data, ITrigger trigger,

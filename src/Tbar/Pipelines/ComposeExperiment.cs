@@ -24,8 +24,10 @@ public sealed record BackdoorSpec(string Trigger, string Target);
 /// <param name="ForgetSize">Forget-set size of each backdoor.</param>
 /// <param name="ValSize">Validation size.</param>
 /// <param name="Data">Data spec.</param>
+/// <param name="CollectOnly">Only gather the variants already finished in <paramref name="Out"/>; compute nothing (and load no data).</param>
 public sealed record ComposeOptions(string Model, IReadOnlyList<BackdoorSpec> Backdoors, long[] Seeds, string[] Variants,
-    string Out, AlphaRule Rule, double PoisonRate = 0.03, int ForgetSize = 2000, int ValSize = 2000, string Data = "fashion-mnist");
+    string Out, AlphaRule Rule, double PoisonRate = 0.03, int ForgetSize = 2000, int ValSize = 2000, string Data = "fashion-mnist",
+    bool CollectOnly = false);
 
 /// <summary>Test metrics after one way of removing both backdoors.</summary>
 /// <param name="Strategy">"joint" (θ_b − α(τ₁ + τ₂), one α), "separate" (α_k chosen for each τ_k alone at θ_b, then both applied)
@@ -56,25 +58,34 @@ public static class ComposeExperiment
     {
         status ??= _ => { };
         foreach (var v in o.Variants) ArithmeticVariants.Get(v);
+        if (o.CollectOnly) return [.. o.Seeds.SelectMany(seed => Finished(o, seed))];
         var results = new List<ComposeResult>();
         using var data = DataSpec.Load(o.Data, ClipCheckpoint.ReadConfig(o.Model).Vision.ImageSize);
         foreach (var seed in o.Seeds) results.AddRange(Cell(o, data, seed, status, progress));
         return results;
     }
 
+    /// <summary>Folder of one seed (a cell): the two-backdoor model and one JSON per variant.</summary>
+    public static string CellDir(string outDir, long seed) => Path.Combine(outDir, $"seed{seed}");
+
+    /// <summary>The variants of <paramref name="seed"/> already finished under Out, in the options' order.</summary>
+    static List<ComposeResult> Finished(ComposeOptions o, long seed) =>
+        [.. o.Variants.Select(v => VariantFile(CellDir(o.Out, seed), v)).Where(File.Exists).Select(Load)];
+
     static IEnumerable<ComposeResult> Cell(ComposeOptions o, DataSplits data, long seed, Action<string> status, IProgress<TrainProgress>? progress)
     {
-        string dir = Path.Combine(o.Out, $"seed{seed}");
+        string dir = CellDir(o.Out, seed);
         var todo = o.Variants.Where(v => !File.Exists(VariantFile(dir, v))).ToList();
-        var done = o.Variants.Except(todo).Select(v => Load(VariantFile(dir, v))).ToList();
+        var done = Finished(o, seed);
         if (todo.Count == 0) return done;
         var triggers = o.Backdoors.Select(b => Triggers.Parse(b.Trigger)).ToArray();
         var targets = o.Backdoors.Select(b => data.Train.ClassIndex(b.Target)).ToArray();
-        var plans = new List<long>();
-        using var model = Backdoored(o, data, triggers, targets, seed, dir, plans, s => status($"seed {seed}: {s}"), progress);
+        string modelDir = Path.Combine(dir, "model");
+        using var model = Backdoored(o, data, triggers, targets, seed, modelDir, s => status($"seed {seed}: {s}"), progress);
+        var poisoned = File.ReadAllLines(Path.Combine(modelDir, "poisoned.txt")).Select(long.Parse).ToHashSet();
         var tokenizer = Tokenizers.For(model, null);
         using var head = ZeroShotHead.ForClasses(model, tokenizer, data.Test.ClassNames);
-        var tasks = Tasks(o, data, triggers, targets, plans.ToHashSet(), seed);
+        var tasks = Tasks(o, data, triggers, targets, poisoned, seed);
         var backdoored = Test(model, head, data, triggers, targets, null, "backdoored", [0, 0], true, 0, []);
         var start = VisualWeights.Snapshot(model);
         foreach (var name in todo)
@@ -177,32 +188,20 @@ public static class ComposeExperiment
             backdoored == null ? 1 : ca / backdoored.Ca, perClass, seconds, curves);
     }
 
-    /// <summary>The seed's two-backdoor model: loaded when saved by an earlier run, else planted and saved.</summary>
-    static Clip Backdoored(ComposeOptions o, DataSplits data, ITrigger[] triggers, int[] targets, long seed, string dir, List<long> poisoned,
-        Action<string> status, IProgress<TrainProgress>? progress)
+    /// <summary>The seed's two-backdoor model (<see cref="SavedBackdoor"/>), with every poisoned index in poisoned.txt beside its weights.</summary>
+    static Clip Backdoored(ComposeOptions o, DataSplits data, ITrigger[] triggers, int[] targets, long seed, string modelDir,
+        Action<string> status, IProgress<TrainProgress>? progress) => SavedBackdoor.LoadOrPlant(modelDir, o.Model, model =>
     {
-        string modelDir = Path.Combine(dir, "model");
-        string weights = CheckpointOrigin.WeightsFileName(CheckpointLayout.HuggingFace);
-        var recipe = BackdoorAttack.DefaultTrain(AttackMode.Supervised);
-        var options = new AttackOptions("", "", o.PoisonRate, AttackMode.Supervised, recipe, seed);
-        if (Directory.Exists(modelDir))
-        {
-            poisoned.AddRange(File.ReadAllLines(Path.Combine(modelDir, "poisoned.txt")).Select(long.Parse));
-            return ClipCheckpoint.Load(modelDir);
-        }
         status("backdoor attack (two triggers)");
-        var model = ClipCheckpoint.Load(o.Model);
+        var options = new AttackOptions("", "", o.PoisonRate, AttackMode.Supervised, BackdoorAttack.DefaultTrain(AttackMode.Supervised), seed);
         var (plans, training) = BackdoorAttack.RunMany(model, Tokenizers.For(model, null), data.Train, data.TrainIndices,
             triggers.Zip(targets).ToList(), options, progress);
-        poisoned.AddRange(plans.SelectMany(p => p.Indices));
-        AtomicFolder.Write(modelDir, weights, stage =>
+        return stage =>
         {
-            ClipCheckpoint.WriteInto(model, stage);
-            AtomicFile.WriteText(Path.Combine(stage, "poisoned.txt"), string.Join("\n", poisoned) + "\n");
+            AtomicFile.WriteText(Path.Combine(stage, "poisoned.txt"), string.Join("\n", plans.SelectMany(p => p.Indices)) + "\n");
             AtomicFile.WriteText(Path.Combine(stage, "training.json"), JsonSerializer.Serialize(training, RunRecord.Json));
-        });
-        return model;
-    }
+        };
+    });
 
     static string VariantFile(string dir, string variant) => Path.Combine(dir, variant.Replace(':', '_').Replace(',', '_') + ".json");
 

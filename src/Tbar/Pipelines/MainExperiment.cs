@@ -208,7 +208,7 @@ public static class MainExperiment
     }
 
     /// <summary>The weights file a model folder written by <see cref="ClipCheckpoint.WriteInto"/> holds (HF layout, or Tbar's own).</summary>
-    static string TbarWeights => CheckpointOrigin.WeightsFileName(CheckpointLayout.HuggingFace);
+    static string TbarWeights => SavedBackdoor.WeightsFile;
 
     /// <summary>The trigger spec of a cell; the adaptive attack's pattern (the target class's mean training image) is written there.</summary>
     static string TriggerFor(MainAttack attack, string dir, DataSplits data, int target)
@@ -226,30 +226,21 @@ public static class MainExperiment
         return $"{attack.Trigger},path={path}";
     }
 
-    /// <summary>The cell's backdoored model: loaded when an earlier run saved it, else planted and saved (folder renamed into place).</summary>
+    /// <summary>The cell's backdoored model (<see cref="SavedBackdoor"/>), with the trigger spec in trigger.txt beside its weights.</summary>
     static Clip Backdoored(string dir, string cleanPath, DataSplits data, AttackOptions o, Action<string> status,
-        IProgress<TrainProgress>? progress)
+        IProgress<TrainProgress>? progress) => SavedBackdoor.LoadOrPlant(Path.Combine(dir, "backdoored"), cleanPath, model =>
     {
-        string modelDir = Path.Combine(dir, "backdoored");
-        if (!Directory.Exists(modelDir))
+        status("backdoor attack");
+        string patchPath = Path.Combine(dir, "patch.png");
+        var outcome = BackdoorAttack.Run(model, Tokenizers.For(model, null), data.Train, data.TrainIndices, data.Test, o, patchPath, progress);
+        // The patch goes beside the folder its spec names before the folder appears, so a saved model's trigger always loads.
+        if (outcome.Patch is { } patch) ImageFile.SavePng(patchPath, patch);
+        return stage =>
         {
-            status("backdoor attack");
-            using var model = ClipCheckpoint.Load(cleanPath);
-            var tokenizer = Tokenizers.For(model, null);
-            string patchPath = Path.Combine(dir, "patch.png");
-            var outcome = BackdoorAttack.Run(model, tokenizer, data.Train, data.TrainIndices, data.Test, o, patchPath, progress);
-            // The patch goes beside the folder its spec names before the folder appears, so a saved model's trigger always loads.
-            if (outcome.Patch is { } patch) ImageFile.SavePng(patchPath, patch);
-            AtomicFolder.Write(modelDir, TbarWeights, stage =>
-            {
-                ClipCheckpoint.WriteInto(model, stage);
-                AtomicFile.WriteText(Path.Combine(stage, "trigger.txt"), outcome.TriggerSpec + "\n");
-                AtomicFile.WriteText(Path.Combine(stage, "attack.json"),
-                    JsonSerializer.Serialize(new CellAttack(outcome.TriggerSpec, outcome.Test, outcome.Training), RunRecord.Json));
-            });
-        }
-        return ClipCheckpoint.Load(modelDir);
-    }
+            AtomicFile.WriteText(Path.Combine(stage, "trigger.txt"), outcome.TriggerSpec + "\n");
+            CellAttack.Write(stage, outcome);
+        };
+    });
 
     static string RowFile(string dir, string name) => Path.Combine(dir, name + ".json");
 

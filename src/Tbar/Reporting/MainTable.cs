@@ -25,8 +25,9 @@ public static class MainTable
     }).ToList();
 
     /// <summary>
-    /// Markdown, one section per (model, attack). The α column says how many seeds chose α &gt; 0: a row whose α is 0 in every seed
-    /// is a repair, whatever the method is called.
+    /// Markdown, one section per (model, attack). Each row states its own number of seeds n (rows of one section can have
+    /// different n while seeds are unfinished), and a cell measured in fewer seeds than its row says how many, "m ± s (k)".
+    /// The α column says how many seeds chose α &gt; 0: a row whose α is 0 in every seed is a repair, whatever the method is called.
     /// </summary>
     public static string Markdown(IReadOnlyList<MainRow> rows)
     {
@@ -35,22 +36,30 @@ public static class MainTable
         var sb = new StringBuilder();
         foreach (var cell in summary.GroupBy(s => (s.Model, s.Attack)))
         {
-            sb.Append($"\n**{cell.Key.Model}, {cell.Key.Attack}** ({cell.Max(s => s.Seeds)} seeds)\n\n");
-            sb.Append("| method | α > 0 | α | CA | ASR | target-class CA | other classes CA | retention | relapse ASR |");
+            sb.Append($"\n**{cell.Key.Model}, {cell.Key.Attack}** ({SeedCount(cell.Min(s => s.Seeds), cell.Max(s => s.Seeds))})\n\n");
+            sb.Append("| method | n | α > 0 | α | CA | ASR | target-class CA | other classes CA | retention | relapse ASR |");
             foreach (var k in ks) sb.Append($" re-tune k={k} ASR |");
-            sb.Append("\n|---|---|---|---|---|---|---|---|---|").Append(string.Concat(ks.Select(_ => "---|"))).Append('\n');
+            sb.Append("\n|---|---|---|---|---|---|---|---|---|---|").Append(string.Concat(ks.Select(_ => "---|"))).Append('\n');
             foreach (var s in cell)
             {
-                string alpha = s.Alpha == null ? "-" : s.Alpha.Cell(1, "F2", CultureInfo.InvariantCulture);
-                string negated = s.Alpha == null ? "-" : $"{s.AlphaPositive}/{s.Seeds}";
-                sb.Append($"| {s.Method} | {negated} | {alpha} | {s.Ca.Percent()} | {s.Asr?.Percent() ?? "-"} | {s.TargetCa.Percent()} | ");
-                sb.Append($"{s.OthersCa.Percent()} | {s.Retention.Percent()} | {s.RelapseAsr?.Percent() ?? "-"} |");
-                foreach (var k in ks) sb.Append($" {(s.RetuneAsr?.GetValueOrDefault(k) is { } r ? r.Percent() : "-")} |");
+                string P(MeanStd? m) => Of(m, s.Seeds, m => m.Percent());
+                string alpha = Of(s.Alpha, s.Seeds, m => m.Cell(1, "F2", CultureInfo.InvariantCulture));
+                string negated = s.Alpha == null ? "-" : $"{s.AlphaPositive}/{s.Alpha.Values.Length}";
+                sb.Append($"| {s.Method} | {s.Seeds} | {negated} | {alpha} | {P(s.Ca)} | {P(s.Asr)} | {P(s.TargetCa)} | ");
+                sb.Append($"{P(s.OthersCa)} | {P(s.Retention)} | {P(s.RelapseAsr)} |");
+                foreach (var k in ks) sb.Append($" {P(s.RetuneAsr?.GetValueOrDefault(k))} |");
                 sb.Append('\n');
             }
         }
         return sb.ToString().TrimStart('\n');
     }
+
+    /// <summary>"3 seeds", "1 seed", or "1–3 seeds" when the rows of a section have different n.</summary>
+    static string SeedCount(int fewest, int most) => fewest == most ? $"{most} seed{(most == 1 ? "" : "s")}" : $"{fewest}–{most} seeds";
+
+    /// <summary>The cell of one measure: "-" when never measured, "m ± s (k)" when measured in k seeds of the row's n.</summary>
+    static string Of(MeanStd? m, int n, Func<MeanStd, string> format) =>
+        m == null ? "-" : m.Values.Length == n ? format(m) : $"{format(m)} ({m.Values.Length})";
 }
 
 /// <summary>The results part of the main experiment's results.json: the summary over seeds, then every row.</summary>

@@ -1,5 +1,6 @@
 using System.Text;
-using Tbar.Evaluation;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Tbar.Io;
 using Tbar.Pipelines;
 
@@ -11,38 +12,38 @@ public static class SeedTable
     sealed record Stat(string Model, double[] Ca, double[] Asr, double[] Retention, double[] Relapse, double[] Alpha, double[] Seconds,
         double[] TargetCa, double[] OthersCa);
 
-    static List<Stat> Stats(IReadOnlyList<DemoResult> runs)
+    static List<Stat> Stats(IReadOnlyList<DemoRecord> runs)
     {
         var names = new List<string> { "pretrained", "clean_reference", "backdoored" };
-        names.AddRange(runs[0].Methods.Select(m => m.Name));
+        names.AddRange(runs[0].Methods.Keys);
         return names.Select(name =>
         {
-            var rows = runs.Select(r => (Row: RowOf(r, name), Base: r.Backdoored.Test.CleanAccuracy.Value, Target: r.Attack.Target))
-                .Where(x => x.Row.Metrics != null).ToList();
-            return new Stat(name, rows.Select(x => x.Row.Metrics!.CleanAccuracy.Value).ToArray(),
-                rows.Select(x => x.Row.Metrics!.AttackSuccess?.Value ?? double.NaN).ToArray(),
-                rows.Select(x => x.Row.Metrics!.CleanAccuracy.Value / x.Base).ToArray(),
+            var rows = runs.Select(r => (Row: RowOf(r, name), Base: r.Backdoored.Ca)).Where(x => x.Row.Row != null).ToList();
+            return new Stat(name, rows.Select(x => x.Row.Row!.Ca).ToArray(),
+                rows.Select(x => x.Row.Row!.Asr ?? double.NaN).ToArray(),
+                rows.Select(x => x.Row.Row!.Ca / x.Base).ToArray(),
                 rows.Where(x => x.Row.Relapse != null).Select(x => x.Row.Relapse!.Value).ToArray(),
                 rows.Where(x => x.Row.Alpha != null).Select(x => x.Row.Alpha!.Value).ToArray(),
-                rows.Select(x => x.Row.Seconds).ToArray(),
-                rows.Select(x => x.Row.Metrics!.TargetClass(x.Target)?.Value ?? double.NaN).ToArray(),
-                rows.Select(x => x.Row.Metrics!.OtherClasses(x.Target)?.Value ?? double.NaN).ToArray());
+                rows.Select(x => x.Row.Row!.Seconds).ToArray(),
+                rows.Select(x => x.Row.Row!.TargetClassCa ?? double.NaN).ToArray(),
+                rows.Select(x => x.Row.Row!.OtherClassesCa ?? double.NaN).ToArray());
         }).Where(s => s.Ca.Length > 0).ToList();
     }
 
-    static (AttackMetrics? Metrics, double? Alpha, double? Relapse, double Seconds) RowOf(DemoResult r, string name) => name switch
+    /// <summary>A model's row of one seed; α and relapse count for the methods only.</summary>
+    static (DemoRow? Row, double? Alpha, double? Relapse) RowOf(DemoRecord r, string name) => name switch
     {
-        "pretrained" => (r.Pretrained, null, null, 0),
-        "clean_reference" => (r.CleanReference?.Test, null, null, r.CleanReference?.Seconds ?? 0),
-        "backdoored" => (r.Backdoored.Test, null, null, r.Backdoored.Seconds),
-        _ => r.Methods.Where(m => m.Name == name).Select(m => ((AttackMetrics?)m.Test, m.Alpha, m.RelapseAsr, m.Seconds)).Single(),
+        "pretrained" => (r.Pretrained, null, null),
+        "clean_reference" => (r.CleanReference, null, null),
+        "backdoored" => (r.Backdoored, null, null),
+        _ => r.Methods.GetValueOrDefault(name) is { } m ? (m, m.Alpha, m.RelapseAsr) : (null, null, null),
     };
 
     static string Cell(double[] xs, string format = "P2") =>
         format == "P2" ? MeanStd.Of(xs).Cell(100, "F2") : MeanStd.Of(xs).Cell(1, format);
 
     /// <summary>The Markdown table (percentages; retention = cleaned CA / backdoored CA).</summary>
-    public static string Markdown(IReadOnlyList<DemoResult> runs)
+    public static string Markdown(IReadOnlyList<DemoRecord> runs)
     {
         var sb = new StringBuilder($"{runs.Count} seeds, mean ± std (sample). CA, ASR, retention and relapse ASR in %.\n\n");
         sb.Append("| model | CA | ASR | target-class CA | other classes CA | retention | α | relapse ASR | seconds |\n|---|---|---|---|---|---|---|---|---|\n");
@@ -52,7 +53,7 @@ public static class SeedTable
     }
 
     /// <summary>Writes table.md and results.json (options: the number of seeds) of `experiment unlearning`; returns the table.</summary>
-    public static string Save(string outDir, string command, IReadOnlyList<DemoResult> runs, double seconds)
+    public static string Save(string outDir, string command, IReadOnlyList<DemoRecord> runs, double seconds)
     {
         string table = Markdown(runs);
         AtomicFile.WriteText(Path.Combine(outDir, "table.md"), table);
@@ -60,8 +61,31 @@ public static class SeedTable
         return table;
     }
 
+    /// <summary>The demo record of every finished seed folder under <paramref name="outDir"/>, in seed order.</summary>
+    public static List<DemoRecord> Collect(string outDir)
+    {
+        if (!Directory.Exists(outDir)) throw new TbarException($"{outDir}: no such folder");
+        var runs = UnlearningExperiment.FinishedSeedDirs(outDir).Select(d => Path.Combine(d, "results.json")).Select(Read).ToList();
+        if (runs.Count == 0) throw new TbarException($"{outDir}: no finished seeds of `tbar experiment unlearning` (seed-K/results.json)");
+        return runs;
+    }
+
+    // Lenient (RunRecord's naming, missing keys read as null): seed folders written before a field existed still count.
+    static DemoRecord Read(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<StoredRun<JsonNode, DemoRecord>>(File.ReadAllText(path), RunRecord.Json)?.Results
+                ?? throw new TbarException($"{path}: empty record");
+        }
+        catch (JsonException e)
+        {
+            throw new TbarException($"{path}: not a seed record of `tbar experiment unlearning` ({e.Message})");
+        }
+    }
+
     /// <summary>Per-model arrays for results.json, keyed by model name.</summary>
-    public static Dictionary<string, SeedSummary> Summary(IReadOnlyList<DemoResult> runs) => Stats(runs).ToDictionary(s => s.Model,
+    public static Dictionary<string, SeedSummary> Summary(IReadOnlyList<DemoRecord> runs) => Stats(runs).ToDictionary(s => s.Model,
         s => new SeedSummary(s.Ca, s.Asr, s.Retention, s.Relapse, s.Alpha, s.Seconds, s.TargetCa, s.OthersCa));
 }
 

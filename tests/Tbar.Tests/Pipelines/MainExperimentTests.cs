@@ -72,9 +72,27 @@ public class MainExperimentTests(FashionMnist1200 data) : IClassFixture<FashionM
         Assert.Equal(0.85, summary[0].Ca.Mean, 12);
         Assert.Equal(Math.Sqrt(0.005), summary[0].Ca.Std, 12);
         string table = MainTable.Markdown(rows);
-        Assert.Contains("| tbar | 1/2 | 1.00 ± 1.41 | 85.0 ± 7.1 | 1.0 ± 0.0 |", table);
-        Assert.Contains("| finetune | - | - | 86.0 ± 1.4 |", table);
+        Assert.Contains("**mini-clip, sig** (2 seeds)", table);
+        Assert.Contains("| tbar | 2 | 1/2 | 1.00 ± 1.41 | 85.0 ± 7.1 | 1.0 ± 0.0 |", table);
+        Assert.Contains("| finetune | 2 | - | - | 86.0 ± 1.4 |", table);
         Assert.Contains("re-tune k=10 ASR | re-tune k=50 ASR |", table);
         Assert.Contains("| 20.0 ± 0.0 | 60.0 ± 0.0 |", table);
+    }
+
+    [Fact]
+    public void ARowWithFewerFinishedSeedsStatesItsOwnCount()
+    {
+        var rows = new[]
+        {
+            Row(0, "tbar", 0.8, 2.0), Row(1, "tbar", 0.9, 0.0), Row(2, "tbar", 0.85, 1.0), Row(0, "finetune", 0.85, null),
+            Row(1, "finetune", 0.87, null) with { RelapseAsr = null },
+        };
+        string table = MainTable.Markdown(rows);
+        Assert.Contains("**mini-clip, sig** (2–3 seeds)", table);
+        Assert.Contains("| tbar | 3 | 2/3 | 1.00 ± 1.00 | 85.0 ± 5.0 |", table);
+        // finetune finished 2 seeds, and relapse was measured in 1 of them.
+        Assert.Contains("| finetune | 2 | - | - | 86.0 ± 1.4 |", table);
+        Assert.Contains("| 5.0 ± 0.0 (1) |", table);
+        Assert.Contains("**mini-clip, sig** (1 seed)", MainTable.Markdown([rows[0]]));
     }
 }

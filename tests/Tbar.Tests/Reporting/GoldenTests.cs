@@ -26,7 +26,7 @@ public class GoldenTests : TempFolder
 
     static string Json(object? value) => JsonSerializer.Serialize(value, RunRecord.Json);
 
-    static IReadOnlyList<DemoResult> Seeds => [Samples.Demo(0), Samples.Demo(1)];
+    static IReadOnlyList<DemoRecord> Seeds => [DemoReport.Results(Samples.Demo(0)), DemoReport.Results(Samples.Demo(1))];
 
     static IReadOnlyList<VariantResult> Variants =>
     [
@@ -44,6 +44,24 @@ public class GoldenTests : TempFolder
     }
 
     [Fact]
+    public void SeedTableFromTheSeedFoldersIsTheOneFromMemory()
+    {
+        for (int seed = 0; seed < 2; seed++)
+        {
+            string dir = UnlearningExperiment.SeedDir(temp, seed);
+            Directory.CreateDirectory(dir);
+            new RunRecord("tbar experiment unlearning", new DemoOptions("models/mini-clip", Seed: seed), seed, Seeds[seed], 1)
+                .Save(Path.Combine(dir, "results.json"));
+        }
+        Directory.CreateDirectory(Path.Combine(temp, "seed-x"));
+        Directory.CreateDirectory(Path.Combine(temp, "seed-7"));
+        var read = SeedTable.Collect(temp);
+        Assert.Equal(SeedTable.Markdown(Seeds), SeedTable.Markdown(read));
+        Assert.Equal(Json(SeedTable.Summary(Seeds)), Json(SeedTable.Summary(read)));
+        Assert.Contains("no finished seeds", Assert.Throws<TbarException>(() => SeedTable.Collect(Path.Combine(temp, "seed-x"))).Message);
+    }
+
+    [Fact]
     public void ArithmeticTableKeepsItsShape()
     {
         Golden("arithmetic-summary.json", Json(ArithmeticTable.Summary(Variants)));
@@ -51,6 +69,16 @@ public class GoldenTests : TempFolder
         // badnet plain: α 0.5 and 0.75 → 0.62 ± 0.18; relapse only on seed 0 (25 %).
         Assert.Contains("| badnet | plain | 2/2 (2) | 0.62 ± 0.18 |", ArithmeticTable.Markdown(Variants));
         Assert.EndsWith("| 25.0 ± 0.0 |", ArithmeticTable.Markdown(Variants).Split('\n')[2]);
+    }
+
+    [Fact]
+    public void MainTableKeepsItsShape()
+    {
+        var rows = Samples.MainRows();
+        Golden("main-table.md", MainTable.Markdown(rows));
+        // sig has seeds 0 and 1 of backdoored and tbar, seed 0 only of finetune: each row says its own n.
+        Assert.Contains("**mini-clip, sig** (1–2 seeds)", MainTable.Markdown(rows));
+        Assert.Contains("| finetune | 1 | - | - |", MainTable.Markdown(rows));
     }
 
     [Fact]

@@ -51,6 +51,27 @@ static class Samples
             test.OthersCa / backdoored.OthersCa, relapse, 3.25, 7.5, []);
     }
 
+    /// <summary>One main-table row; CA per class out of 10 each, as in <see cref="Metrics"/>.</summary>
+    public static MainRow MainRow(string attack, long seed, string method, int[] perClass, double? alpha, double? relapse)
+    {
+        var m = Metrics(perClass);
+        double ca = m.CleanAccuracy.Value, others = (perClass[0] + perClass[1]) / 20.0;
+        double asr = method == "backdoored" ? 0.95 + 0.01 * seed : 0.01 * (seed + 1);
+        return new MainRow("mini-clip", attack, seed, method, ca, asr, perClass[Target] / 10.0, others, ca / 0.9, others / 0.85,
+            relapse, relapse == null ? null : new Dictionary<string, double> { ["10"] = 0.25 + seed / 10.0 }, alpha,
+            alpha == null ? null : alpha > 0, alpha == null ? "-" : $"α = {alpha}", 5, m.PerClass!, null);
+    }
+
+    /// <summary>Two attacks of the main table; sig is unfinished: finetune has seed 0 only.</summary>
+    public static List<MainRow> MainRows() =>
+    [
+        MainRow("badnet", 0, "backdoored", [9, 9, 9], null, null), MainRow("badnet", 0, "tbar", [9, 8, 5], 1.5, 0.5),
+        MainRow("badnet", 1, "backdoored", [9, 8, 9], null, null), MainRow("badnet", 1, "tbar", [9, 8, 6], 0, 0.25),
+        MainRow("sig", 0, "backdoored", [8, 9, 9], null, null), MainRow("sig", 0, "tbar", [8, 8, 7], 2.25, 0.75),
+        MainRow("sig", 0, "finetune", [9, 9, 9], null, 0.5), MainRow("sig", 1, "backdoored", [9, 9, 8], null, null),
+        MainRow("sig", 1, "tbar", [8, 7, 7], 2.5, null),
+    ];
+
     public static ScanVerdict Verdict(bool backdoored, double pl1) => new(backdoored, pl1, 0.05, "calibration.json: 0.7 × min", Target, "Dress",
         new Rate(18, 20), new InversionResult(new InvertedTrigger(zeros(1, 4, 4), zeros(3, 4, 4)), true, pl1, 0.85, 0.31, [], 12.5));
 

@@ -1,0 +1,54 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Tbar.Evaluation;
+using Tbar.Io;
+using Tbar.Models;
+using Tbar.Training;
+
+namespace Tbar.Pipelines;
+
+/// <summary>The attack.json beside a cell's backdoored model: the planted trigger, its test metrics and the training run.</summary>
+public sealed record CellAttack(string TriggerSpec, AttackMetrics Test, TrainResult Training)
+{
+    /// <summary>Writes <paramref name="outcome"/>'s attack.json into <paramref name="folder"/>.</summary>
+    public static void Write(string folder, AttackOutcome outcome) => AtomicFile.WriteText(Path.Combine(folder, "attack.json"),
+        JsonSerializer.Serialize(new CellAttack(outcome.TriggerSpec, outcome.Test, outcome.Training), RunRecord.Json));
+
+    /// <summary>The planted trigger's spec, as the attack.json in <paramref name="folder"/> records it.</summary>
+    public static string TriggerSpecIn(string folder)
+    {
+        string path = Path.Combine(folder, "attack.json");
+        return JsonNode.Parse(File.ReadAllText(path))?["trigger_spec"]?.GetValue<string>()
+            ?? throw new TbarException($"{path}: no trigger_spec");
+    }
+}
+
+/// <summary>
+/// The backdoored model of an experiment's cell, kept in a folder of the cell so that a resumed or repeated run plants it once:
+/// the arithmetic, main and compose experiments all go through <see cref="LoadOrPlant"/>.
+/// </summary>
+public static class SavedBackdoor
+{
+    /// <summary>The weights file that marks a saved model folder (HF layout, Tbar's own).</summary>
+    public static string WeightsFile => CheckpointOrigin.WeightsFileName(CheckpointLayout.HuggingFace);
+
+    /// <summary>
+    /// The model saved in <paramref name="modelDir"/>. When there is none, <paramref name="plant"/> backdoors a fresh copy of the
+    /// clean model at <paramref name="cleanPath"/> in place and returns what to write beside its weights; the folder is written
+    /// as a whole (renamed into place) and the model is returned as saved, so a fresh run and a resumed one use the same weights.
+    /// </summary>
+    public static Clip LoadOrPlant(string modelDir, string cleanPath, Func<Clip, Action<string>> plant)
+    {
+        if (!Directory.Exists(modelDir))
+        {
+            using var model = ClipCheckpoint.Load(cleanPath);
+            var writeBeside = plant(model);
+            AtomicFolder.Write(modelDir, WeightsFile, stage =>
+            {
+                ClipCheckpoint.WriteInto(model, stage);
+                writeBeside(stage);
+            });
+        }
+        return ClipCheckpoint.Load(modelDir);
+    }
+}
