@@ -15,7 +15,20 @@ public sealed class RunVectors(UnlearnedRun run, Clip pretrained, Clip backdoore
     public static RunVectors Load(string unlearnedDir, string pretrainedPath)
     {
         var run = UnlearnedRun.Read(unlearnedDir);
-        return new RunVectors(run, ClipCheckpoint.Load(pretrainedPath), ClipCheckpoint.Load(run.Backdoored), TaskVector.Load(run.TauPath));
+        var pretrained = ClipCheckpoint.Load(pretrainedPath);
+        var trigger = TaskVector.Load(run.TauPath);
+        try
+        {
+            trigger.CheckFits(pretrained);
+        }
+        catch (TbarException e)
+        {
+            pretrained.Dispose();
+            trigger.Dispose();
+            throw new TbarException($"{pretrainedPath}: not the model {unlearnedDir}'s backdoor was planted in ({e.Message}); " +
+                "name θ_pre with --pretrained (e.g. --pretrained rn18-clip)");
+        }
+        return new RunVectors(run, pretrained, ClipCheckpoint.Load(run.Backdoored), trigger);
     }
 
     /// <summary>θ_b − θ_pre over τ_t's parameters: the whole backdoor fine-tune.</summary>
