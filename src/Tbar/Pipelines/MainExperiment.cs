@@ -190,11 +190,11 @@ public static class MainExperiment
     {
         string dir = Path.Combine(o.Out, modelName, $"clean-{attack.Mode.ToString().ToLowerInvariant()}-seed{ctx.Seed}");
         var clock = Stopwatch.StartNew();
-        if (!File.Exists(Path.Combine(dir, TbarWeights)))
+        if (!SavedBackdoor.HoldsModel(dir))
         {
             using var fresh = ClipCheckpoint.Load(modelPath);
             var training = BackdoorAttack.TrainClean(fresh, tokenizer, ctx.Data.Train, ctx.Data.TrainIndices, attack, progress);
-            AtomicFolder.Write(dir, TbarWeights, stage =>
+            AtomicFolder.Write(dir, SavedBackdoor.WeightsFile(fresh), stage =>
             {
                 ClipCheckpoint.WriteInto(fresh, stage);
                 AtomicFile.WriteText(Path.Combine(stage, "training.json"), JsonSerializer.Serialize(training, RunRecord.Json));
@@ -206,9 +206,6 @@ public static class MainExperiment
         var (relapse, retune) = ctx.Robustness(reference, head);
         return ctx.Row("clean_reference", test, relapse, retune, "same recipe without poison", clock.Elapsed.TotalSeconds, null, null);
     }
-
-    /// <summary>The weights file a model folder written by <see cref="ClipCheckpoint.WriteInto"/> holds (HF layout, or Tbar's own).</summary>
-    static string TbarWeights => SavedBackdoor.WeightsFile;
 
     /// <summary>The trigger spec of a cell; the adaptive attack's pattern (the target class's mean training image) is written there.</summary>
     static string TriggerFor(MainAttack attack, string dir, DataSplits data, int target)

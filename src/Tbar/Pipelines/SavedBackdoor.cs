@@ -29,8 +29,15 @@ public sealed record CellAttack(string TriggerSpec, AttackMetrics Test, TrainRes
 /// </summary>
 public static class SavedBackdoor
 {
-    /// <summary>The weights file that marks a saved model folder (HF layout, Tbar's own).</summary>
-    public static string WeightsFile => CheckpointOrigin.WeightsFileName(CheckpointLayout.HuggingFace);
+    /// <summary>
+    /// The weights file that marks a folder <see cref="ClipCheckpoint.WriteInto"/> wrote for <paramref name="model"/>: the file of
+    /// the model's own layout (HF's model.safetensors for a ViT loaded from HF, Tbar's tbar_model.safetensors for rn18-clip).
+    /// </summary>
+    public static string WeightsFile(Clip model) => CheckpointOrigin.WeightsFileName(model.Origin?.Layout ?? CheckpointLayout.HuggingFace);
+
+    /// <summary>Whether <paramref name="dir"/> holds a saved model's weights, in any layout.</summary>
+    public static bool HoldsModel(string dir) =>
+        Enum.GetValues<CheckpointLayout>().Any(l => File.Exists(Path.Combine(dir, CheckpointOrigin.WeightsFileName(l))));
 
     /// <summary>
     /// The model saved in <paramref name="modelDir"/>. When there is none, <paramref name="plant"/> backdoors a fresh copy of the
@@ -43,7 +50,7 @@ public static class SavedBackdoor
         {
             using var model = ClipCheckpoint.Load(cleanPath);
             var writeBeside = plant(model);
-            AtomicFolder.Write(modelDir, WeightsFile, stage =>
+            AtomicFolder.Write(modelDir, WeightsFile(model), stage =>
             {
                 ClipCheckpoint.WriteInto(model, stage);
                 writeBeside(stage);

@@ -1,5 +1,6 @@
 using Tbar.Arithmetic;
 using Tbar.Models;
+using Tbar.Pipelines;
 using Tbar.Unlearning;
 using static TorchSharp.torch;
 
@@ -22,6 +23,25 @@ public class ResNetTowerTests : TempFolder
     }
 
     static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+
+    [Fact]
+    public void ASavedTbarLayoutModelIsFoundAgainSoAResumedCellDoesNotRetrainIt()
+    {
+        // rn18-clip is stored in Tbar's own layout; an experiment cell (clean reference, backdoored model) must recognise
+        // its folder on resumption by that layout's weights file, not by HF's model.safetensors.
+        using var model = Small();
+        string clean = Path.Combine(temp, "clean"), cell = Path.Combine(temp, "cell");
+        ClipCheckpoint.Save(model, clean, CheckpointLayout.Tbar, "test-resnet");
+        using var loaded = ClipCheckpoint.Load(clean);
+        Assert.Equal("tbar_model.safetensors", SavedBackdoor.WeightsFile(loaded));
+        Assert.False(SavedBackdoor.HoldsModel(cell));
+        int planted = 0;
+        using (SavedBackdoor.LoadOrPlant(cell, clean, _ => { planted++; return _ => { }; })) { }
+        Assert.True(SavedBackdoor.HoldsModel(cell));
+        Assert.True(File.Exists(Path.Combine(cell, "tbar_model.safetensors")));
+        using (SavedBackdoor.LoadOrPlant(cell, clean, _ => { planted++; return _ => { }; })) { }
+        Assert.Equal(1, planted);
+    }
 
     [Fact]
     public void TbarLayoutRoundTripIsBitExactWithBatchNormStatistics()
