@@ -36,7 +36,9 @@ public sealed class TaskVector : IDisposable
         {
             var (a, b) = (Get(before, key, "before"), Get(after, key, "after"));
             if (!a.shape.SequenceEqual(b.shape)) throw new TbarException($"parameter '{key}': shapes [{string.Join(",", a.shape)}] and [{string.Join(",", b.shape)}] differ");
-            result[key] = (b.detach().to(ScalarType.Float32) - a.detach().to(ScalarType.Float32)).cpu();
+            // The detached and converted views alias the inputs' storage: disposed here, not left to the finaliser.
+            using var scope = NewDisposeScope();
+            result[key] = (b.detach().to(ScalarType.Float32) - a.detach().to(ScalarType.Float32)).cpu().MoveToOuterDisposeScope();
         }
         return new TaskVector(result, metadata);
     }

@@ -2,10 +2,14 @@ using static TorchSharp.torch;
 
 namespace Tbar.Io;
 
-/// <summary>A safetensors file: header validated first, then the data section read into memory. Never pickle.</summary>
+/// <summary>
+/// A safetensors file: header validated first; tensor bytes read when asked for, one tensor at a time, straight from the file
+/// (a checkpoint is never held twice: once as file bytes and once as tensors). Never pickle.
+/// </summary>
 public sealed class SafeTensorsFile
 {
-    readonly byte[] data;
+    // Copies a tensor's bytes (offset into the data section) into a buffer: from the file, or from bytes already read.
+    readonly Action<long, Span<byte>> readData;
     readonly Dictionary<string, SafeTensorEntry> byName;
 
     /// <summary>The file read.</summary>
@@ -15,26 +19,39 @@ public sealed class SafeTensorsFile
     /// <summary>Tensors, sorted by name (ordinal).</summary>
     public IReadOnlyList<SafeTensorEntry> Entries { get; }
 
-    SafeTensorsFile(string path, List<SafeTensorEntry> entries, Dictionary<string, string> metadata, byte[] data)
+    SafeTensorsFile(string path, List<SafeTensorEntry> entries, Dictionary<string, string> metadata, Action<long, Span<byte>> readData)
     {
         Path = path;
         Entries = entries;
         Metadata = metadata;
-        this.data = data;
+        this.readData = readData;
         byName = entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
     }
 
-    /// <summary>Opens read-only, validates the header, then reads the data section.</summary>
+    /// <summary>Opens read-only and validates the header; tensor bytes are read from the file by <see cref="ReadTensor"/>.</summary>
     public static SafeTensorsFile Open(string path)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors needs a little-endian host");
         if (!File.Exists(path)) throw new TbarException($"{path}: file not found");
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        return Read(fs, path);
+        using var fs = OpenRead(path);
+        var (entries, metadata, dataStart) = ReadHeader(fs, path);
+        long length = fs.Length;
+        return new SafeTensorsFile(path, entries, metadata, (offset, buffer) => ReadFromFile(path, length, dataStart + offset, buffer));
     }
 
-    /// <summary>As <see cref="Open"/>, from a seekable stream; <paramref name="path"/> names it in errors.</summary>
+    /// <summary>
+    /// As <see cref="Open"/>, from a seekable stream (its data section read into memory); <paramref name="path"/> names it in errors.
+    /// </summary>
     public static SafeTensorsFile Read(Stream fs, string path)
+    {
+        var (entries, metadata, dataStart) = ReadHeader(fs, path);
+        var data = ReadExactly(fs, (int)(fs.Length - dataStart), path);
+        return new SafeTensorsFile(path, entries, metadata, (offset, buffer) => data.AsSpan((int)offset, buffer.Length).CopyTo(buffer));
+    }
+
+    static FileStream OpenRead(string path) => new(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+
+    static (List<SafeTensorEntry>, Dictionary<string, string>, long DataStart) ReadHeader(Stream fs, string path)
     {
         long length = fs.Length;
         if (length < 8) throw SafeTensorsHeader.Bad(path, $"file is {length} bytes, shorter than the 8-byte header length");
@@ -44,12 +61,28 @@ public sealed class SafeTensorsFile
         if (length - 8 - n > Array.MaxLength)
             throw new TbarException($"{path}: data section of {length - 8 - n} bytes exceeds the 2 GiB Tbar reads in one piece");
         var (entries, metadata) = SafeTensorsHeader.Parse(ReadExactly(fs, (int)n, path), length - 8 - n, path);
-        return new SafeTensorsFile(path, entries, metadata, ReadExactly(fs, (int)(length - 8 - n), path));
+        return (entries, metadata, 8 + n);
+    }
+
+    // The header was checked against the file's length when it was opened; a file changed since then is an error, not a
+    // different tensor.
+    static void ReadFromFile(string path, long length, long position, Span<byte> buffer)
+    {
+        using var fs = OpenRead(path);
+        if (fs.Length != length) throw new TbarException($"{path}: changed while being read ({length} bytes when opened, now {fs.Length})");
+        fs.Position = position;
+        ReadExactly(fs, buffer, path);
     }
 
     static byte[] ReadExactly(Stream s, int count, string path)
     {
         var buffer = new byte[count];
+        ReadExactly(s, buffer, path);
+        return buffer;
+    }
+
+    static void ReadExactly(Stream s, Span<byte> buffer, string path)
+    {
         try
         {
             s.ReadExactly(buffer);
@@ -58,7 +91,6 @@ public sealed class SafeTensorsFile
         {
             throw SafeTensorsHeader.Bad(path, "file ended early");
         }
-        return buffer;
     }
 
     /// <summary>Whether a tensor of that name exists.</summary>
@@ -69,10 +101,12 @@ public sealed class SafeTensorsFile
         byName.TryGetValue(name, out var e) ? e : throw new TbarException($"{Path}: no tensor '{name}'");
 
     /// <summary>The stored little-endian bytes of a tensor.</summary>
-    public ReadOnlySpan<byte> RawBytes(string name)
+    public byte[] RawBytes(string name)
     {
         var e = Entry(name);
-        return data.AsSpan((int)e.Begin, (int)(e.End - e.Begin));
+        var bytes = new byte[e.End - e.Begin];
+        readData(e.Begin, bytes);
+        return bytes;
     }
 
     /// <summary>A new CPU tensor in its stored dtype and shape.</summary>
@@ -80,8 +114,16 @@ public sealed class SafeTensorsFile
     {
         var e = Entry(name);
         var t = empty(e.Shape, SafeTensors.ScalarTypeOf(e.DType), device: CPU);
-        if (e.End > e.Begin) RawBytes(name).CopyTo(t.bytes);
-        return t;
+        try
+        {
+            if (e.End > e.Begin) readData(e.Begin, t.bytes);
+            return t;
+        }
+        catch
+        {
+            t.Dispose();
+            throw;
+        }
     }
 }
 

@@ -151,6 +151,6 @@ public static class AgnosticExperiment
     {
         using var probe = ClipCheckpoint.Load(o.Model);
         var full = DataSpec.Load(o.Data, probe.Config.Vision.ImageSize);
-        return o.TrainLimit > 0 ? full with { TrainIndices = full.TrainIndices.Take(o.TrainLimit).ToArray() } : full;
+        return o.TrainLimit > 0 ? full.WithTrainIndices(full.TrainIndices.Take(o.TrainLimit).ToArray()) : full;
     }
 }

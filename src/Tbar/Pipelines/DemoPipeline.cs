@@ -76,7 +76,7 @@ public static class DemoPipeline
         using var model = ClipCheckpoint.Load(o.Model);
         var tokenizer = Tokenizers.For(model, null);
         using var full = DataSpec.Load(o.Data, model.Config.Vision.ImageSize);
-        var data = o.TrainLimit > 0 ? full with { TrainIndices = full.TrainIndices.Take(o.TrainLimit).ToArray() } : full;
+        var data = o.TrainLimit > 0 ? full.WithTrainIndices(full.TrainIndices.Take(o.TrainLimit).ToArray()) : full;
         var allTest = data.Test.AllIndices();
         var trigger = Triggers.Parse(o.Trigger);
         int target = data.Train.ClassIndex(o.Target);

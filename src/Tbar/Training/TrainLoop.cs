@@ -36,27 +36,42 @@ public static class TrainLoop
         int step = 0;
         long seen = 0;
         double epochLoss = 0;
-        for (int epoch = 0; epoch < options.Epochs; epoch++)
+        try
         {
-            var order = Shuffle.Permutation(count, rng);
-            epochLoss = 0;
-            for (int b = 0; b < perEpoch; b++, step++)
+            for (int epoch = 0; epoch < options.Epochs; epoch++)
             {
-                var batch = order.AsSpan(b * options.BatchSize, Math.Min(options.BatchSize, count - b * options.BatchSize)).ToArray();
-                double value = Step(optimizer, parameters, options, options.RateAt(step, total), () => gradients(batch));
-                epochLoss += value;
-                seen += batch.Length;
-                progress?.Report(new TrainProgress(step + 1, total, value, seen / clock.Elapsed.TotalSeconds));
+                var order = Shuffle.Permutation(count, rng);
+                epochLoss = 0;
+                for (int b = 0; b < perEpoch; b++, step++)
+                {
+                    var batch = order.AsSpan(b * options.BatchSize, Math.Min(options.BatchSize, count - b * options.BatchSize)).ToArray();
+                    double value = Step(optimizer, parameters, options, options.RateAt(step, total), () => gradients(batch));
+                    epochLoss += value;
+                    seen += batch.Length;
+                    progress?.Report(new TrainProgress(step + 1, total, value, seen / clock.Elapsed.TotalSeconds));
+                }
             }
         }
+        finally
+        {
+            DropGradients(parameters);
+        }
         return new TrainResult(step, seen, epochLoss / perEpoch, clock.Elapsed.TotalSeconds);
+    }
+
+    // Gradients are as large as the parameters they belong to. Dropped rather than zeroed before each step, so the backward
+    // pass allocates them as it frees the activations (the values are the same: a fresh gradient equals one added to
+    // zeros), and dropped after the loop, since nothing reads them then.
+    static void DropGradients(IList<Parameter> parameters)
+    {
+        foreach (var p in parameters) p.grad = null;
     }
 
     static double Step(optim.Optimizer optimizer, IList<Parameter> parameters, TrainOptions options, double rate, Func<double> gradients)
     {
         using var scope = NewDisposeScope();
         foreach (var group in optimizer.ParamGroups) group.LearningRate = rate;
-        optimizer.zero_grad();
+        DropGradients(parameters);
         double result = gradients();
         if (options.ClipNorm > 0) nn.utils.clip_grad_norm_(parameters, options.ClipNorm);
         optimizer.step();

@@ -70,11 +70,7 @@ public static class TbarMethod
     {
         var before = VisualWeights.Snapshot(model);
         train();
-        var after = VisualWeights.Snapshot(model);
-        var tau = TaskVector.Between(before, after, VisualWeights.Keys(model), metadata);
-        VisualWeights.Restore(model, before);
-        VisualWeights.Dispose([before, after]);
-        return tau;
+        return new TaskVector(VisualWeights.RestoreTakingChange(model, before), metadata);
     }
 
     /// <summary>Sweeps α on validation with <see cref="WeightEdit"/> and leaves the model at the chosen α.</summary>

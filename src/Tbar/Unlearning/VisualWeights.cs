@@ -17,6 +17,27 @@ public static class VisualWeights
         foreach (var (name, p) in model.Visual.named_parameters()) p.copy_(state["visual." + name]);
     }
 
+    /// <summary>
+    /// Puts <paramref name="state"/> back and returns the change θ − state per key (float32; the same values as
+    /// <see cref="Arithmetic.TaskVector.Between"/>), one key at a time: no second copy of the tower is made. The snapshot's
+    /// tensors are disposed and the dictionary emptied.
+    /// </summary>
+    public static Dictionary<string, Tensor> RestoreTakingChange(Clip model, Dictionary<string, Tensor> state)
+    {
+        using var guard = no_grad();
+        var change = new Dictionary<string, Tensor>();
+        foreach (var (name, p) in model.Visual.named_parameters())
+        {
+            using var scope = NewDisposeScope();
+            var saved = state["visual." + name];
+            change["visual." + name] = (p.detach().to(ScalarType.Float32) - saved.to(ScalarType.Float32)).cpu().MoveToOuterDisposeScope();
+            p.copy_(saved);
+            state.Remove("visual." + name);
+            saved.Dispose();
+        }
+        return change;
+    }
+
     /// <summary>SHA-256 over the image tower's float32 parameter bytes in name order: which θ a vector was taken from.</summary>
     public static string Hash(Clip model)
     {

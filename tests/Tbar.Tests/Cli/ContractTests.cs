@@ -27,12 +27,12 @@ public class ContractTests : TempFolder
         Assert.True(code == 0, $"tbar {string.Join(' ', args)}: {stderr}");
     }
 
-    /// <summary>A folder:DIR data set of random 28×28 images: 12 per class for training, 4 for testing.</summary>
-    string Images()
+    /// <summary>A folder:DIR data set of random 28×28 images: 12 per class for training, 4 for testing (unless told not to).</summary>
+    string Images(bool withTest = true)
     {
         string root = Path.Combine(temp, "images");
         var g = manual_seed(5);
-        foreach (var (split, count) in new[] { ("train", 12), ("test", 4) })
+        foreach (var (split, count) in new[] { ("train", 12), ("test", withTest ? 4 : 0) }.Where(s => s.Item2 > 0))
             foreach (var c in Classes)
             {
                 Directory.CreateDirectory(Path.Combine(root, split, c));
@@ -59,6 +59,33 @@ public class ContractTests : TempFolder
         Run("analyze", "vectors", "--unlearned", unlearned, "--pretrained", TbarRegressionTests.MiniClip(), "--out", vectors);
         Assert.Contains($"α* = {run.Alpha:G3}", File.ReadAllText(Path.Combine(vectors, "section.md")));
         Assert.True(File.Exists(Path.Combine(vectors, "vectors.json")));
+    }
+
+    /// <summary>
+    /// A checkpoint of one's own: a Hugging Face folder stored in float16, and clean images in DIR/train alone (unlearn
+    /// never reads DIR/test). The cleaned folder has the input's keys, shapes and stored dtypes, its config and tokenizer
+    /// files, and the text tower's bytes unchanged.
+    /// </summary>
+    [Fact]
+    public void UnlearnWritesACheckpointBackWithItsKeysDtypesAndCompanionFiles()
+    {
+        string model = Path.Combine(temp, "fp16"), cleaned = Path.Combine(temp, "c"), data = Images(withTest: false);
+        Directory.CreateDirectory(model);
+        foreach (var f in Directory.GetFiles(TbarRegressionTests.MiniClip()).Where(f => f.EndsWith(".json") || f.EndsWith(".txt")))
+            File.Copy(f, Path.Combine(model, Path.GetFileName(f)));
+        var weights = SafeTensors.Load(Path.Combine(TbarRegressionTests.MiniClip(), "model.safetensors"));
+        SafeTensors.Save(Path.Combine(model, "model.safetensors"), weights.ToDictionary(p => p.Key, p => p.Value.to(ScalarType.Float16)));
+        Run("unlearn", "--model", model, "--forget", "trigger:badnet:size=3", "--target", "Bag", "--val", data, "--forget-size", "6",
+            "--val-size", "6", "--out", cleaned);
+
+        var input = SafeTensors.Open(Path.Combine(model, "model.safetensors"));
+        var output = SafeTensors.Open(Path.Combine(cleaned, "model.safetensors"));
+        static string Describe(SafeTensorEntry e) => $"{e.Name} {e.DType} [{string.Join(",", e.Shape)}]";
+        Assert.Equal(input.Entries.Select(Describe), output.Entries.Select(Describe));
+        Assert.All(input.Entries.Select(e => e.Name).Where(k => !k.StartsWith("vision_model.") && k != "visual_projection.weight"),
+            k => Assert.Equal(input.RawBytes(k), output.RawBytes(k)));
+        foreach (var name in new[] { "config.json", "preprocessor_config.json", "vocab.json", "merges.txt" })
+            Assert.Equal(File.ReadAllText(Path.Combine(model, name)), File.ReadAllText(Path.Combine(cleaned, name)));
     }
 
     [Fact]

@@ -153,6 +153,19 @@ public class SafeTensorsTests : TempFolder
         Assert.Equal(content, System.IO.File.ReadAllBytes(path));
     }
 
+    [Fact]
+    public void TensorsAreReadFromTheFileWhenAskedAndAFileChangedSinceOpeningIsAnError()
+    {
+        string path = File("d.safetensors");
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["a"] = tensor(new[] { 1f, 2f }), ["b"] = tensor(new[] { 3f }) });
+        var file = SafeTensors.Open(path);
+        Assert.Equal(new[] { 1f, 2f }, file.ReadTensor("a").data<float>().ToArray());
+        System.IO.File.WriteAllBytes(path, System.IO.File.ReadAllBytes(path)[..^4]);
+        var e = Assert.Throws<TbarException>(() => file.ReadTensor("b"));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("changed while being read", e.Message);
+    }
+
     static byte[] Build(string header, byte[] data) => Raw(Encoding.UTF8.GetByteCount(header), Encoding.UTF8.GetBytes(header), data);
 
     static byte[] Raw(long headerLength, byte[] header, byte[] data) => [.. BitConverter.GetBytes(headerLength), .. header, .. data];

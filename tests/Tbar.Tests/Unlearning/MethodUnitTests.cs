@@ -76,6 +76,21 @@ public class MethodUnitTests
     }
 
     [Fact]
+    public void TheTriggerVectorIsExactlyTheFineTunesChangeAndNoGradientsAreKept()
+    {
+        using var toy = Setting();
+        var (model, head, task, before) = toy;
+        var recipe = new TrainOptions(Epochs: 1, BatchSize: 16, LearningRate: 1e-3, WeightDecay: 0);
+        using var tau = TbarMethod.TriggerVector(model, head, task, recipe, null);
+        Assert.Empty(toy.Changed());
+        Assert.All(model.Visual.parameters(), p => Assert.Null(p.grad));
+        // The same fine-tune again, from the same θ_b and seed, lands on θ_b + τ bit for bit.
+        FineTune.Train(model, head, task.Forget.Indices.Length, positions => task.ForgetBatch(positions, model.Config.Preprocess), recipe);
+        Assert.All(tau.Keys, key => Assert.True((model.Parameters()[key] - before[key]).equal(tau[key]).all().item<bool>(), key));
+        Assert.All(model.Visual.parameters(), p => Assert.Null(p.grad));
+    }
+
+    [Fact]
     public void FineTuneReturnsTheModelWhoseValidationItReports()
     {
         using var toy = Setting();
