@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using Tbar.Arithmetic;
 using Tbar.Attacks;
@@ -14,7 +15,13 @@ namespace Tbar.Pipelines;
 /// <param name="Name">Table name, e.g. "emb-10".</param>
 /// <param name="Tau">The estimator.</param>
 /// <param name="BiasRefit">Diagnostic: a per-class logit bias is re-fitted on the clean budget at every α.</param>
-public sealed record ArithmeticVariant(string Name, TauOptions Tau, bool BiasRefit = false);
+/// <param name="Rounds">
+/// Negations in sequence: each earlier round estimates τ at the current model and negates it by the α that lowers validation ASR
+/// most while validation CA stays ≥ <paramref name="RoundFloor"/> of the backdoored model's; the last round uses the rule. After a
+/// partial negation the forget loss is no longer saturated, so the next τ is estimated where the backdoor still has work to do.
+/// </param>
+/// <param name="RoundFloor">CA floor of the earlier rounds, as a share of the backdoored model's validation CA.</param>
+public sealed record ArithmeticVariant(string Name, TauOptions Tau, bool BiasRefit = false, int Rounds = 1, double RoundFloor = 0.95);
 
 /// <summary>The τ estimators compared by <c>tbar experiment arithmetic</c>.</summary>
 public static class ArithmeticVariants
@@ -43,6 +50,14 @@ public static class ArithmeticVariants
             Plain with { Frozen = Readout, EmbeddingLoss = true, Consistency = Consistency.Embeddings, Lambda = 100 }),
         ["subspace-8"] = () => new("subspace-8", Plain with { ProjectK = 8 }),
         ["subspace-32"] = () => new("subspace-32", Plain with { ProjectK = 32 }),
+        ["orth-target"] = () => new("orth-target", Plain with { Target = TargetProjection.PerTensor }),
+        ["orth-target-global"] = () => new("orth-target-global", Plain with { Target = TargetProjection.Global }),
+        ["emb-3+orth-target"] = () => new("emb-3+orth-target",
+            Plain with { Consistency = Consistency.Embeddings, Lambda = 3, Target = TargetProjection.PerTensor }),
+        ["iter-plain"] = () => new("iter-plain", Plain, Rounds: 2),
+        ["iter3-plain"] = () => new("iter3-plain", Plain, Rounds: 3),
+        ["iter-emb-3"] = () => new("iter-emb-3", Plain with { Consistency = Consistency.Embeddings, Lambda = 3 }, Rounds: 2),
+        ["iter-emb-10"] = () => new("iter-emb-10", Plain with { Consistency = Consistency.Embeddings, Lambda = 10 }, Rounds: 2),
         ["emb-3+bias"] = () => new("emb-3+bias", Plain with { Consistency = Consistency.Embeddings, Lambda = 3 }, BiasRefit: true),
     };
 
@@ -51,7 +66,7 @@ public static class ArithmeticVariants
 
     /// <summary>
     /// The variant by name, or by a spec "tau:consistency=none|logits|embeddings,lambda=L,lr=R,paired=0|1,share=S,frozen=0|1,
-    /// embloss=0|1,k=K,bias=0|1" for exploration; an unknown name lists the valid ones.
+    /// embloss=0|1,k=K,orth=0|1|2,bias=0|1,rounds=R" for exploration (orth: 1 global, 2 per tensor); an unknown name lists the valid ones.
     /// </summary>
     public static ArithmeticVariant Get(string name)
     {
@@ -70,10 +85,12 @@ public static class ArithmeticVariants
             Consistency = consistency, Lambda = spec.Number("lambda", 10, 0, 1e6), Paired = spec.Int("paired", 0, 0, 1) == 1,
             TargetShare = spec.Number("share", 0, 0, 0.99), Frozen = spec.Int("frozen", 0, 0, 1) == 1 ? Readout : null,
             EmbeddingLoss = spec.Int("embloss", 0, 0, 1) == 1, ProjectK = spec.Int("k", 0, 0, 4096),
+            Target = (TargetProjection)spec.Int("orth", 0, 0, 2),
         };
         bool bias = spec.Int("bias", 0, 0, 1) == 1;
+        int rounds = spec.Int("rounds", 1, 1, 10);
         spec.RejectUnknown();
-        return new ArithmeticVariant(name, tau, bias);
+        return new ArithmeticVariant(name, tau, bias, rounds);
     }
 }
 
@@ -105,7 +122,7 @@ public sealed record ClassSplit(double Ca, double? Asr, double TargetCa, double 
 /// <summary>One variant on one backdoored model.</summary>
 public sealed record VariantResult(string Attack, long Seed, string Variant, string Estimator, double Alpha, bool Feasible, string Choice,
     ClassSplit Test, ClassSplit Backdoored, double Retention, double OthersRetention, double? RelapseAsr, double TauNorm, double Seconds,
-    IReadOnlyList<AlphaPoint> Curve);
+    IReadOnlyList<AlphaPoint> Curve, double? TargetVectorCosine = null, IReadOnlyList<double>? RoundAlphas = null);
 
 /// <summary>
 /// Backdoors the model once per (trigger, seed), then estimates τ with each variant, chooses α by one rule on validation,
@@ -191,6 +208,8 @@ public static class ArithmeticExperiment
         int target, AlphaRule rule, ClassSplit backdoored, string attack, long seed)
     {
         var clock = Stopwatch.StartNew();
+        var (earlier, floor) = EarlierRounds(v, model, head, task, rule);
+        rule = rule with { CaFloor = floor };
         using var tau = TriggerVectorEstimator.Estimate(model, head, task, v.Tau);
         using var edit = new WeightEdit(model, tau);
         var choice = AlphaSweep.Choose(alpha =>
@@ -208,7 +227,36 @@ public static class ArithmeticExperiment
         edit.Restore();
         return new VariantResult(attack, seed, v.Name, v.Tau.Describe() + (v.BiasRefit ? "; class bias re-fitted" : ""),
             choice.Alpha, choice.Feasible, choice.Reason, test, backdoored, test.Ca / backdoored.Ca, test.OthersCa / backdoored.OthersCa,
-            relapse, tau.Norm(), seconds, choice.Curve);
+            relapse, tau.Norm(), seconds, choice.Curve,
+            tau.Metadata.TryGetValue("target_vector_cosine", out var cosine) ? double.Parse(cosine, CultureInfo.InvariantCulture) : null,
+            v.Rounds > 1 ? [.. earlier, choice.Alpha] : null);
+    }
+
+    /// <summary>
+    /// Runs the variant's earlier rounds (<see cref="ArithmeticVariant.Rounds"/>) and leaves the model at their result; returns
+    /// their α values and the last round's CA floor, re-scaled so that it is still <paramref name="rule"/>'s share of the
+    /// backdoored model's validation CA.
+    /// </summary>
+    static (List<double> Alphas, double Floor) EarlierRounds(ArithmeticVariant v, Clip model, ZeroShotHead head, UnlearnTask task, AlphaRule rule)
+    {
+        var alphas = new List<double>();
+        if (v.Rounds == 1) return (alphas, rule.CaFloor);
+        double backdoored = task.Point(model, head, 0).CleanAccuracy.Value, current = backdoored;
+        for (int r = 1; r < v.Rounds; r++)
+        {
+            using var step = TriggerVectorEstimator.Estimate(model, head, task, v.Tau);
+            var edit = new WeightEdit(model, step);
+            var choice = AlphaSweep.Choose(alpha =>
+            {
+                edit.Set(-alpha);
+                return task.Point(model, head, alpha);
+            }, rule with { CaFloor = v.RoundFloor * backdoored / current });
+            edit.Set(-choice.Alpha);
+            edit.Dispose(); // keeps θ − α·τ
+            alphas.Add(choice.Alpha);
+            current = choice.Point.CleanAccuracy.Value;
+        }
+        return (alphas, rule.CaFloor * backdoored / current);
     }
 
     /// <summary>θ_b − α·τ, with the class bias re-fitted for this α when <paramref name="biasRefit"/>.</summary>

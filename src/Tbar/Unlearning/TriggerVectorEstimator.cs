@@ -26,12 +26,15 @@ public enum Consistency
 /// <param name="Frozen">Image-tower parameter-name prefixes kept fixed, e.g. ["proj", "ln_post."] for a feature-level τ.</param>
 /// <param name="EmbeddingLoss">Forget loss 1 − cos(f(x+t), w_target) instead of cross-entropy (not saturated on a working backdoor).</param>
 /// <param name="ProjectK">Remove τ's component in the span of the top-k clean target-class gradient directions (0: off).</param>
+/// <param name="Target">Remove τ's component along the "answer the target class" vector (<see cref="TargetDirection"/>).</param>
 public sealed record TauOptions(TrainOptions Recipe, Consistency Consistency = Consistency.None, double Lambda = 0, bool Paired = false,
-    double TargetShare = 0, string[]? Frozen = null, bool EmbeddingLoss = false, int ProjectK = 0)
+    double TargetShare = 0, string[]? Frozen = null, bool EmbeddingLoss = false, int ProjectK = 0,
+    TargetProjection Target = TargetProjection.None)
 {
     /// <summary>Plain TBAR: cross-entropy to the target on the forget set, nothing else.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public bool IsPlain => Consistency == Consistency.None && (Frozen?.Length ?? 0) == 0 && !EmbeddingLoss && ProjectK == 0;
+    public bool IsPlain => Consistency == Consistency.None && (Frozen?.Length ?? 0) == 0 && !EmbeddingLoss && ProjectK == 0
+        && Target == TargetProjection.None;
 
     /// <summary>A short name of the estimator for tables, e.g. "embeddings λ=10, paired".</summary>
     public string Describe()
@@ -42,6 +45,7 @@ public sealed record TauOptions(TrainOptions Recipe, Consistency Consistency = C
         if ((Frozen?.Length ?? 0) > 0) parts.Add($"frozen {string.Join("+", Frozen!)}");
         if (EmbeddingLoss) parts.Add("embedding forget loss");
         if (ProjectK > 0) parts.Add($"target-gradient span k={ProjectK} removed");
+        if (Target != TargetProjection.None) parts.Add($"target-class vector removed ({Target.ToString().ToLowerInvariant()})");
         return parts.Count == 0 ? "plain" : string.Join("; ", parts);
     }
 
@@ -67,6 +71,11 @@ public static class TriggerVectorEstimator
     {
         o.Validate();
         if (o.IsPlain) return TbarMethod.TriggerVector(model, head, task, o.Recipe, progress);
+        if (o.Target != TargetProjection.None)
+        {
+            using var unprojected = Estimate(model, head, task, o with { Target = TargetProjection.None }, progress);
+            return TargetDirection.Remove(model, head, task, unprojected, o.Recipe, o.Target);
+        }
         // Taken before training, at θ_b.
         var metadata = TbarMethod.VectorMetadata(model, task, o.Recipe);
         metadata["estimator"] = o.Describe();
