@@ -12,7 +12,7 @@ sealed record BenchModel(string Name, Clip Clip, ZeroShotHead Head) : IDisposabl
     public int ImageSize => Clip.Config.Preprocess.ImageSize;
 
     /// <summary>Where rn18-clip lives once built (<c>./tbar pretrain --arch rn18-clip</c> or first use).</summary>
-    public static string Rn18Folder => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "tbar", "rn18-clip");
+    public static string Rn18Folder => Tbar.Io.CachePaths.Rn18Clip;
 
     /// <summary>Null with a reason when the model cannot be benchmarked here (rn18-clip not built).</summary>
     public static string? Missing(string name) => name == "rn18-clip" && !File.Exists(Path.Combine(Rn18Folder, "tbar_config.json"))

@@ -4,7 +4,7 @@ namespace Tbar.Cli;
 
 /// <summary>
 /// The embedded model names accepted wherever a model path is: "mini-clip" (the shipped folder) and "rn18-clip" (built
-/// from the ResNet18 package into ~/.cache/tbar/rn18-clip on first use). A real path of the same name wins.
+/// from the ResNet18 package into ~/.cache/tbar/rn18-v2/rn18-clip on first use). A real path of the same name wins.
 /// </summary>
 static class ModelNames
 {
@@ -43,7 +43,7 @@ static class ModelNames
 
     static string Rn18Clip(TextWriter stdout)
     {
-        string dir = Path.Combine(CacheRoot(), "tbar", "rn18-clip");
+        string dir = Io.CachePaths.Rn18Clip;
         if (File.Exists(Path.Combine(dir, "tbar_model.safetensors"))) return dir;
         stdout.WriteLine($"building rn18-clip into {dir} (first use; `tbar pretrain --arch rn18-clip` recipe)");
         var (result, seconds) = PretrainCommand.Build(dir, "rn18-clip", Rn18Recipe, Rn18Recipe.Seed,
@@ -51,7 +51,4 @@ static class ModelNames
         stdout.WriteLine($"rn18-clip: zero-shot test accuracy {result.ZeroShotTestAccuracy}, {seconds / 60:F1} min");
         return dir;
     }
-
-    static string CacheRoot() => Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x
-        ? x : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
 }

@@ -56,12 +56,7 @@ public static class ImageFolder
         return pixels;
     }
 
-    static string DefaultCache()
-    {
-        string root = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x
-            ? x : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
-        return Path.Combine(root, "tbar");
-    }
+    static string DefaultCache() => Io.CachePaths.Root;
 
     static string Key(IEnumerable<string> files, int size)
     {

@@ -9,7 +9,7 @@ namespace Tbar.Pipelines;
 /// <summary>Recipe of rn18-clip: the package's ImageNet ResNet as image tower, a projection, and the mini-CLIP's text side.</summary>
 /// <param name="ImageSize">Working side of the tower (Fashion-MNIST's 28 px are resized to it), e.g. 32, 48 or 64.</param>
 /// <param name="LockedEpochs">LiT epochs: the tower locked, projection + text tower + temperature trained, e.g. 3.</param>
-/// <param name="UnlockedEpochs">Epochs afterwards with every weight trained (0 = off), e.g. 2.</param>
+/// <param name="UnlockedEpochs">Epochs afterwards with every weight trained (0 = off), e.g. 3.</param>
 /// <param name="BatchSize">Pairs per step, e.g. 256.</param>
 /// <param name="LearningRate">Peak AdamW rate of the locked phase, e.g. 1e-3.</param>
 /// <param name="UnlockedLearningRate">Peak rate of the unlocked phase, e.g. 1e-4.</param>
@@ -19,7 +19,7 @@ namespace Tbar.Pipelines;
 /// <param name="ContextLength">Token positions, e.g. 20.</param>
 /// <param name="Seed">Seed of initialisation, caption sampling and shuffling.</param>
 /// <param name="DataFolder">Fashion-MNIST idx folder.</param>
-public sealed record Rn18ClipOptions(int ImageSize = 32, int LockedEpochs = 3, int UnlockedEpochs = 2, int BatchSize = 256,
+public sealed record Rn18ClipOptions(int ImageSize = 32, int LockedEpochs = 3, int UnlockedEpochs = 3, int BatchSize = 256,
     double LearningRate = 1e-3, double UnlockedLearningRate = 1e-4, int TextWidth = 128, int TextLayers = 3, int EmbedDim = 64,
     int ContextLength = 20, long Seed = 0, string DataFolder = FashionMnist.DefaultFolder)
 {

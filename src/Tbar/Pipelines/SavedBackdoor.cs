@@ -4,6 +4,7 @@ using Tbar.Evaluation;
 using Tbar.Io;
 using Tbar.Models;
 using Tbar.Training;
+using Tbar.Unlearning;
 
 namespace Tbar.Pipelines;
 
@@ -44,18 +45,44 @@ public static class SavedBackdoor
     /// clean model at <paramref name="cleanPath"/> in place and returns what to write beside its weights; the folder is written
     /// as a whole (renamed into place) and the model is returned as saved, so a fresh run and a resumed one use the same weights.
     /// </summary>
+    /// <remarks>
+    /// The folder records the image-tower hash of the clean model it was planted from (source.json); a resumed run whose clean
+    /// model has other weights (e.g. rn18-clip rebuilt by a newer recipe) is refused rather than mixed into the same table.
+    /// </remarks>
     public static Clip LoadOrPlant(string modelDir, string cleanPath, Func<Clip, Action<string>> plant)
     {
-        if (!Directory.Exists(modelDir))
+        using (var clean = ClipCheckpoint.Load(cleanPath))
         {
-            using var model = ClipCheckpoint.Load(cleanPath);
-            var writeBeside = plant(model);
-            AtomicFolder.Write(modelDir, WeightsFile(model), stage =>
+            string source = VisualWeights.Hash(clean);
+            if (Directory.Exists(modelDir)) CheckSource(modelDir, cleanPath, source);
+            else
             {
-                ClipCheckpoint.WriteInto(model, stage);
-                writeBeside(stage);
-            });
+                var writeBeside = plant(clean);
+                AtomicFolder.Write(modelDir, WeightsFile(clean), stage =>
+                {
+                    ClipCheckpoint.WriteInto(clean, stage);
+                    writeBeside(stage);
+                    AtomicFile.WriteText(Path.Combine(stage, SourceFile), JsonSerializer.Serialize(new { clean_visual_sha256 = source }) + "\n");
+                });
+            }
         }
         return ClipCheckpoint.Load(modelDir);
+    }
+
+    /// <summary>The record of the clean model a saved backdoor was planted from.</summary>
+    public const string SourceFile = "source.json";
+
+    /// <summary>
+    /// Throws when <paramref name="modelDir"/> records another clean model than <paramref name="source"/> (folders from before
+    /// the record pass).
+    /// </summary>
+    static void CheckSource(string modelDir, string cleanPath, string source)
+    {
+        string path = Path.Combine(modelDir, SourceFile);
+        if (!File.Exists(path)) return;
+        string? recorded = JsonNode.Parse(File.ReadAllText(path))?["clean_visual_sha256"]?.GetValue<string>();
+        if (recorded != source)
+            throw new TbarException($"{modelDir} was planted from another clean model (image tower sha256 {recorded?[..12]}…) than " +
+                $"{cleanPath} ({source[..12]}…): write to a new --out folder, or delete the cell to plant it again");
     }
 }

@@ -44,6 +44,25 @@ public class ResNetTowerTests : TempFolder
     }
 
     [Fact]
+    public void ACellPlantedFromAnotherCleanModelIsRefusedOnResumption()
+    {
+        // A rebuilt clean model (e.g. rn18-clip by a newer recipe) must not be mixed with cells planted from the old one.
+        using var model = Small();
+        string clean = Path.Combine(temp, "clean"), cell = Path.Combine(temp, "cell");
+        ClipCheckpoint.Save(model, clean, CheckpointLayout.Tbar, "test-resnet");
+        using (SavedBackdoor.LoadOrPlant(cell, clean, _ => _ => { })) { }
+        Assert.True(File.Exists(Path.Combine(cell, SavedBackdoor.SourceFile)));
+        using (no_grad()) model.Visual.parameters().First().add_(1e-3);
+        Directory.Delete(clean, true);
+        ClipCheckpoint.Save(model, clean, CheckpointLayout.Tbar, "test-resnet");
+        int planted = 0;
+        var e = Assert.Throws<TbarException>(() => SavedBackdoor.LoadOrPlant(cell, clean, _ => { planted++; return _ => { }; }));
+        Assert.Contains(cell, e.Message);
+        Assert.Contains("another clean model", e.Message);
+        Assert.Equal(0, planted);
+    }
+
+    [Fact]
     public void TbarLayoutRoundTripIsBitExactWithBatchNormStatistics()
     {
         using var model = Small();
