@@ -39,18 +39,31 @@ public static class Metrics
     {
         using var guard = no_grad();
         model.eval();
+        var config = model.Config.Preprocess;
+        var cached = InputCache.Find(data, trigger, config, indices, batchSize);
+        bool keep = cached == null && InputCache.BytesOf(indices.Length, config) <= InputCache.EntryBytes;
+        var inputs = new List<Tensor>();
         var predictions = new long[indices.Length];
-        for (int start = 0; start < indices.Length; start += batchSize)
+        for (int start = 0, b = 0; start < indices.Length; start += batchSize, b++)
         {
             using var scope = NewDisposeScope();
             var batch = indices.AsSpan(start, Math.Min(batchSize, indices.Length - start)).ToArray();
-            var images = data.Images(batch);
-            if (trigger != null) images = trigger.Apply(images, batch);
-            var normalised = Preprocess.Apply(images, model.Config.Preprocess);
+            var normalised = cached?[b] ?? Inputs(data, batch, trigger, config);
+            if (keep) inputs.Add(normalised.DetachFromDisposeScope());
             var blocks = Shards.Map(batch.Length, (first, length) => Classify(model, head, normalised.narrow(0, first, length)));
-            blocks.SelectMany(b => b).ToArray().CopyTo(predictions.AsSpan(start, batch.Length));
+            blocks.SelectMany(p => p).ToArray().CopyTo(predictions.AsSpan(start, batch.Length));
         }
+        if (keep && !InputCache.Keep(data, trigger, config, indices, batchSize, [.. inputs]))
+            foreach (var t in inputs) t.Dispose();
         return predictions;
+    }
+
+    /// <summary>Normalised (B, 3, S, S) model inputs of <paramref name="batch"/>, with the trigger applied first when given.</summary>
+    static Tensor Inputs(ImageDataset data, long[] batch, ITrigger? trigger, PreprocessConfig config)
+    {
+        var images = data.Images(batch);
+        if (trigger != null) images = trigger.Apply(images, batch);
+        return Preprocess.Apply(images, config);
     }
 
     /// <summary>Predicted class of each (B, 3, S, S) normalised image; sets its own no-grad mode and scope (it may run on a worker thread).</summary>
