@@ -22,7 +22,17 @@ static class DemoCommand
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var trigger = new Option<string>("--trigger") { Description = "Trigger spec", DefaultValueFactory = _ => "badnet:size=3" };
         var target = new Option<string>("--target") { Description = "Target class", DefaultValueFactory = _ => "Bag" };
-        var quick = new Option<bool>("--quick") { Description = "Skip the clean reference and train the attack for 1 epoch" };
+        var quick = new Option<bool>("--quick")
+            { Description = "Skip the clean reference and train the attack for 1 epoch (whatever --attack-epochs says)" };
+        var probe = new DemoOptions("");
+        var epochs = new Option<int>("--attack-epochs")
+        {
+            Description = "Epochs of the attack and the clean reference over the 30,000-image pool", DefaultValueFactory = _ => probe.AttackEpochs,
+        };
+        var valSize = new Option<int>("--val-size")
+        {
+            Description = "Validation images (clean; as many triggered non-target ones)", DefaultValueFactory = _ => probe.ValSize,
+        };
         var methods = new Option<string>("--methods")
         {
             Description = $"Comma-separated methods (default {string.Join(",", DemoOptions.DefaultMethods)}; " +
@@ -34,14 +44,16 @@ static class DemoCommand
         };
         var (optionsFile, caFloor) = MethodFlags.Create();
         var command = new Command("demo", "Backdoor a clean CLIP (the shipped mini-CLIP by default), remove the backdoor with TBAR and " +
-            "baselines, report CA/ASR.") { model, data, output, seed, trigger, target, quick, methods, agnostic, optionsFile, caFloor };
+            "baselines, report CA/ASR.")
+            { model, data, output, seed, trigger, target, quick, epochs, valSize, methods, agnostic, optionsFile, caFloor };
         command.SetAction(r =>
         {
             bool q = r.GetValue(quick);
             string path = r.GetValue(model) ?? Defaults.MiniClip;
             var options = new DemoOptions(path, r.GetValue(data)!, Trigger: r.GetValue(trigger)!, Target: r.GetValue(target)!, Seed: r.GetValue(seed),
                 Methods: r.GetValue(methods)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
-                CleanReference: !q, AttackEpochs: q ? 1 : 3, MethodSettings: MethodFlags.Resolve(r.GetValue(optionsFile), r.GetValue(caFloor)),
+                CleanReference: !q, AttackEpochs: q ? 1 : r.GetValue(epochs), ValSize: r.GetValue(valSize),
+                MethodSettings: MethodFlags.Resolve(r.GetValue(optionsFile), r.GetValue(caFloor)),
                 Agnostic: r.GetValue(agnostic) ? Tbar.Inversion.ScanCalibration.Load(ScanCommand.ShippedCalibration) : null);
             return Run(options.ScaledFor(Tbar.Models.ClipCheckpoint.ReadConfig(path).Vision), r.GetValue(output)!, stdout);
         });

@@ -35,7 +35,8 @@ static class MainCommand
         command.SetAction(r =>
         {
             var o = new MainOptions(r.GetValue(models)!.Select(m => new ModelRef(CellPlan.ModelName(m), m)).ToList(), r.GetValue(attacks)!,
-                r.GetValue(seeds)!, r.GetValue(methods)!, r.GetValue(output)!, MethodFlags.Resolve(r.GetValue(file), r.GetValue(floor)),
+                r.GetValue(seeds)!, r.GetValue(methods)!, r.GetValue(output)!,
+                MethodFlags.Resolve(r.GetValue(file), r.GetValue(floor), Tbar.Unlearning.MethodOptions.Experiments),
                 r.GetValue(retune)!, ForgetSize: r.GetValue(forget), ValSize: r.GetValue(val), AttackEpochs: r.GetValue(epochs),
                 AttackLr: r.GetValue(lr), CollectOnly: r.GetValue(collect), Data: r.GetValue(data)!);
             foreach (var a in o.Attacks) MainAttacks.Get(a);

@@ -13,10 +13,11 @@ static class MethodFlags
              Description = "CA floor of the α rule and the baselines' choice, as a share of the backdoored validation CA (default 0.9)",
          });
 
-    /// <summary>Defaults, then the file, then the flags.</summary>
-    public static MethodOptions Resolve(string? file, double? caFloor)
+    /// <summary>Defaults (<paramref name="defaults"/>, else <see cref="MethodOptions.Default"/>), then the file, then the flags.</summary>
+    public static MethodOptions Resolve(string? file, double? caFloor, MethodOptions? defaults = null)
     {
-        var options = file == null ? MethodOptions.Default : MethodOptions.Load(file);
+        defaults ??= MethodOptions.Default;
+        var options = file == null ? defaults : MethodOptions.Load(file, defaults);
         if (caFloor is double floor)
         {
             if (floor is < 0 or > 1) throw new TbarException($"--ca-floor must be in [0, 1] (got {floor})");

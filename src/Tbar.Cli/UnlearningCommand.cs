@@ -26,7 +26,8 @@ static class UnlearningCommand
         command.SetAction(r =>
         {
             var demo = new DemoOptions(Defaults.MiniClip, r.GetValue(data)!, ForgetSize: r.GetValue(forget), ValSize: r.GetValue(val),
-                AttackEpochs: r.GetValue(epochs), Methods: r.GetValue(methods) is { Length: > 0 } m ? m : null);
+                AttackEpochs: r.GetValue(epochs), Methods: r.GetValue(methods) is { Length: > 0 } m ? m : null,
+                MethodSettings: Tbar.Unlearning.MethodOptions.Experiments);
             var o = new UnlearningOptions(demo, [.. Enumerable.Range(0, r.GetValue(seeds)).Select(s => (long)s)], r.GetValue(output)!);
             var cells = CellPlan.ForUnlearning(o, PlanFlags.OwnArgs(r));
             if (r.GetValue(plan) is { } planFile) return PlanFlags.Write(cells, planFile, stdout);

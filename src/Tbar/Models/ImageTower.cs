@@ -35,4 +35,16 @@ public abstract class ImageTower : nn.Module<Tensor, Tensor>
 
     /// <summary>The shape this tower was built from.</summary>
     public abstract ImageTowerConfig Shape { get; }
+
+    /// <summary>
+    /// (B, 3, S, S) normalised images → (B, W): what the readout layers take (ViT: the class token after the blocks, before
+    /// ln_post; ResNet: the pooled features). <c>forward(x)</c> is exactly <c>Readout(Trunk(x))</c>.
+    /// </summary>
+    public abstract Tensor Trunk(Tensor images);
+
+    /// <summary>(B, W) trunk features → (B, embed): the readout layers alone.</summary>
+    public abstract Tensor Readout(Tensor trunk);
+
+    /// <summary>Names (without "visual.") of the readout layers' parameters: what a change confined to the readout touches.</summary>
+    public abstract IReadOnlyCollection<string> ReadoutParameters { get; }
 }

@@ -44,8 +44,16 @@ public sealed class ResNetTower : ImageTower
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
-        return Features(images).matmul(proj).MoveToOuterDisposeScope();
+        return Readout(Features(images)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The pooled features (<see cref="Features"/>).</summary>
+    public override Tensor Trunk(Tensor images) => Features(images);
+
+    /// <summary>@ proj.</summary>
+    public override Tensor Readout(Tensor trunk) => trunk.matmul(proj);
+
+    public override IReadOnlyCollection<string> ReadoutParameters { get; } = ["proj"];
 
     /// <summary>(B, 3, H, W) normalised images → (B, FeatureWidth) pooled features (the ONNX network's output).</summary>
     public Tensor Features(Tensor images)

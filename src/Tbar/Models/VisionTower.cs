@@ -36,11 +36,26 @@ public sealed class VisionTower : ImageTower
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
+        return Readout(Trunk(images)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(B, 3, S, S) → (B, W): the class token after the blocks, before ln_post.</summary>
+    public override Tensor Trunk(Tensor images)
+    {
+        using var scope = NewDisposeScope();
         var patches = conv1.forward(images).flatten(2).transpose(1, 2);            // (B, grid², W)
         var cls = classEmbedding.view(1, 1, -1).expand(patches.shape[0], 1, -1);   // (B, 1, W)
         var x = lnPre.forward(cat([cls, patches], 1) + positionalEmbedding);
         x = transformer.forward(x);
-        var pooled = lnPost.forward(x.select(1, 0));                                // (B, W)
-        return pooled.matmul(proj).MoveToOuterDisposeScope();
+        return x.select(1, 0).MoveToOuterDisposeScope();                            // (B, W)
     }
+
+    /// <summary>ln_post, then @ proj.</summary>
+    public override Tensor Readout(Tensor trunk)
+    {
+        using var scope = NewDisposeScope();
+        return lnPost.forward(trunk).matmul(proj).MoveToOuterDisposeScope();
+    }
+
+    public override IReadOnlyCollection<string> ReadoutParameters { get; } = ["ln_post.weight", "ln_post.bias", "proj"];
 }

@@ -12,9 +12,13 @@ namespace Tbar.Training;
 public static class FineTune
 {
     /// <summary>Cross-entropy of the head's logits for <paramref name="images"/> (normalised) against <paramref name="labels"/>.</summary>
-    public static Tensor Loss(Clip model, ZeroShotHead head, Tensor images, Tensor labels)
+    public static Tensor Loss(Clip model, ZeroShotHead head, Tensor images, Tensor labels) =>
+        Loss(model.EncodeImage, head, images, labels);
+
+    /// <summary>The same loss with <paramref name="encode"/> as the image tower (e.g. the readout alone, on trunk features).</summary>
+    static Tensor Loss(Func<Tensor, Tensor> encode, ZeroShotHead head, Tensor inputs, Tensor labels)
     {
-        using var logits = head.Logits(model.EncodeImage(images));
+        using var logits = head.Logits(encode(inputs));
         return F.cross_entropy(logits, labels);
     }
 
@@ -37,12 +41,20 @@ public static class FineTune
     /// Fills the gradients of the mean loss over the batch and returns it. The loss is a mean over images, so the batch is
     /// cut into row blocks (<see cref="Shards"/>) whose weighted gradients are computed side by side and added in block order.
     /// </summary>
-    public static double Gradients(Clip model, ZeroShotHead head, Tensor images, Tensor labels, IList<Parameter> parameters)
+    public static double Gradients(Clip model, ZeroShotHead head, Tensor images, Tensor labels, IList<Parameter> parameters) =>
+        Gradients(model.EncodeImage, head, images, labels, parameters);
+
+    /// <summary>
+    /// As above with <paramref name="encode"/> mapping the rows of <paramref name="inputs"/> to image embeddings (e.g.
+    /// <see cref="ImageTower.Readout"/> on trunk features).
+    /// </summary>
+    public static double Gradients(Func<Tensor, Tensor> encode, ZeroShotHead head, Tensor inputs, Tensor labels, IList<Parameter> parameters)
     {
+        var images = inputs;
         long rows = images.shape[0];
         if (Shards.Count(rows) == 1)
         {
-            using var loss = Loss(model, head, images, labels);
+            using var loss = Loss(encode, head, images, labels);
             loss.backward();
             return loss.item<float>();
         }
@@ -50,7 +62,7 @@ public static class FineTune
         {
             using var scope = NewDisposeScope();
             double weight = (double)length / rows;
-            using var loss = Loss(model, head, images.narrow(0, start, length), labels.narrow(0, start, length));
+            using var loss = Loss(encode, head, images.narrow(0, start, length), labels.narrow(0, start, length));
             var grads = autograd.grad([loss * weight], parameters.Cast<Tensor>().ToList());
             foreach (var g in grads) g.DetachFromDisposeScope();
             return (Loss: weight * loss.item<float>(), Grads: grads);

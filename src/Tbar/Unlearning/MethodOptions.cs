@@ -17,6 +17,12 @@ public sealed record MethodOptions(TbarOptions Tbar, TbarOptions Consistent, Ref
     public static MethodOptions Default =>
         new(TbarOptions.Default, TbarOptions.Consistent, RefitOptions.Default, BaselineOptions.Default, CleanClipOptions.Default);
 
+    /// <summary>
+    /// The defaults of the experiment tables (<c>tbar experiment main|unlearning</c>): α searched by bisection, as when their
+    /// committed rows were made, so a resumed table stays one search throughout.
+    /// </summary>
+    public static MethodOptions Experiments => Default.WithRule(r => r with { Search = "bisect" });
+
     /// <summary>The same options with <paramref name="change"/> applied to every method's α/selection rule.</summary>
     public MethodOptions WithRule(Func<AlphaRule, AlphaRule> change) => this with
     {
@@ -29,10 +35,10 @@ public sealed record MethodOptions(TbarOptions Tbar, TbarOptions Consistent, Ref
     public JsonNode ToJson() => JsonSerializer.SerializeToNode(this, RunRecord.Json)!;
 
     /// <summary>
-    /// The defaults overridden by the JSON file at <paramref name="path"/>: any subset of the keys <see cref="ToJson"/> shows;
-    /// an unknown key is an error naming the file and the key.
+    /// <paramref name="defaults"/> (else <see cref="Default"/>) overridden by the JSON file at <paramref name="path"/>: any subset
+    /// of the keys <see cref="ToJson"/> shows; an unknown key is an error naming the file and the key.
     /// </summary>
-    public static MethodOptions Load(string path)
+    public static MethodOptions Load(string path, MethodOptions? defaults = null)
     {
         if (!File.Exists(path)) throw new TbarException($"{path}: options file not found");
         JsonNode? user;
@@ -45,7 +51,7 @@ public sealed record MethodOptions(TbarOptions Tbar, TbarOptions Consistent, Ref
             throw new TbarException($"{path}: not valid JSON ({e.Message})");
         }
         if (user is not JsonObject patch) throw new TbarException($"{path}: expected a JSON object of method options");
-        var merged = Default.ToJson();
+        var merged = (defaults ?? Default).ToJson();
         Merge(merged.AsObject(), patch, path, "");
         try
         {

@@ -3,6 +3,7 @@ using Tbar.Arithmetic;
 using Tbar.Evaluation;
 using Tbar.Models;
 using Tbar.Training;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Tbar.Unlearning;
@@ -73,11 +74,19 @@ public static class TbarRefit
     /// Re-fits the repair layers on clean images and forget images with their true labels. The other layers are held out of
     /// autograd meanwhile, so the backward pass stops at the repaired layers instead of running through the whole tower.
     /// </summary>
-    public static void Repair(Clip model, ZeroShotHead head, UnlearnTask task, RefitOptions refit)
+    public static void Repair(Clip model, ZeroShotHead head, UnlearnTask task, RefitOptions refit) => Repair(model, head, task, refit, true);
+
+    /// <summary>As above; <paramref name="onTrunk"/> = false forces the whole-image path (tests compare the two).</summary>
+    internal static void Repair(Clip model, ZeroShotHead head, UnlearnTask task, RefitOptions refit, bool onTrunk)
     {
         var named = model.Visual.named_parameters().ToList();
         bool Refitted(string name) => refit.Layers.Any(l => name == l || name.StartsWith(l));
         var parameters = named.Where(p => Refitted(p.name)).Select(p => p.parameter).ToList();
+        if (onTrunk && named.Where(p => Refitted(p.name)).Select(p => p.name).ToHashSet().SetEquals(model.Visual.ReadoutParameters))
+        {
+            RepairReadout(model, head, task, refit, parameters);
+            return;
+        }
         var held = named.Where(p => !Refitted(p.name) && p.parameter.requires_grad).Select(p => p.parameter).ToList();
         int clean = task.CleanBudget.Length, forget = task.Forget.Indices.Length;
         foreach (var p in held) p.requires_grad_(false);
@@ -95,5 +104,57 @@ public static class TbarRefit
             foreach (var p in held) p.requires_grad_(true);
         }
         model.eval();
+    }
+
+    /// <summary>
+    /// The repair when it re-fits exactly the tower's readout: nothing below the readout changes during it, so the trunk
+    /// features of the clean budget and the forget images are computed once (not once per epoch) and the readout is
+    /// trained on them, with the same batches, the same loss and the same optimiser as the whole-image path.
+    /// </summary>
+    static void RepairReadout(Clip model, ZeroShotHead head, UnlearnTask task, RefitOptions refit, List<Parameter> parameters)
+    {
+        var preprocess = model.Config.Preprocess;
+        int clean = task.CleanBudget.Length, forget = task.Forget.Indices.Length;
+        var (cleanFeatures, cleanLabels) = TrunkOf(model, clean, p => task.CleanBatch(p, preprocess));
+        var (forgetFeatures, trueLabels) = TrunkOf(model, forget, p => task.ForgetBatchTrueLabels(p, preprocess));
+        using var features = cat([cleanFeatures, forgetFeatures], 0);
+        using var labels = cat([cleanLabels, trueLabels], 0);
+        foreach (var t in new[] { cleanFeatures, cleanLabels, forgetFeatures, trueLabels }) t.Dispose();
+        model.train();
+        TrainLoop.RunWithGradients(parameters, clean + forget, refit.Recipe, positions =>
+        {
+            using var index = tensor(positions);
+            return FineTune.Gradients(model.Visual.Readout, head, features.index_select(0, index), labels.index_select(0, index), parameters);
+        });
+        model.eval();
+    }
+
+    /// <summary>Trunk features (no gradient) and labels of <paramref name="count"/> images, 256 at a time.</summary>
+    static (Tensor Features, Tensor Labels) TrunkOf(Clip model, int count, Func<long[], (Tensor Images, Tensor Labels)> batch)
+    {
+        using var guard = no_grad();
+        model.eval();
+        var features = new List<Tensor>();
+        var labels = new List<Tensor>();
+        for (int start = 0; start < count; start += 256)
+        {
+            var positions = Enumerable.Range(start, Math.Min(256, count - start)).Select(i => (long)i).ToArray();
+            var (images, y) = batch(positions);
+            using (images)
+            {
+                var blocks = Shards.Map(positions.Length, (first, length) =>
+                {
+                    using var inner = no_grad();
+                    using var scope = NewDisposeScope();
+                    return model.Visual.Trunk(images.narrow(0, first, length)).contiguous().MoveToOuterDisposeScope();
+                });
+                features.Add(cat(blocks, 0));
+                foreach (var b in blocks) b.Dispose();
+            }
+            labels.Add(y);
+        }
+        var result = (cat(features, 0), cat(labels, 0));
+        foreach (var t in features.Concat(labels)) t.Dispose();
+        return result;
     }
 }

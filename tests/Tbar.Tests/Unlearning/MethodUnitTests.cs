@@ -64,6 +64,22 @@ public class MethodUnitTests
     }
 
     [Fact]
+    public void RepairOnCachedTrunkFeaturesMatchesTheWholeImageRepair()
+    {
+        // The readout repair trains on trunk features computed once instead of running every image through the tower each
+        // epoch; the layers below the readout do not change, so the re-fitted weights must agree.
+        using var toy = Setting();
+        var (model, head, task, before) = toy;
+        TbarRefit.Repair(model, head, task, RefitOptions.Default, onTrunk: true);
+        var cached = model.Parameters().Where(p => toy.Changed().Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value.detach().clone());
+        using (no_grad()) foreach (var (key, p) in model.Parameters()) p.copy_(before[key]);
+        TbarRefit.Repair(model, head, task, RefitOptions.Default, onTrunk: false);
+        Assert.Equal(cached.Keys.Order(), toy.Changed());
+        foreach (var (key, value) in cached)
+            Assert.True(value.allclose(model.Parameters()[key], rtol: 1e-5, atol: 1e-6), $"{key} differs between the two repairs");
+    }
+
+    [Fact]
     public void GradientAscentRaisesTheForgetLossAndLeavesTheTextTowerAlone()
     {
         using var toy = Setting();
