@@ -30,7 +30,9 @@ public sealed record Recommendation(string? Method, bool Arithmetic, string Text
         var best = working[0];
         bool arithmetic = best.Row.Alpha is > 0;
         var arithmeticRows = working.Where(x => x.Row.Alpha is > 0).ToList();
-        string kind = arithmetic ? $"negation with α = {best.Row.Alpha:G3} does the work"
+        string kind = arithmetic && best.Row.Name == "tbar-refit"
+            ? $"negation with α = {best.Row.Alpha:G3}, then a re-fit of the readout layers on clean data (both act; their shares are not separated)"
+            : arithmetic ? $"negation with α = {best.Row.Alpha:G3} does the work"
             : best.Row.Alpha is 0 ? "its chosen α is 0, so this is a repair, not TBAR: the arithmetic does nothing in it"
             : "it is a fine-tuning method, not arithmetic";
         string text = $"**{best.Row.Name}**: validation ASR {best.Val.AttackSuccess.Value:P2} at validation CA {best.Val.CleanAccuracy.Value:P2}, " +
