@@ -24,7 +24,7 @@ public static class Agnostic
     /// </summary>
     public static (ScanVerdict Verdict, List<TestRow> Rows) ScanAndClean(Clip model, ZeroShotHead head, DataSplits data, long[] pool,
         double threshold, string thresholdSource, ScanOptions scan, ITrigger realTrigger, int realTarget, int forgetSize, int valSize, long seed,
-        Action<string> status, IProgress<TrainProgress>? progress)
+        MethodOptions options, Action<string> status, IProgress<TrainProgress>? progress)
     {
         status("scan: trigger inversion");
         var verdict = Scanner.Scan(model, head, data.Train, pool, threshold, thresholdSource, scan, progress);
@@ -36,7 +36,7 @@ public static class Agnostic
         {
             status($"unlearning on the inverted trigger: {method}");
             var (row, record) = MethodEvaluation.Run(method, $"{method} (inverted)", model, head, task, start, data, realTrigger, realTarget,
-                MethodOptions.Default, relapse: false);
+                options, relapse: false);
             rows.Add(row);
             record.Tau?.Dispose();
         }
@@ -123,7 +123,8 @@ public static class AgnosticExperiment
                     modelRow = new TestRow("backdoored", attack.Test, null, attack.Training.Seconds, attack.TriggerSpec);
                 }
                 var (verdict, cleaned) = Agnostic.ScanAndClean(model, head, data, pool, calibration.Threshold, calibration.Rule,
-                    o.ScanSettings with { Inversion = o.ScanSettings.Inversion with { Seed = seed } }, reference, target, o.ForgetSize, o.ValSize, seed, status, progress);
+                    o.ScanSettings with { Inversion = o.ScanSettings.Inversion with { Seed = seed } }, reference, target, o.ForgetSize, o.ValSize, seed,
+                    MethodOptions.Experiments, status, progress);
                 if (triggerSpec != null)
                 {
                     // Known-trigger TBAR on the same pool, for comparison.
@@ -131,7 +132,7 @@ public static class AgnosticExperiment
                     var task = UnlearnTask.FromPool(data.Train, pool, reference, target, o.ForgetSize, o.ValSize, seed);
                     var start = VisualWeights.Snapshot(model);
                     var (known, record) = MethodEvaluation.Run("tbar", "tbar (known trigger)", model, head, task, start, data, reference, target,
-                        MethodOptions.Default, relapse: false, progress);
+                        MethodOptions.Experiments, relapse: false, progress);
                     record.Tau?.Dispose();
                     VisualWeights.Dispose([start]);
                     cleaned.Add(known);

@@ -120,7 +120,7 @@ public static class DemoPipeline
         {
             VisualWeights.Restore(model, start);
             var (v, agnosticRows) = Agnostic.ScanAndClean(model, head, data, pool, o.Agnostic.Threshold, o.Agnostic.Rule, o.Scan ?? ScanOptions.Default,
-                trigger, target, o.ForgetSize, o.ValSize, o.Seed, status, progress);
+                trigger, target, o.ForgetSize, o.ValSize, o.Seed, o.Options, status, progress);
             verdict = v;
             rows.AddRange(agnosticRows);
         }
