@@ -40,13 +40,16 @@ public static class Embeddings
     /// (B, E) embeddings of a (B, 3, S, S) preprocessed batch, without gradients, cut into <see cref="Shards"/> blocks that
     /// run side by side with one libtorch thread each (what <c>tbar embed</c>, <c>zeroshot</c> and the forward benchmark use).
     /// </summary>
-    public static Tensor EncodeImages(Clip model, Tensor images)
+    public static Tensor EncodeImages(Clip model, Tensor images) => EncodeImages(model.EncodeImage, images);
+
+    /// <summary>The same, with <paramref name="encode"/> as the image tower, e.g. <see cref="ImageTower.Trunk"/>.</summary>
+    public static Tensor EncodeImages(Func<Tensor, Tensor> encode, Tensor images)
     {
         var blocks = Shards.Map(images.shape[0], (first, length) =>
         {
             using var guard = no_grad();
             using var scope = NewDisposeScope();
-            return model.EncodeImage(images.narrow(0, first, length)).MoveToOuterDisposeScope();
+            return encode(images.narrow(0, first, length)).MoveToOuterDisposeScope();
         });
         if (blocks.Length == 1) return blocks[0];
         var joined = cat(blocks, 0);

@@ -245,14 +245,14 @@ public static class ArithmeticExperiment
         for (int r = 1; r < v.Rounds; r++)
         {
             using var step = TriggerVectorEstimator.Estimate(model, head, task, v.Tau);
-            var edit = new WeightEdit(model, step);
+            // Disposing the edit keeps the weights it last set: θ − α·τ stays in the model for the next round.
+            using var edit = new WeightEdit(model, step);
             var choice = AlphaSweep.Choose(alpha =>
             {
                 edit.Set(-alpha);
                 return task.Point(model, head, alpha);
             }, rule with { CaFloor = v.RoundFloor * backdoored / current });
             edit.Set(-choice.Alpha);
-            edit.Dispose(); // keeps θ − α·τ
             alphas.Add(choice.Alpha);
             current = choice.Point.CleanAccuracy.Value;
         }

@@ -51,20 +51,18 @@ public static class SavedBackdoor
     /// </remarks>
     public static Clip LoadOrPlant(string modelDir, string cleanPath, Func<Clip, Action<string>> plant)
     {
-        using (var clean = ClipCheckpoint.Load(cleanPath))
+        if (Directory.Exists(modelDir)) CheckSource(modelDir, cleanPath);
+        else
         {
-            string source = VisualWeights.Hash(clean);
-            if (Directory.Exists(modelDir)) CheckSource(modelDir, cleanPath, source);
-            else
+            using var clean = ClipCheckpoint.Load(cleanPath);
+            string source = VisualWeights.Hash(clean); // before plant() changes the weights
+            var writeBeside = plant(clean);
+            AtomicFolder.Write(modelDir, WeightsFile(clean), stage =>
             {
-                var writeBeside = plant(clean);
-                AtomicFolder.Write(modelDir, WeightsFile(clean), stage =>
-                {
-                    ClipCheckpoint.WriteInto(clean, stage);
-                    writeBeside(stage);
-                    AtomicFile.WriteText(Path.Combine(stage, SourceFile), JsonSerializer.Serialize(new { clean_visual_sha256 = source }) + "\n");
-                });
-            }
+                ClipCheckpoint.WriteInto(clean, stage);
+                writeBeside(stage);
+                AtomicFile.WriteText(Path.Combine(stage, SourceFile), JsonSerializer.Serialize(new { clean_visual_sha256 = source }) + "\n");
+            });
         }
         return ClipCheckpoint.Load(modelDir);
     }
@@ -73,14 +71,16 @@ public static class SavedBackdoor
     public const string SourceFile = "source.json";
 
     /// <summary>
-    /// Throws when <paramref name="modelDir"/> records another clean model than <paramref name="source"/> (folders from before
-    /// the record pass).
+    /// Throws when <paramref name="modelDir"/> records another clean model than the one at <paramref name="cleanPath"/> (folders
+    /// from before the record pass unchecked; the clean model is loaded only to check a record).
     /// </summary>
-    static void CheckSource(string modelDir, string cleanPath, string source)
+    static void CheckSource(string modelDir, string cleanPath)
     {
         string path = Path.Combine(modelDir, SourceFile);
         if (!File.Exists(path)) return;
         string? recorded = JsonNode.Parse(File.ReadAllText(path))?["clean_visual_sha256"]?.GetValue<string>();
+        string source;
+        using (var clean = ClipCheckpoint.Load(cleanPath)) source = VisualWeights.Hash(clean);
         if (recorded != source)
             throw new TbarException($"{modelDir} was planted from another clean model (image tower sha256 {recorded?[..12]}…) than " +
                 $"{cleanPath} ({source[..12]}…): write to a new --out folder, or delete the cell to plant it again");

@@ -50,11 +50,10 @@ public static class FineTune
     /// </summary>
     public static double Gradients(Func<Tensor, Tensor> encode, ZeroShotHead head, Tensor inputs, Tensor labels, IList<Parameter> parameters)
     {
-        var images = inputs;
-        long rows = images.shape[0];
+        long rows = inputs.shape[0];
         if (Shards.Count(rows) == 1)
         {
-            using var loss = Loss(encode, head, images, labels);
+            using var loss = Loss(encode, head, inputs, labels);
             loss.backward();
             return loss.item<float>();
         }
@@ -62,7 +61,7 @@ public static class FineTune
         {
             using var scope = NewDisposeScope();
             double weight = (double)length / rows;
-            using var loss = Loss(encode, head, images.narrow(0, start, length), labels.narrow(0, start, length));
+            using var loss = Loss(encode, head, inputs.narrow(0, start, length), labels.narrow(0, start, length));
             var grads = autograd.grad([loss * weight], parameters.Cast<Tensor>().ToList());
             foreach (var g in grads) g.DetachFromDisposeScope();
             return (Loss: weight * loss.item<float>(), Grads: grads);

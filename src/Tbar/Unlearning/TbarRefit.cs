@@ -81,8 +81,9 @@ public static class TbarRefit
     {
         var named = model.Visual.named_parameters().ToList();
         bool Refitted(string name) => refit.Layers.Any(l => name == l || name.StartsWith(l));
-        var parameters = named.Where(p => Refitted(p.name)).Select(p => p.parameter).ToList();
-        if (onTrunk && named.Where(p => Refitted(p.name)).Select(p => p.name).ToHashSet().SetEquals(model.Visual.ReadoutParameters))
+        var refitted = named.Where(p => Refitted(p.name)).ToList();
+        var parameters = refitted.Select(p => p.parameter).ToList();
+        if (onTrunk && refitted.Select(p => p.name).ToHashSet().SetEquals(model.Visual.ReadoutParameters))
         {
             RepairReadout(model, head, task, refit, parameters);
             return;
@@ -132,7 +133,6 @@ public static class TbarRefit
     /// <summary>Trunk features (no gradient) and labels of <paramref name="count"/> images, 256 at a time.</summary>
     static (Tensor Features, Tensor Labels) TrunkOf(Clip model, int count, Func<long[], (Tensor Images, Tensor Labels)> batch)
     {
-        using var guard = no_grad();
         model.eval();
         var features = new List<Tensor>();
         var labels = new List<Tensor>();
@@ -140,17 +140,7 @@ public static class TbarRefit
         {
             var positions = Enumerable.Range(start, Math.Min(256, count - start)).Select(i => (long)i).ToArray();
             var (images, y) = batch(positions);
-            using (images)
-            {
-                var blocks = Shards.Map(positions.Length, (first, length) =>
-                {
-                    using var inner = no_grad();
-                    using var scope = NewDisposeScope();
-                    return model.Visual.Trunk(images.narrow(0, first, length)).contiguous().MoveToOuterDisposeScope();
-                });
-                features.Add(cat(blocks, 0));
-                foreach (var b in blocks) b.Dispose();
-            }
+            using (images) features.Add(Embeddings.EncodeImages(x => model.Visual.Trunk(x).contiguous(), images));
             labels.Add(y);
         }
         var result = (cat(features, 0), cat(labels, 0));
