@@ -1,4 +1,5 @@
 using System.Text;
+using Tbar.Attacks;
 using Tbar.Io;
 using Tbar.Pipelines;
 
@@ -9,7 +10,7 @@ public static class ArithmeticTable
 {
     /// <summary>One summary row per (trigger, variant), in the order first seen.</summary>
     public static List<ArithmeticSummaryRow> Summary(IReadOnlyList<VariantResult> results) =>
-        [.. Groups(results).Select(g => new ArithmeticSummaryRow(g.Key.Attack, g.Key.Variant, g.First().Estimator, g.Count(),
+        [.. Groups(results).Select(g => new ArithmeticSummaryRow(g.First().Attack, g.Key.Variant, g.First().Estimator, g.Count(),
             g.Count(r => r.Alpha > 0), g.Count(r => r.Feasible), Stat(g, r => r.Alpha), Stat(g, r => r.Test.Ca),
             Stat(g, r => r.Test.Asr ?? double.NaN), Stat(g, r => r.Test.TargetCa), Stat(g, r => r.Test.OthersCa), Stat(g, r => r.Retention),
             Stat(g, r => r.OthersRetention), Stat(g.Where(r => r.RelapseAsr != null), r => r.RelapseAsr!.Value)))];
@@ -33,14 +34,14 @@ public static class ArithmeticTable
         foreach (var g in Groups(results))
         {
             var b = g.First().Backdoored;
-            sb.Append($"| {g.Key.Attack.Split(':')[0]} | {g.Key.Variant} | {g.Count(r => r.Alpha > 0)}/{g.Count()} ({g.Count(r => r.Feasible)}) | ");
+            sb.Append($"| {g.Key.Attack} | {g.Key.Variant} | {g.Count(r => r.Alpha > 0)}/{g.Count()} ({g.Count(r => r.Feasible)}) | ");
             sb.Append($"{Fmt(g, r => r.Alpha, 1, "F2")} | {Fmt(g, r => r.Test.Ca)} | {Fmt(g, r => r.Test.Asr ?? double.NaN)} | ");
             sb.Append($"{Fmt(g, r => r.Test.TargetCa)} | {Fmt(g, r => r.Test.OthersCa)} | ");
             sb.Append($"{Fmt(g, r => r.Retention)} | {Fmt(g, r => r.OthersRetention)} | ");
             sb.Append($"{Fmt(g.Where(r => r.RelapseAsr != null), r => r.RelapseAsr!.Value)} |\n");
         }
-        var backdoored = results.GroupBy(r => r.Attack).Select(g =>
-            $"{g.Key.Split(':')[0]}: CA {Fmt(g.DistinctBy(r => r.Seed), r => r.Backdoored.Ca)}, " +
+        var backdoored = results.GroupBy(r => Trigger(r.Attack)).Select(g =>
+            $"{g.Key}: CA {Fmt(g.DistinctBy(r => r.Seed), r => r.Backdoored.Ca)}, " +
             $"ASR {Fmt(g.DistinctBy(r => r.Seed), r => r.Backdoored.Asr ?? double.NaN)}, " +
             $"target-class CA {Fmt(g.DistinctBy(r => r.Seed), r => r.Backdoored.TargetCa)}, " +
             $"other classes {Fmt(g.DistinctBy(r => r.Seed), r => r.Backdoored.OthersCa)}");
@@ -48,8 +49,14 @@ public static class ArithmeticTable
         return sb.ToString();
     }
 
+    /// <summary>
+    /// Rows grouped by (trigger name, variant). A cell folder is keyed by the trigger's name (<see cref="ArithmeticExperiment.CellDir"/>),
+    /// so "blended" and "blended:ratio=0.2" typed in two runs are the one planted backdoor and one group.
+    /// </summary>
     static IEnumerable<IGrouping<(string Attack, string Variant), VariantResult>> Groups(IReadOnlyList<VariantResult> results) =>
-        results.GroupBy(r => (r.Attack, r.Variant));
+        results.GroupBy(r => (Trigger(r.Attack), r.Variant));
+
+    static string Trigger(string attack) => TriggerSpec.Parse(attack).Name;
 
     static MeanStd? Stat(IEnumerable<VariantResult> rows, Func<VariantResult, double> f) => MeanStd.IfAny(rows.Select(f));
 

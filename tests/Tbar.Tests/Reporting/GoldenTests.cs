@@ -72,6 +72,22 @@ public class GoldenTests : TempFolder
     }
 
     [Fact]
+    public void OneTriggerTypedTwoWaysIsOneGroupAndOneBackdooredEntry()
+    {
+        // Runs of one out folder share the cell "blended-seed0" whether the attack was typed bare or with its options.
+        IReadOnlyList<VariantResult> rows =
+        [
+            Samples.Variant("blended:ratio=0.2", 0, "plain", 1.5, 0.5), Samples.Variant("blended", 1, "plain", 0.5, 0.5),
+            Samples.Variant("blended", 0, "iter-plain", 1.0, null),
+        ];
+        string table = ArithmeticTable.Markdown(rows);
+        Assert.Contains("| blended | plain | 2/2 (2) | 1.00 ± 0.71 |", table);
+        Assert.Single(table.Split('\n'), l => l.StartsWith("| blended | plain"));
+        Assert.Single(table.Split("blended: CA").Skip(1));
+        Assert.Equal(2, ArithmeticTable.Summary(rows).Count);
+    }
+
+    [Fact]
     public void MainTableKeepsItsShape()
     {
         var rows = Samples.MainRows();
