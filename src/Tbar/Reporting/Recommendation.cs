@@ -1,4 +1,5 @@
 using Tbar.Pipelines;
+using Tbar.Unlearning;
 
 namespace Tbar.Reporting;
 
@@ -30,7 +31,7 @@ public sealed record Recommendation(string? Method, bool Arithmetic, string Text
         var best = working[0];
         bool arithmetic = best.Row.Alpha is > 0;
         var arithmeticRows = working.Where(x => x.Row.Alpha is > 0).ToList();
-        string kind = arithmetic && best.Row.Name == "tbar-refit"
+        string kind = arithmetic && Methods.IncludesRepair(best.Row.Name)
             ? $"negation with α = {best.Row.Alpha:G3}, then a re-fit of the readout layers on clean data (both act; their shares are not separated)"
             : arithmetic ? $"negation with α = {best.Row.Alpha:G3} does the work"
             : best.Row.Alpha is 0 ? "its chosen α is 0, so this is a repair, not TBAR: the arithmetic does nothing in it"

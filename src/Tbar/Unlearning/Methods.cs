@@ -26,6 +26,12 @@ public static class Methods
         ["cleanclip"] = (m, h, t, o, _) => CleanClipStyle.Run(m, h, t, o.CleanClip),
     };
 
+    /// <summary>The methods that re-fit weights on clean data after (or instead of) negation, so α alone does not say what acted.</summary>
+    static readonly HashSet<string> Repairing = new(StringComparer.Ordinal) { "tbar-refit", "repair" };
+
+    /// <summary>Whether the method ends with a re-fit on clean data (see <see cref="Repairing"/>).</summary>
+    public static bool IncludesRepair(string name) => Repairing.Contains(name);
+
     /// <summary>Valid method names.</summary>
     public static IReadOnlyCollection<string> Names => Registry.Keys;
 
