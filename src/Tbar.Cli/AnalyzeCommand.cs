@@ -7,7 +7,7 @@ using Tbar.Reporting;
 namespace Tbar.Cli;
 
 /// <summary>
-/// <c>tbar analyze disentangle|vectors|forget-size|transfer</c>: weight-space diagnostics. Each writes JSON, a PNG and a
+/// <c>tbar analyze disentangle|vectors|forget-size|transfer|relapse</c>: weight-space diagnostics. Each writes JSON, a PNG and a
 /// <c>section.md</c> that <c>tbar report</c> gathers.
 /// </summary>
 static partial class AnalyzeCommand
@@ -19,6 +19,7 @@ static partial class AnalyzeCommand
         command.Subcommands.Add(Vectors(stdout));
         command.Subcommands.Add(ForgetSize(stdout));
         command.Subcommands.Add(Transfer(stdout));
+        command.Subcommands.Add(Relapse(stdout));
         return command;
     }
 

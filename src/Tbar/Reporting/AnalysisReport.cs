@@ -17,6 +17,8 @@ public sealed record ForgetSizeSettings(string Unlearned, int[] Sizes, string Ru
 public sealed record ForgetSizeRow(int Size, double Alpha, bool Feasible, double Ca, double? Asr, double Seconds);
 /// <summary>One model in transfer.json.</summary>
 public sealed record TransferRowRecord(string Model, double? Alpha, double Ca, double? Asr, string Note);
+/// <summary>Settings recorded by `tbar analyze relapse`.</summary>
+public sealed record RelapseSettings(string Unlearned, double AlphaStar, string TriggerSpec, string Target, double[] Multiples);
 /// <summary>Results of `tbar analyze transfer`.</summary>
 public sealed record TransferResults(double VectorCosine, IReadOnlyList<TransferRowRecord> Rows);
 
@@ -106,6 +108,38 @@ public static class AnalysisReport
             sb.Append($"| {x.Model} | {(x.Alpha is double al ? al.ToString("G3") : "-")} | {x.Test.CleanAccuracy.Value:P2} | " +
                 $"{x.Test.AttackSuccess?.Value:P2} | {x.Note} |\n");
         return sb.Append("\n![transfer](transfer.png)\n").ToString();
+    }
+
+    public static string Relapse(string dir, string command, RelapseSettings s, RelapseAnatomyResult result, long seed, double seconds)
+    {
+        Directory.CreateDirectory(dir);
+        Plots.MethodBars(Path.Combine(dir, "relapse.png"), [.. result.Points.SelectMany(p => new[]
+        {
+            ($"α={p.Alpha:G3} negated", p.Negated.CleanAccuracy.Value, p.Negated.AttackSuccess?.Value ?? 0),
+            ($"α={p.Alpha:G3} relapsed", p.Relapsed.CleanAccuracy.Value, p.Relapsed.AttackSuccess?.Value ?? 0),
+        })], "test CA and ASR before and after the relapse fine-tune");
+        new RunRecord(command, s, seed, result, seconds).Save(Path.Combine(dir, "relapse.json"));
+        return WriteSection(dir, RelapseMarkdown(s, result));
+    }
+
+    public static string RelapseMarkdown(RelapseSettings s, RelapseAnatomyResult result)
+    {
+        var sb = new StringBuilder($"## Where the relapse comes from\n\n`tbar analyze relapse` on `{s.Unlearned}` (trigger `{s.TriggerSpec}`, " +
+            $"target {s.Target}, α* = {s.AlphaStar:G4}, ‖τ‖ = {result.TauNorm:G4}). At θ_b − α·τ, the relapse fine-tune (1 clean epoch of the " +
+            "clean budget, LR 1e-4) changes the weights by Δ; c = ⟨Δ, τ⟩/‖τ‖² is its component along τ, c/α the share of the negation it " +
+            "takes back. \"along τ\" applies c·τ alone, \"without τ\" applies Δ − c·τ alone. α = 0 is the same fine-tune from θ_b. Test split.\n\n" +
+            "| α | CA negated | ASR negated | CA relapsed | ASR relapsed | c | c/α | cos(Δ, τ) | ‖Δ‖ | ASR along τ | ASR without τ |\n" +
+            "|---|---|---|---|---|---|---|---|---|---|---|\n");
+        foreach (var p in result.Points)
+            sb.Append($"| {p.Alpha:G4} | {p.Negated.CleanAccuracy.Value:P2} | {p.Negated.AttackSuccess?.Value:P2} | " +
+                $"{p.Relapsed.CleanAccuracy.Value:P2} | {p.Relapsed.AttackSuccess?.Value:P2} | {p.Coefficient:G3} | " +
+                $"{(p.Undone is double u ? u.ToString("P1") : "-")} | {p.Cosine:F3} | {p.DeltaNorm:G3} | {p.AsrAlongTau:P2} | {p.AsrOrthogonal:P2} |\n");
+        var last = result.Points[^1];
+        sb.Append($"\nWhere Δ sits at α = {last.Alpha:G4} (share of ‖Δ‖² and of ‖τ‖² per block, cosine inside the block):\n\n" +
+            "| block | Δ energy | τ energy | cos(Δ, τ) |\n|---|---|---|---|\n");
+        foreach (var b in last.Blocks)
+            sb.Append($"| {b.Block} | {b.DeltaEnergyShare:P1} | {b.TauEnergyShare:P1} | {b.Cosine:F3} |\n");
+        return sb.Append("\n![relapse](relapse.png)\n").ToString();
     }
 
     static string WriteSection(string dir, string markdown)
