@@ -3,7 +3,6 @@ using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Evaluation;
 using Tbar.Models;
-using Tbar.Pipelines;
 using Tbar.Unlearning;
 using static TorchSharp.torch;
 
@@ -32,7 +31,7 @@ public sealed record RelapseAnatomyResult(double TauNorm, IReadOnlyList<RelapseP
 public static class RelapseAnatomy
 {
     /// <summary>
-    /// For each α (0 first, as the control): θ_b − α·τ, the relapse fine-tune of <see cref="MethodEvaluation.RelapseRecipe"/> on
+    /// For each α (0 first, as the control): θ_b − α·τ, the relapse fine-tune of <see cref="RelapseCheck"/> on
     /// the task's clean budget, and the split of its weight change. The model is back at θ_b, bit for bit, afterwards.
     /// </summary>
     public static RelapseAnatomyResult Run(Clip model, ZeroShotHead head, TaskVector tau, UnlearnTask task, ImageDataset testSet, ITrigger trigger,
@@ -50,7 +49,7 @@ public static class RelapseAnatomy
             negation.Set(-alpha);
             var negated = Metrics.Evaluate(model, head, testSet, test, trigger, target);
             var start = VisualWeights.Snapshot(model);
-            MethodEvaluation.RelapseFineTune(model, head, task);
+            RelapseCheck.FineTune(model, head, task);
             var relapsed = Metrics.Evaluate(model, head, testSet, test, trigger, target);
             using var delta = new TaskVector(VisualWeights.RestoreTakingChange(model, start));
             negation.Restore();
@@ -65,8 +64,9 @@ public static class RelapseAnatomy
                 orthogonal = Metrics.AttackSuccess(model, head, testSet, test, trigger, target).Value;
                 parts.Restore();
             }
-            points.Add(new RelapsePoint(alpha, negated, relapsed, c, alpha > 0 ? c / alpha : null, Dot(delta, tau) / (deltaNorm * Math.Sqrt(tauSquared)),
-                deltaNorm, along, orthogonal, Blocks(delta, tau)));
+            double cosine = Dot(delta, tau) / (deltaNorm * Math.Sqrt(tauSquared));
+            points.Add(new RelapsePoint(alpha, negated, relapsed, c, alpha > 0 ? c / alpha : null, cosine, deltaNorm, along, orthogonal,
+                Blocks(delta, tau)));
         }
         return new RelapseAnatomyResult(Math.Sqrt(tauSquared), points);
     }
@@ -87,7 +87,8 @@ public static class RelapseAnatomy
         using var tau = TaskVector.Load(run.TauPath);
         var trigger = Triggers.Parse(run.TriggerSpec);
         int target = data.Train.ClassIndex(run.Target);
-        var task = UnlearnTask.FromPool(data.Train, data.TrainIndices, trigger, target, record.Options.ForgetSize, record.Options.ValSize, record.Seed);
+        var task = UnlearnTask.FromPool(data.Train, data.TrainIndices, trigger, target, record.Options.ForgetSize, record.Options.ValSize,
+            record.Seed);
         return Run(model, head, tau, task, data.Test, trigger, target, [.. multiples.Select(m => m * run.Alpha)], status);
     }
 

@@ -33,17 +33,10 @@ public static class MethodEvaluation
         return (new TestRow(rowName, test, record.Alpha?.Alpha, seconds, record.Choice, relapseAsr), record);
     }
 
-    /// <summary>The relapse check's fine-tune: 1 epoch of the clean budget, batch 64, LR 1e-4.</summary>
-    public static readonly TrainOptions RelapseRecipe = new(1, 64, 1e-4, 0.1);
-
-    /// <summary>Robustness check: test ASR after a short clean fine-tune (<see cref="RelapseRecipe"/>); weights restored after.</summary>
+    /// <summary>Robustness check: test ASR after a short clean fine-tune (<see cref="RelapseCheck"/>); weights restored after.</summary>
     public static double Relapse(Clip model, ZeroShotHead head, UnlearnTask task, DataSplits data, ITrigger trigger, int target) =>
         AfterFineTune(model, head, data, trigger, target, task.CleanBudget.Length, p => task.CleanBatch(p, model.Config.Preprocess),
-            RelapseRecipe);
-
-    /// <summary>The relapse check's fine-tune itself, in place (nothing restored): what <see cref="Relapse"/> measures after.</summary>
-    public static void RelapseFineTune(Clip model, ZeroShotHead head, UnlearnTask task) =>
-        FineTune.Train(model, head, task.CleanBudget.Length, p => task.CleanBatch(p, model.Config.Preprocess), RelapseRecipe);
+            RelapseCheck.Recipe);
 
     /// <summary>
     /// Re-tuning attack: test ASR after fine-tuning on <paramref name="k"/> poisoned samples (the first k forget images, triggered

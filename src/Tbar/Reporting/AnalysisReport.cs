@@ -133,7 +133,8 @@ public static class AnalysisReport
         foreach (var p in result.Points)
             sb.Append($"| {p.Alpha:G4} | {p.Negated.CleanAccuracy.Value:P2} | {p.Negated.AttackSuccess?.Value:P2} | " +
                 $"{p.Relapsed.CleanAccuracy.Value:P2} | {p.Relapsed.AttackSuccess?.Value:P2} | {p.Coefficient:G3} | " +
-                $"{(p.Undone is double u ? u.ToString("P1") : "-")} | {p.Cosine:F3} | {p.DeltaNorm:G3} | {p.AsrAlongTau:P2} | {p.AsrOrthogonal:P2} |\n");
+                $"{(p.Undone is double u ? u.ToString("P1") : "-")} | {p.Cosine:F3} | {p.DeltaNorm:G3} | {p.AsrAlongTau:P2} | " +
+                $"{p.AsrOrthogonal:P2} |\n");
         var last = result.Points[^1];
         sb.Append($"\nWhere Δ sits at α = {last.Alpha:G4} (share of ‖Δ‖² and of ‖τ‖² per block, cosine inside the block):\n\n" +
             "| block | Δ energy | τ energy | cos(Δ, τ) |\n|---|---|---|---|\n");
