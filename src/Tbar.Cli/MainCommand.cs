@@ -82,6 +82,8 @@ static class MainCommand
         if (rows.Count == 0) throw new TbarException($"{outDir}: no finished rows of `tbar experiment main` (…/MODEL/ATTACK/seedK/*.json)");
         string table = MainTable.Markdown(rows);
         AtomicFile.WriteText(Path.Combine(outDir, "table.md"), table);
+        string comparison = MainTable.Comparison(rows);
+        if (comparison.Length > 0) AtomicFile.WriteText(Path.Combine(outDir, "comparison.md"), comparison);
         new RunRecord(Environment.CommandLine, (object?)o ?? new { merged_from = outDir }, 0, new MainResults(MainTable.Summary(rows), rows), seconds)
             .Save(Path.Combine(outDir, "results.json"));
         stdout.WriteLine(table);

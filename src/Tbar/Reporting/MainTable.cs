@@ -54,6 +54,31 @@ public static class MainTable
         return sb.ToString().TrimStart('\n');
     }
 
+    /// <summary>
+    /// The models side by side: for every attack run on more than one model, each method the models share gets one line per
+    /// model, next to each other (mean ± std over that model's seeds, n per line). Empty when no attack has two models.
+    /// </summary>
+    public static string Comparison(IReadOnlyList<MainRow> rows)
+    {
+        var summary = Summary(rows);
+        var sb = new StringBuilder();
+        foreach (var attack in summary.GroupBy(s => s.Attack).Where(g => g.Select(s => s.Model).Distinct().Count() > 1))
+        {
+            var models = attack.Select(s => s.Model).Distinct().ToList();
+            var shared = attack.GroupBy(s => s.Method).Where(m => m.Select(s => s.Model).Distinct().Count() == models.Count);
+            foreach (var method in shared)
+                foreach (var s in method.OrderBy(s => models.IndexOf(s.Model)))
+                {
+                    string P(MeanStd? m) => Of(m, s.Seeds, m => m.Percent());
+                    string negated = s.Alpha == null ? "-" : $"{s.AlphaPositive}/{s.Alpha.Values.Length}";
+                    sb.Append($"| {attack.Key} | {s.Method} | {s.Model} | {s.Seeds} | {negated} | {P(s.Asr)} | {P(s.Retention)} | ");
+                    sb.Append($"{P(s.TargetCa)} | {P(s.OthersCa)} | {P(s.RelapseAsr)} |\n");
+                }
+        }
+        return sb.Length == 0 ? "" : "| attack | method | model | n | α > 0 | ASR | retention | target-class CA | other classes CA | relapse ASR |\n" +
+            "|---|---|---|---|---|---|---|---|---|---|\n" + sb;
+    }
+
     /// <summary>"3 seeds", "1 seed", or "1–3 seeds" when the rows of a section have different n.</summary>
     static string SeedCount(int fewest, int most) => fewest == most ? $"{most} seed{(most == 1 ? "" : "s")}" : $"{fewest}–{most} seeds";
 

@@ -98,6 +98,23 @@ public class GoldenTests : TempFolder
     }
 
     [Fact]
+    public void ComparisonPutsTheModelsOfOneAttackAndMethodSideBySide()
+    {
+        var rows = Samples.MainRows();
+        Assert.Equal("", MainTable.Comparison(rows));
+        rows.Add(Samples.MainRow("badnet", 0, "tbar", [9, 9, 4], 0.5, 0.75) with { Model = "rn18-clip" });
+        rows.Add(Samples.MainRow("badnet", 0, "backdoored", [9, 9, 9], null, null) with { Model = "rn18-clip" });
+        rows.Add(Samples.MainRow("sig", 0, "tbar", [8, 8, 7], 1, null) with { Model = "rn18-clip" });
+        var lines = MainTable.Comparison(rows).TrimEnd('\n').Split('\n');
+        // badnet: backdoored and tbar on both models, each model's line under the other; sig: rn18-clip has tbar only.
+        Assert.Equal(["badnet backdoored mini-clip", "badnet backdoored rn18-clip", "badnet tbar mini-clip", "badnet tbar rn18-clip",
+            "sig tbar mini-clip", "sig tbar rn18-clip"], lines.Skip(2).Select(l => string.Join(' ', l.Split('|')[1..4].Select(c => c.Trim()))));
+        // mini-clip badnet tbar: 2 seeds, α 1.5 and 0 → "1/2"; rn18-clip: 1 seed, target class 4/10.
+        Assert.StartsWith("| badnet | tbar | mini-clip | 2 | 1/2 |", lines[4]);
+        Assert.Contains("| 40.0 ± 0.0 |", lines[5]);
+    }
+
+    [Fact]
     public void CellAttackHasTheAnonymousShapeItReplaced()
     {
         var o = Samples.Attack();
