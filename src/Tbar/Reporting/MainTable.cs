@@ -75,8 +75,8 @@ public static class MainTable
                     sb.Append($"{P(s.TargetCa)} | {P(s.OthersCa)} | {P(s.RelapseAsr)} |\n");
                 }
         }
-        return sb.Length == 0 ? "" : "| attack | method | model | n | α > 0 | ASR | retention | target-class CA | other classes CA | relapse ASR |\n" +
-            "|---|---|---|---|---|---|---|---|---|---|\n" + sb;
+        const string header = "| attack | method | model | n | α > 0 | ASR | retention | target-class CA | other classes CA | relapse ASR |\n";
+        return sb.Length == 0 ? "" : header + "|---|---|---|---|---|---|---|---|---|---|\n" + sb;
     }
 
     /// <summary>"3 seeds", "1 seed", or "1–3 seeds" when the rows of a section have different n.</summary>
