@@ -58,6 +58,17 @@ public class RecommendationTests
     }
 
     [Fact]
+    public void ARowWhoseBackdoorComesBackIsCalledAMuting()
+    {
+        var (row, record) = Method("tbar", 0.5, 90, 0);
+        var muted = Recommendation.For(Demo((row with { RelapseAsr = 0.8 }, record)));
+        Assert.Contains("ASR 80.00", muted.Text);
+        Assert.Contains("mutes it rather than removing it", muted.Text);
+        var durable = Recommendation.For(Demo((row with { RelapseAsr = 0.02 }, record)));
+        Assert.DoesNotContain("Warning", durable.Text);
+    }
+
+    [Fact]
     public void WhenNothingWorksOnValidationNothingIsRecommended()
     {
         var r = Recommendation.For(Demo(Method("tbar", 0.5, 90, 3), Method("ga", null, 70, 2)));
