@@ -61,6 +61,28 @@ public class ContractTests : TempFolder
         Assert.True(File.Exists(Path.Combine(vectors, "vectors.json")));
     }
 
+    [Fact]
+    public void AnalyzeRelapseReadsWhatUnlearnWroteAndRefusesARunWithoutNegation()
+    {
+        string data = Images(), unlearned = Path.Combine(temp, "u"), relapse = Path.Combine(temp, "r");
+        Run(Unlearn("trigger:badnet:size=3", data, unlearned, "--target", "Bag", "--ca-floor", "0.5"));
+        var run = UnlearnedRun.Read(unlearned);
+        Assert.True(run.Alpha > 0, $"the unlearn run chose α = {run.Alpha}");
+        Run("analyze", "relapse", "--unlearned", unlearned, "--multiples", "1", "--out", relapse);
+        var section = File.ReadAllText(Path.Combine(relapse, "section.md"));
+        Assert.Contains($"α* = {run.Alpha:G4}", section);
+        Assert.Contains("\n| 0 |", section);
+        Assert.Contains($"\n| {run.Alpha:G4} |", section);
+        Assert.True(File.Exists(Path.Combine(relapse, "relapse.json")));
+
+        // The same folder with the method's α recorded as 0: nothing was negated, and the error says so, naming the folder.
+        string report = Path.Combine(unlearned, UnlearnRecord.FileName);
+        File.WriteAllText(report, File.ReadAllText(report).Replace("\"alpha\": " + JsonSerializer.Serialize(run.Alpha), "\"alpha\": 0"));
+        var stderr = new StringWriter();
+        Assert.Equal(1, TbarCli.Run(["analyze", "relapse", "--unlearned", unlearned, "--out", Path.Combine(temp, "r2")], new StringWriter(), stderr));
+        Assert.Contains($"{unlearned}: its method chose α = 0", stderr.ToString());
+    }
+
     /// <summary>
     /// A checkpoint of one's own: a Hugging Face folder stored in float16, and clean images in DIR/train alone (unlearn
     /// never reads DIR/test). The cleaned folder has the input's keys, shapes and stored dtypes, its config and tokenizer
