@@ -40,6 +40,7 @@ public static class Chernoff
 /// is already that tight, sits one grid step (<see cref="AlphaRule.MaxAlpha"/> / <see cref="AlphaRule.GridPoints"/>) in
 /// from the answer's end, which closes the bracket if it lands on the expected side. After two probes in a row land on the
 /// unexpected side the next one bisects, so a bad estimate cannot stall it.</item>
+/// <item>The step is a grid step or 1/16 of the bracket's upper end, whichever is finer: α is resolved relative to its size.</item>
 /// <item>When the upper end fails only by CA (ASR already met), one probe goes between the two estimated crossings: a
 /// narrow feasible window there would otherwise be stepped over.</item>
 /// </list>
@@ -49,6 +50,9 @@ public static class ScreenedSearch
 {
     /// <summary>What is known at one α: a full point, or a look (kept for the curve estimates).</summary>
     sealed record Known(double Alpha, Rate Ca, Rate Asr, AlphaPoint? Full, bool Short);
+
+    /// <summary>The finest resolution, as a share of the bracket's upper end: α is found to within 1/16 of itself.</summary>
+    const double RelativeSteps = 16;
 
     // A look is only worth its images where ASR is expected far enough above the target for the one-sided test to show it.
     const double LookWorth = 5;
@@ -100,6 +104,9 @@ public static class ScreenedSearch
             if (!k.Short) hi = k;
             else if ((lo = k).Alpha >= rule.MaxAlpha) break;
         }
+        // The answer's resolution: a grid step, or a sixteenth of the bracket's upper end when that is finer, so that a model
+        // whose α* is small (rn18-clip: ≈ 0.5 against a 0.4 step) is not negated up to twice as far as it needs.
+        if (hi != null) step = Math.Min(step, hi.Alpha / RelativeSteps);
         for (bool windowTried = false; ; windowTried = true)
         {
             for (int surprises = 0; hi != null && hi.Alpha - lo.Alpha > step * (1 + 1e-9);)

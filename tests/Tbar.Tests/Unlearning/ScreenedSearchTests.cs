@@ -51,6 +51,20 @@ public class ScreenedSearchTests
         Assert.True(looks.Count <= 12, $"{looks.Count} looks");
     }
 
+    [Theory]
+    [InlineData(0.5, 20, 0.1)]
+    [InlineData(0.3, 30, 0.2)]
+    [InlineData(0.15, 60, 0.5)]
+    public void ASmallAlphaIsFoundToWithinASixteenthOfItself(double mid, double steep, double drop)
+    {
+        // rn18-clip's α* is ≈ 0.5, about one 0.4 grid step: the answer must not sit a whole step past the crossing.
+        var rule = new AlphaRule(Search: "screened");
+        var choice = AlphaSweep.Search(Full(mid, steep, drop, []), Look(mid, steep, drop, []), rule);
+        double crossing = mid + Math.Log(0.998 / 0.01 - 1) / steep;
+        Assert.True(choice.Feasible);
+        Assert.InRange(choice.Alpha, crossing - 0.01, crossing * (1 + 1.0 / 16) + 0.01);
+    }
+
     [Fact]
     public void UsesFewerFullEvaluationsThanBisectionOnAverage()
     {
