@@ -39,8 +39,8 @@ public static class RelapseAnatomy
     {
         if (alphas.Count == 0 || alphas.Any(a => !(a >= 0) || double.IsInfinity(a))) throw new TbarException("α values must be finite and ≥ 0");
         var test = testSet.AllIndices();
-        double tauSquared = Dot(tau, tau);
-        if (!(tauSquared > 0)) throw new TbarException("the trigger vector is zero");
+        double tauNorm = tau.Norm();
+        if (!(tauNorm > 0)) throw new TbarException("the trigger vector is zero");
         var points = new List<RelapsePoint>();
         using var negation = new WeightEdit(model, tau);
         foreach (double alpha in alphas.Prepend(0).Distinct())
@@ -51,9 +51,11 @@ public static class RelapseAnatomy
             var start = VisualWeights.Snapshot(model);
             RelapseCheck.FineTune(model, head, task);
             var relapsed = Metrics.Evaluate(model, head, testSet, test, trigger, target);
-            using var delta = new TaskVector(VisualWeights.RestoreTakingChange(model, start));
+            using var delta = Change(VisualWeights.RestoreTakingChange(model, start), tau);
             negation.Restore();
-            double c = Dot(delta, tau) / tauSquared, deltaNorm = delta.Norm();
+            // Δ against τ: norms, cosine and per-block shares in float64 (VectorStats); c = ⟨Δ, τ⟩/‖τ‖² = cos·‖Δ‖/‖τ‖.
+            var stats = VectorStats.Compute(delta, tau);
+            double c = stats.Cosine * stats.TriggerNorm / stats.CleanNorm;
             status?.Invoke($"α = {alpha:G4}: Δ along τ and Δ without it");
             double along, orthogonal;
             using (var parts = new WeightEdit(model, tau, delta))
@@ -64,11 +66,12 @@ public static class RelapseAnatomy
                 orthogonal = Metrics.AttackSuccess(model, head, testSet, test, trigger, target).Value;
                 parts.Restore();
             }
-            double cosine = Dot(delta, tau) / (deltaNorm * Math.Sqrt(tauSquared));
-            points.Add(new RelapsePoint(alpha, negated, relapsed, c, alpha > 0 ? c / alpha : null, cosine, deltaNorm, along, orthogonal,
-                Blocks(delta, tau)));
+            double tauEnergy = stats.Blocks.Sum(b => b.CleanNorm * b.CleanNorm);
+            points.Add(new RelapsePoint(alpha, negated, relapsed, c, alpha > 0 ? c / alpha : null, stats.Cosine, stats.TriggerNorm, along,
+                orthogonal, [.. stats.Blocks.Select(b => new RelapseBlock(b.Block, b.TriggerEnergyShare, b.CleanNorm * b.CleanNorm / tauEnergy,
+                    b.Cosine))]));
         }
-        return new RelapseAnatomyResult(Math.Sqrt(tauSquared), points);
+        return new RelapseAnatomyResult(tauNorm, points);
     }
 
     /// <summary>
@@ -92,21 +95,14 @@ public static class RelapseAnatomy
         return Run(model, head, tau, task, data.Test, trigger, target, [.. multiples.Select(m => m * run.Alpha)], status);
     }
 
-    /// <summary>⟨a, b⟩ over the keys of <paramref name="b"/>, in float64.</summary>
-    static double Dot(TaskVector a, TaskVector b) => b.Keys.Sum(k => KeyDot(a[k], b[k]));
-
-    static double KeyDot(Tensor a, Tensor b)
+    /// <summary>The fine-tune's change on τ's parameters (the rest, if τ leaves any out, is dropped), as a vector.</summary>
+    static TaskVector Change(Dictionary<string, Tensor> change, TaskVector tau)
     {
-        using var scope = NewDisposeScope();
-        return (a.to(ScalarType.Float64) * b.to(ScalarType.Float64)).sum().item<double>();
-    }
-
-    static List<RelapseBlock> Blocks(TaskVector delta, TaskVector tau)
-    {
-        var sums = tau.Keys.GroupBy(VectorStats.Block).Select(g => (Block: g.Key,
-            D: g.Sum(k => KeyDot(delta[k], delta[k])), T: g.Sum(k => KeyDot(tau[k], tau[k])), Dt: g.Sum(k => KeyDot(delta[k], tau[k])))).ToList();
-        double d = sums.Sum(s => s.D), t = sums.Sum(s => s.T);
-        return [.. sums.Select(s => new RelapseBlock(s.Block, d > 0 ? s.D / d : 0, t > 0 ? s.T / t : 0,
-            s.D > 0 && s.T > 0 ? s.Dt / Math.Sqrt(s.D * s.T) : 0))];
+        foreach (var key in change.Keys.Where(k => !tau.Keys.Contains(k)).ToList())
+        {
+            change[key].Dispose();
+            change.Remove(key);
+        }
+        return new TaskVector(change);
     }
 }
