@@ -24,10 +24,11 @@ static partial class AnalyzeCommand
             var clock = System.Diagnostics.Stopwatch.StartNew();
             string dir = r.GetValue(unlearned)!;
             var run = UnlearnedRun.Read(dir);
-            var result = RelapseAnatomy.Run(dir, r.GetValue(multiples)!, Status(stdout));
+            var record = Unlearning.UnlearnRecord.Load(dir);
+            var result = RelapseAnatomy.Run(dir, run, record, r.GetValue(multiples)!, Status(stdout));
             var settings = new RelapseSettings(dir, run.Alpha, run.TriggerSpec, run.Target, r.GetValue(multiples)!);
-            stdout.Write(AnalysisReport.Relapse(r.GetValue(output)!, Environment.CommandLine, settings, result,
-                Unlearning.UnlearnRecord.Load(dir).Seed, clock.Elapsed.TotalSeconds));
+            stdout.Write(AnalysisReport.Relapse(r.GetValue(output)!, Environment.CommandLine, settings, result, record.Seed,
+                clock.Elapsed.TotalSeconds));
             return 0;
         });
         return command;

@@ -2,6 +2,7 @@ using Tbar.Arithmetic;
 using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Evaluation;
+using Tbar.Io;
 using Tbar.Models;
 using Tbar.Unlearning;
 using static TorchSharp.torch;
@@ -77,13 +78,18 @@ public static class RelapseAnatomy
     /// <summary>
     /// <see cref="Run(Clip, ZeroShotHead, TaskVector, UnlearnTask, ImageDataset, ITrigger, int, IReadOnlyList{double}, Action{string})"/>
     /// on a `tbar unlearn --forget trigger:SPEC` output: its backdoored model and τ, α = <paramref name="multiples"/> × its α*, and
-    /// the clean budget it drew (same data spec, sizes and seed, so the relapse fine-tune sees the images the method saw).
+    /// the clean budget it drew (same data spec, sizes and seed, so the relapse fine-tune sees the images the method saw). The
+    /// caller reads the folder once and passes what it read.
     /// </summary>
-    public static RelapseAnatomyResult Run(string unlearnedDir, IReadOnlyList<double> multiples, Action<string>? status = null)
+    /// <param name="unlearnedDir">The output folder, named in errors.</param>
+    /// <param name="run">What <see cref="UnlearnedRun.Read"/> took from it.</param>
+    /// <param name="record">Its report.json (<see cref="UnlearnRecord.Load"/>): data spec, sizes and seed.</param>
+    /// <param name="multiples">Negation depths as multiples of α*.</param>
+    /// <param name="status">Progress lines.</param>
+    public static RelapseAnatomyResult Run(string unlearnedDir, UnlearnedRun run, StoredRun<UnlearnSettings, UnlearnSummary> record,
+        IReadOnlyList<double> multiples, Action<string>? status = null)
     {
-        var run = UnlearnedRun.Read(unlearnedDir);
         if (!(run.Alpha > 0)) throw new TbarException($"{unlearnedDir}: its method chose α = {run.Alpha}, so there is no negation to relapse from");
-        var record = UnlearnRecord.Load(unlearnedDir);
         using var model = ClipCheckpoint.Load(run.Backdoored);
         using var data = DataSpec.Load(record.Options.Val, model.Config.Vision.ImageSize);
         using var head = ZeroShotHead.ForClasses(model, Tokenizers.For(model, null), data.Train.ClassNames);

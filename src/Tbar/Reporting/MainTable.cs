@@ -44,8 +44,7 @@ public static class MainTable
             {
                 string P(MeanStd? m) => Of(m, s.Seeds, m => m.Percent());
                 string alpha = Of(s.Alpha, s.Seeds, m => m.Cell(1, "F2", CultureInfo.InvariantCulture));
-                string negated = s.Alpha == null ? "-" : $"{s.AlphaPositive}/{s.Alpha.Values.Length}";
-                sb.Append($"| {s.Method} | {s.Seeds} | {negated} | {alpha} | {P(s.Ca)} | {P(s.Asr)} | {P(s.TargetCa)} | ");
+                sb.Append($"| {s.Method} | {s.Seeds} | {Negated(s)} | {alpha} | {P(s.Ca)} | {P(s.Asr)} | {P(s.TargetCa)} | ");
                 sb.Append($"{P(s.OthersCa)} | {P(s.Retention)} | {P(s.RelapseAsr)} |");
                 foreach (var k in ks) sb.Append($" {P(s.RetuneAsr?.GetValueOrDefault(k))} |");
                 sb.Append('\n');
@@ -70,14 +69,16 @@ public static class MainTable
                 foreach (var s in method.OrderBy(s => models.IndexOf(s.Model)))
                 {
                     string P(MeanStd? m) => Of(m, s.Seeds, m => m.Percent());
-                    string negated = s.Alpha == null ? "-" : $"{s.AlphaPositive}/{s.Alpha.Values.Length}";
-                    sb.Append($"| {attack.Key} | {s.Method} | {s.Model} | {s.Seeds} | {negated} | {P(s.Asr)} | {P(s.Retention)} | ");
+                    sb.Append($"| {attack.Key} | {s.Method} | {s.Model} | {s.Seeds} | {Negated(s)} | {P(s.Asr)} | {P(s.Retention)} | ");
                     sb.Append($"{P(s.TargetCa)} | {P(s.OthersCa)} | {P(s.RelapseAsr)} |\n");
                 }
         }
         const string header = "| attack | method | model | n | α > 0 | ASR | retention | target-class CA | other classes CA | relapse ASR |\n";
         return sb.Length == 0 ? "" : header + "|---|---|---|---|---|---|---|---|---|---|\n" + sb;
     }
+
+    /// <summary>The "α > 0" cell: how many of the seeds with an α chose one above 0, "-" for rows without α.</summary>
+    static string Negated(MainSummaryRow s) => s.Alpha == null ? "-" : $"{s.AlphaPositive}/{s.Alpha.Values.Length}";
 
     /// <summary>"3 seeds", "1 seed", or "1–3 seeds" when the rows of a section have different n.</summary>
     static string SeedCount(int fewest, int most) => fewest == most ? $"{most} seed{(most == 1 ? "" : "s")}" : $"{fewest}–{most} seeds";
