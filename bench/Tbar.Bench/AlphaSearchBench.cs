@@ -19,10 +19,12 @@ using Tbar.Unlearning;
 /// </summary>
 static class AlphaSearchBench
 {
-    sealed record Method(string Name, TauOptions Tau, AlphaRule Rule);
+    sealed record Method(string Name, TbarOptions Options)
+    {
+        public AlphaRule Rule => Options.Rule;
+    }
 
-    static readonly Method[] Methods = [new("tbar", TbarOptions.Default.Tau, TbarOptions.Default.Rule),
-        new("tbar-consistent", TbarOptions.Consistent.Tau, TbarOptions.Consistent.Rule)];
+    static readonly Method[] Methods = [new("tbar", TbarOptions.Default), new("tbar-consistent", TbarOptions.Consistent)];
 
     public static void Run(Args a)
     {
@@ -68,7 +70,7 @@ static class AlphaSearchBench
         {
             string? stem = cache == null ? null : Path.Combine(cache, $"{name}-{m.Name}");
             using var tau = stem != null && File.Exists(stem + ".safetensors") ? TaskVector.Load(stem + ".safetensors")
-                : TriggerVectorEstimator.Estimate(model, head, task, m.Tau);
+                : m.Options.Estimator().Estimate(model, head, task);
             if (stem != null && !File.Exists(stem + ".safetensors")) tau.Save(stem + ".safetensors");
             using var edit = new WeightEdit(model, tau);
             var memo = stem != null && File.Exists(stem + ".json")

@@ -29,9 +29,50 @@ sealed class SelfAttention : nn.Module<Tensor, Tensor>
         long b = x.shape[0], l = x.shape[1], d = x.shape[2];
         // (B, L, 3D) → (3, B, heads, L, D/heads)
         using var qkv = F.linear(x, inProjWeight, inProjBias).view(b, l, 3, heads, d / heads).permute(2, 0, 3, 1, 4);
-        using var attended = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], is_casual: causal);
+        using var attended = AttentionMath.PlainActive ? Plain(qkv[0], qkv[1], qkv[2]) : F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], is_casual: causal);
         using var merged = attended.transpose(1, 2).reshape(b, l, d);
         return outProj.forward(merged);
+    }
+
+    /// <summary>softmax(q·kᵀ/√d + causal mask)·v in plain operations: the same values, with a double backward on every device.</summary>
+    Tensor Plain(Tensor q, Tensor k, Tensor v)
+    {
+        using var scope = NewDisposeScope();
+        long l = q.shape[2];
+        var scores = q.matmul(k.transpose(-2, -1)) / Math.Sqrt(q.shape[3]);
+        if (causal) scores = scores.masked_fill(ones(l, l, dtype: ScalarType.Bool, device: q.device).triu(1), double.NegativeInfinity);
+        return scores.softmax(-1).matmul(v).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// Which attention kernel the transformers use. libtorch's fused scaled_dot_product_attention has no double backward on CPU,
+/// which the linearised (tangent) passes need; inside <see cref="Plain"/> attention is computed from plain operations instead.
+/// </summary>
+public static class AttentionMath
+{
+    [ThreadStatic] static int plainDepth;
+
+    /// <summary>Whether attention on this thread uses the plain path.</summary>
+    public static bool PlainActive => plainDepth > 0;
+
+    /// <summary>Plain attention on this thread until the returned scope is disposed (scopes nest).</summary>
+    public static IDisposable Plain()
+    {
+        plainDepth++;
+        return new Scope();
+    }
+
+    sealed class Scope : IDisposable
+    {
+        bool done;
+
+        public void Dispose()
+        {
+            if (done) return;
+            done = true;
+            plainDepth--;
+        }
     }
 }
 

@@ -132,7 +132,9 @@ public static class Ablations
             edit.Set(-resultA.Alpha!.Alpha);
             rows.Add(new("B − α_A·τ_A", resultA.Alpha.Alpha, Test(), "A's vector at the α chosen on A's validation"));
             status?.Invoke("α for τ_A on B's validation");
-            var choice = TbarMethod.ChooseAlpha(modelB, headB, taskB, tauA, options.Rule);
+            edit.Restore();
+            var choice = Negation.Choose(modelB, headB, taskB, tauA, options.Rule);
+            Negation.Apply(modelB, tauA, choice.Alpha);
             rows.Add(new("B − α·τ_A (α on B's validation)", choice.Alpha, Test(), choice.Reason));
             edit.Restore();
         }

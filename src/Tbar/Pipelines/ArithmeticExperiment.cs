@@ -1,19 +1,19 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Tbar.Arithmetic;
 using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Evaluation;
 using Tbar.Io;
 using Tbar.Models;
+using Tbar.Training;
 using Tbar.Unlearning;
 
 namespace Tbar.Pipelines;
 
-/// <summary>One way of estimating τ, by the name the experiment table uses.</summary>
+/// <summary>One way of estimating τ and negating it, by the name the experiment table uses.</summary>
 /// <param name="Name">Table name, e.g. "emb-10".</param>
-/// <param name="Tau">The estimator.</param>
+/// <param name="Tau">The estimator (<see cref="TauEstimators"/>).</param>
 /// <param name="BiasRefit">Diagnostic: a per-class logit bias is re-fitted on the clean budget at every α.</param>
 /// <param name="Rounds">
 /// Negations in sequence: each earlier round estimates τ at the current model and negates it by the α that lowers validation ASR
@@ -21,72 +21,45 @@ namespace Tbar.Pipelines;
 /// partial negation the forget loss is no longer saturated, so the next τ is estimated where the backdoor still has work to do.
 /// </param>
 /// <param name="RoundFloor">CA floor of the earlier rounds, as a share of the backdoored model's validation CA.</param>
-public sealed record ArithmeticVariant(string Name, TauOptions Tau, bool BiasRefit = false, int Rounds = 1, double RoundFloor = 0.95);
+public sealed record ArithmeticVariant(string Name, ITauEstimator Tau, bool BiasRefit = false, int Rounds = 1, double RoundFloor = 0.95);
 
-/// <summary>The τ estimators compared by <c>tbar experiment arithmetic</c>.</summary>
+/// <summary>
+/// The variants compared by <c>tbar experiment arithmetic</c>: every τ estimator of <see cref="TauEstimators"/> by its name,
+/// the negation procedures below (class-bias re-fit, rounds) on top of some of them, and "tau:…" specs.
+/// </summary>
 public static class ArithmeticVariants
 {
-    static readonly string[] Readout = ["proj", "ln_post."];
+    static TrainOptions Recipe => TbarOptions.Default.Recipe;
 
-    static TauOptions Plain => TbarOptions.Default.Tau;
-
-    static readonly Dictionary<string, Func<ArithmeticVariant>> Registry = new(StringComparer.Ordinal)
+    /// <summary>Variants that change how τ is negated, over a named estimator.</summary>
+    static readonly Dictionary<string, (string Estimator, bool Bias, int Rounds)> Procedures = new(StringComparer.Ordinal)
     {
-        ["plain"] = () => new("plain", Plain),
-        ["plain+bias"] = () => new("plain+bias", Plain, BiasRefit: true),
-        ["kl-1"] = () => new("kl-1", Plain with { Consistency = Consistency.Logits, Lambda = 1 }),
-        ["kl-1-ts05"] = () => new("kl-1-ts05", Plain with { Consistency = Consistency.Logits, Lambda = 1, TargetShare = 0.5 }),
-        ["emb-1"] = () => new("emb-1", Plain with { Consistency = Consistency.Embeddings, Lambda = 1 }),
-        ["emb-3"] = () => new("emb-3", Plain with { Consistency = Consistency.Embeddings, Lambda = 3 }),
-        ["emb-10"] = () => new("emb-10", Plain with { Consistency = Consistency.Embeddings, Lambda = 10 }),
-        ["emb-100"] = () => new("emb-100", Plain with { Consistency = Consistency.Embeddings, Lambda = 100 }),
-        ["emb-1000"] = () => new("emb-1000", Plain with { Consistency = Consistency.Embeddings, Lambda = 1000 }),
-        ["emb-paired-10"] = () => new("emb-paired-10", Plain with { Consistency = Consistency.Embeddings, Lambda = 10, Paired = true }),
-        ["emb-paired-100"] = () => new("emb-paired-100", Plain with { Consistency = Consistency.Embeddings, Lambda = 100, Paired = true }),
-        ["emb-ts05-10"] = () => new("emb-ts05-10", Plain with { Consistency = Consistency.Embeddings, Lambda = 10, TargetShare = 0.5 }),
-        ["emb-ts05-100"] = () => new("emb-ts05-100", Plain with { Consistency = Consistency.Embeddings, Lambda = 100, TargetShare = 0.5 }),
-        ["feature"] = () => new("feature", Plain with { Frozen = Readout, EmbeddingLoss = true }),
-        ["feature-emb-100"] = () => new("feature-emb-100",
-            Plain with { Frozen = Readout, EmbeddingLoss = true, Consistency = Consistency.Embeddings, Lambda = 100 }),
-        ["subspace-8"] = () => new("subspace-8", Plain with { ProjectK = 8 }),
-        ["subspace-32"] = () => new("subspace-32", Plain with { ProjectK = 32 }),
-        ["orth-target"] = () => new("orth-target", Plain with { Target = TargetProjection.PerTensor }),
-        ["orth-target-global"] = () => new("orth-target-global", Plain with { Target = TargetProjection.Global }),
-        ["emb-3+orth-target"] = () => new("emb-3+orth-target",
-            Plain with { Consistency = Consistency.Embeddings, Lambda = 3, Target = TargetProjection.PerTensor }),
-        ["iter-plain"] = () => new("iter-plain", Plain, Rounds: 2),
-        ["iter3-plain"] = () => new("iter3-plain", Plain, Rounds: 3),
-        ["iter-emb-3"] = () => new("iter-emb-3", Plain with { Consistency = Consistency.Embeddings, Lambda = 3 }, Rounds: 2),
-        ["iter-emb-10"] = () => new("iter-emb-10", Plain with { Consistency = Consistency.Embeddings, Lambda = 10 }, Rounds: 2),
-        ["emb-3+bias"] = () => new("emb-3+bias", Plain with { Consistency = Consistency.Embeddings, Lambda = 3 }, BiasRefit: true),
+        ["plain+bias"] = ("plain", true, 1),
+        ["iter-plain"] = ("plain", false, 2),
+        ["iter3-plain"] = ("plain", false, 3),
+        ["iter-emb-3"] = ("emb-3", false, 2),
+        ["iter-emb-10"] = ("emb-10", false, 2),
+        ["emb-3+bias"] = ("emb-3", true, 1),
     };
 
     /// <summary>Valid names, in table order.</summary>
-    public static IReadOnlyCollection<string> Names => Registry.Keys;
+    public static IReadOnlyCollection<string> Names => [.. TauEstimators.Names, .. Procedures.Keys];
 
     /// <summary>
-    /// The variant by name, or by a spec "tau:consistency=none|logits|embeddings,lambda=L,lr=R,paired=0|1,share=S,frozen=0|1,
-    /// embloss=0|1,k=K,orth=0|1|2,bias=0|1,rounds=R" for exploration (orth: 1 global, 2 per tensor); an unknown name lists the valid ones.
+    /// The variant by name, or by a spec "tau:…" (<see cref="TauEstimators.Spec"/>) with also "bias=0|1,rounds=R"; an unknown
+    /// name lists the valid ones.
     /// </summary>
     public static ArithmeticVariant Get(string name)
     {
-        if (Registry.TryGetValue(name, out var make)) return make();
+        if (Procedures.TryGetValue(name, out var p)) return new(name, TauEstimators.Get(p.Estimator, Recipe), p.Bias, p.Rounds);
         if (!name.StartsWith("tau:"))
-            throw new TbarException($"unknown τ variant '{name}' (valid: {string.Join(", ", Registry.Keys)}, or a tau:… spec)");
+        {
+            if (!TauEstimators.Names.Contains(name))
+                throw new TbarException($"unknown τ variant '{name}' (valid: {string.Join(", ", Names)}, or a tau:… spec)");
+            return new(name, TauEstimators.Get(name, Recipe));
+        }
         var spec = TriggerSpec.Parse(name);
-        var consistency = spec.Choice("consistency", "embeddings", "none", "logits", "embeddings") switch
-        {
-            "none" => Consistency.None, "logits" => Consistency.Logits, _ => Consistency.Embeddings,
-        };
-        var tau = Plain with
-        {
-            Recipe = Plain.Recipe with
-                { LearningRate = spec.Number("lr", Plain.Recipe.LearningRate, 1e-7, 1), Epochs = spec.Int("epochs", 1, 1, 100) },
-            Consistency = consistency, Lambda = spec.Number("lambda", 10, 0, 1e6), Paired = spec.Int("paired", 0, 0, 1) == 1,
-            TargetShare = spec.Number("share", 0, 0, 0.99), Frozen = spec.Int("frozen", 0, 0, 1) == 1 ? Readout : null,
-            EmbeddingLoss = spec.Int("embloss", 0, 0, 1) == 1, ProjectK = spec.Int("k", 0, 0, 4096),
-            Target = (TargetProjection)spec.Int("orth", 0, 0, 2),
-        };
+        var tau = TauEstimators.Spec(spec, Recipe);
         bool bias = spec.Int("bias", 0, 0, 1) == 1;
         int rounds = spec.Int("rounds", 1, 1, 10);
         spec.RejectUnknown();
@@ -210,21 +183,17 @@ public static class ArithmeticExperiment
         var clock = Stopwatch.StartNew();
         var (earlier, floor) = EarlierRounds(v, model, head, task, rule);
         rule = rule with { CaFloor = floor };
-        using var tau = TriggerVectorEstimator.Estimate(model, head, task, v.Tau);
-        using var edit = new WeightEdit(model, tau);
-        var choice = AlphaSweep.Choose(alpha =>
-        {
-            SetAlpha(model, head, task, edit, alpha, v.BiasRefit);
-            return task.Point(model, head, alpha);
-        }, rule);
-        SetAlpha(model, head, task, edit, choice.Alpha, v.BiasRefit);
+        using var tau = v.Tau.Estimate(model, head, task);
+        Action<double>? refit = v.BiasRefit ? _ => RefitBias(model, head, task) : null;
+        var choice = Negation.Choose(model, head, task, tau, rule, refit);
+        Negation.Apply(model, tau, choice.Alpha);
+        refit?.Invoke(choice.Alpha);
         double seconds = clock.Elapsed.TotalSeconds;
         var all = data.Test.AllIndices();
         var test = ClassSplit.Of(Metrics.Evaluate(model, head, data.Test, all, trigger, target), target);
         double? relapse = choice.Alpha > 0 ? MethodEvaluation.Relapse(model, head, task, data, trigger, target) : null;
         head.Bias?.Dispose();
         head.Bias = null;
-        edit.Restore();
         return new VariantResult(attack, seed, v.Name, v.Tau.Describe() + (v.BiasRefit ? "; class bias re-fitted" : ""),
             choice.Alpha, choice.Feasible, choice.Reason, test, backdoored, test.Ca / backdoored.Ca, test.OthersCa / backdoored.OthersCa,
             relapse, tau.Norm(), seconds, choice.Curve,
@@ -244,26 +213,19 @@ public static class ArithmeticExperiment
         double backdoored = task.Point(model, head, 0).CleanAccuracy.Value, current = backdoored;
         for (int r = 1; r < v.Rounds; r++)
         {
-            using var step = TriggerVectorEstimator.Estimate(model, head, task, v.Tau);
-            // Disposing the edit keeps the weights it last set: θ − α·τ stays in the model for the next round.
-            using var edit = new WeightEdit(model, step);
-            var choice = AlphaSweep.Choose(alpha =>
-            {
-                edit.Set(-alpha);
-                return task.Point(model, head, alpha);
-            }, rule with { CaFloor = v.RoundFloor * backdoored / current });
-            edit.Set(-choice.Alpha);
+            using var step = v.Tau.Estimate(model, head, task);
+            var choice = Negation.Choose(model, head, task, step, rule with { CaFloor = v.RoundFloor * backdoored / current });
+            // θ − α·τ stays in the model for the next round.
+            Negation.Apply(model, step, choice.Alpha);
             alphas.Add(choice.Alpha);
             current = choice.Point.CleanAccuracy.Value;
         }
         return (alphas, rule.CaFloor * backdoored / current);
     }
 
-    /// <summary>θ_b − α·τ, with the class bias re-fitted for this α when <paramref name="biasRefit"/>.</summary>
-    static void SetAlpha(Clip model, ZeroShotHead head, UnlearnTask task, WeightEdit edit, double alpha, bool biasRefit)
+    /// <summary>The class bias re-fitted on the clean budget for the model as it is now.</summary>
+    static void RefitBias(Clip model, ZeroShotHead head, UnlearnTask task)
     {
-        edit.Set(-alpha);
-        if (!biasRefit) return;
         head.Bias?.Dispose();
         head.Bias = null;
         head.Bias = BiasRecalibration.Fit(model, head, task);

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Tbar.Arithmetic;
 using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Evaluation;
@@ -135,40 +134,40 @@ public static class ComposeExperiment
         return points[0] with { AttackSuccess = points.MaxBy(p => p.AttackSuccess.Value)!.AttackSuccess, TargetClass = null };
     }
 
-    static (double[], bool, List<IReadOnlyList<AlphaPoint>>) Joint(Clip model, ZeroShotHead head, UnlearnTask[] tasks, TauOptions tau, AlphaRule rule)
+    /// <summary>Validation look with the first task's clean CA and the worst of the tasks' ASRs (the screened search's).</summary>
+    static AlphaLook JointLook(Clip model, ZeroShotHead head, UnlearnTask[] tasks, double alpha, int size)
     {
-        var vectors = tasks.Select(t => TriggerVectorEstimator.Estimate(model, head, t, tau)).ToArray();
-        using var edit = new WeightEdit(model, vectors);
-        var choice = AlphaSweep.Choose(a =>
-        {
-            edit.Set(vectors.Select(_ => -a).ToArray());
-            return JointPoint(model, head, tasks, a);
-        }, rule);
-        edit.Set(vectors.Select(_ => -choice.Alpha).ToArray());
+        var looks = tasks.Select(t => t.Look(model, head, alpha, size)).ToList();
+        return looks[0] with { AttackSuccess = looks.MaxBy(l => l.AttackSuccess.Value)!.AttackSuccess };
+    }
+
+    static (double[], bool, List<IReadOnlyList<AlphaPoint>>) Joint(Clip model, ZeroShotHead head, UnlearnTask[] tasks, ITauEstimator tau,
+        AlphaRule rule)
+    {
+        var vectors = tasks.Select(t => tau.Estimate(model, head, t)).ToArray();
+        var choice = Negation.Choose(model, vectors, a => vectors.Select(_ => -a).ToArray(), a => JointPoint(model, head, tasks, a),
+            a => JointLook(model, head, tasks, a, rule.LookSize), rule);
+        Negation.Apply(model, vectors, vectors.Select(_ => -choice.Alpha).ToArray());
         foreach (var v in vectors) v.Dispose();
         return (vectors.Select(_ => choice.Alpha).ToArray(), choice.Feasible, [choice.Curve]);
     }
 
-    static (double[], bool, List<IReadOnlyList<AlphaPoint>>) Separate(Clip model, ZeroShotHead head, UnlearnTask[] tasks, TauOptions tau,
+    static (double[], bool, List<IReadOnlyList<AlphaPoint>>) Separate(Clip model, ZeroShotHead head, UnlearnTask[] tasks, ITauEstimator tau,
         AlphaRule rule)
     {
-        var vectors = tasks.Select(t => TriggerVectorEstimator.Estimate(model, head, t, tau)).ToArray();
-        using var edit = new WeightEdit(model, vectors);
+        var vectors = tasks.Select(t => tau.Estimate(model, head, t)).ToArray();
         double[] Only(int k, double a) => vectors.Select((_, i) => i == k ? -a : 0).ToArray();
-        var choices = tasks.Select((t, k) => AlphaSweep.Choose(a =>
-        {
-            edit.Set(Only(k, a));
-            return t.Point(model, head, a);
-        }, rule)).ToArray();
-        edit.Set(choices.Select(c => -c.Alpha).ToArray());
+        var choices = tasks.Select((t, k) => Negation.Choose(model, vectors, a => Only(k, a), a => t.Point(model, head, a),
+            a => t.Look(model, head, a, rule.LookSize), rule)).ToArray();
+        Negation.Apply(model, vectors, choices.Select(c => -c.Alpha).ToArray());
         foreach (var v in vectors) v.Dispose();
         return (choices.Select(c => c.Alpha).ToArray(), choices.All(c => c.Feasible), choices.Select(c => c.Curve).ToList());
     }
 
-    static (double[], bool, List<IReadOnlyList<AlphaPoint>>) Sequential(Clip model, ZeroShotHead head, UnlearnTask[] tasks, TauOptions tau,
+    static (double[], bool, List<IReadOnlyList<AlphaPoint>>) Sequential(Clip model, ZeroShotHead head, UnlearnTask[] tasks, ITauEstimator tau,
         AlphaRule rule)
     {
-        var results = tasks.Select(t => TbarMethod.Run(model, head, t, new TbarOptions(tau, rule))).ToList();
+        var results = tasks.Select(t => TbarMethod.Run(model, head, t, tau, rule)).ToList();
         foreach (var r in results) r.Tau?.Dispose();
         return (results.Select(r => r.Alpha!.Alpha).ToArray(), results.All(r => r.Alpha!.Feasible), results.Select(r => r.Alpha!.Curve).ToList());
     }

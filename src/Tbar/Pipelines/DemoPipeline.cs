@@ -33,7 +33,7 @@ public sealed record DemoOptions(string Model, string Data = "fashion-mnist", st
     MethodOptions? MethodSettings = null)
 {
     /// <summary>The methods the demo runs by default.</summary>
-    public static readonly string[] DefaultMethods = ["tbar", "tbar-consistent", "tbar-floor75", "tbar-refit", "finetune", "ga"];
+    public static readonly string[] DefaultMethods = Unlearning.Methods.DemoDefault;
 
     public string[] MethodList => Methods ?? DefaultMethods;
 
@@ -47,7 +47,7 @@ public sealed record DemoOptions(string Model, string Data = "fashion-mnist", st
     public const int ResNetValSize = 1_000;
 
     /// <summary>The methods the demo runs on a ResNet tower when none are named: the arithmetic rows, not the baselines' LR sweeps.</summary>
-    public static readonly string[] ResNetMethods = ["tbar", "tbar-consistent", "tbar-refit"];
+    public static readonly string[] ResNetMethods = Unlearning.Methods.DemoResNet;
 
     /// <summary>
     /// These options as the demo runs them on <paramref name="tower"/>: unchanged for a ViT. On a ResNet tower (rn18-clip),

@@ -69,8 +69,7 @@ public sealed record MainOptions(IReadOnlyList<ModelRef> Models, string[] Attack
     int? AttackEpochs = null, double? AttackLr = null, bool CollectOnly = false, string Data = "fashion-mnist")
 {
     /// <summary>The methods the main table runs by default; cleanclip runs on the contrastive attacks only.</summary>
-    public static readonly string[] DefaultMethods =
-        ["tbar", "tbar-consistent", "tbar-floor75", "tbar-refit", "repair", "finetune", "ft-relabel", "ga", "cleanclip"];
+    public static readonly string[] DefaultMethods = Unlearning.Methods.MainDefault;
 }
 
 /// <summary>

@@ -31,6 +31,20 @@ public sealed record MethodOptions(TbarOptions Tbar, TbarOptions Consistent, Ref
         CleanClip = CleanClip with { Baseline = CleanClip.Baseline with { Rule = change(CleanClip.Baseline.Rule) } },
     };
 
+    /// <summary>Throws naming <paramref name="source"/> when an estimator name is not one of <see cref="TauEstimators"/>.</summary>
+    public void Validate(string source)
+    {
+        try
+        {
+            Tbar.Estimator();
+            Consistent.Estimator();
+        }
+        catch (TbarException e)
+        {
+            throw new TbarException($"{source}: {e.Message}");
+        }
+    }
+
     /// <summary>The options as JSON (snake_case), e.g. for a report.</summary>
     public JsonNode ToJson() => JsonSerializer.SerializeToNode(this, RunRecord.Json)!;
 
@@ -55,7 +69,9 @@ public sealed record MethodOptions(TbarOptions Tbar, TbarOptions Consistent, Ref
         Merge(merged.AsObject(), patch, path, "");
         try
         {
-            return merged.Deserialize<MethodOptions>(RunRecord.Json) ?? throw new TbarException($"{path}: empty options");
+            var options = merged.Deserialize<MethodOptions>(RunRecord.Json) ?? throw new TbarException($"{path}: empty options");
+            options.Validate(path);
+            return options;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
         {
@@ -70,6 +86,8 @@ public sealed record MethodOptions(TbarOptions Tbar, TbarOptions Consistent, Ref
             if (!into.ContainsKey(key))
                 throw new TbarException($"{path}: unknown option '{prefix}{key}' (valid here: {string.Join(", ", into.Select(p => p.Key))})");
             if (into[key] is JsonObject inner && value is JsonObject innerPatch) Merge(inner, innerPatch, path, $"{prefix}{key}.");
+            else if (into[key] is JsonValue && value is JsonObject or JsonArray)
+                throw new TbarException($"{path}: option '{prefix}{key}' takes a value, not an object (e.g. {into[key]!.ToJsonString()})");
             else into[key] = value?.DeepClone();
         }
     }

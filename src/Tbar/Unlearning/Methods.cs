@@ -3,53 +3,79 @@ using Tbar.Models;
 namespace Tbar.Unlearning;
 
 /// <summary>
-/// The unlearning methods by the names users type. Every method takes the backdoored model (cleaned in place), the head,
-/// the task, its options and a progress sink, and returns its record.
+/// The unlearning methods by the names users type, and the default method sets: the one list that the CLI, the demo, the
+/// experiments and error messages read. Every method takes the backdoored model (cleaned in place), the head, the task, its
+/// options and a progress sink, and returns its record. Besides the names, "tbar:ESTIMATOR" is TBAR with any τ estimator of
+/// <see cref="TauEstimators"/> (a name or a "tau:…" spec) under tbar-consistent's α rule, for comparing estimators fairly.
 /// </summary>
 public static class Methods
 {
     delegate UnlearnResult Method(Clip model, ZeroShotHead head, UnlearnTask task, MethodOptions o, IProgress<TrainProgress>? progress);
 
-    static readonly Dictionary<string, Method> Registry = new(StringComparer.Ordinal)
+    /// <summary>A registered method and what it needs.</summary>
+    /// <param name="Run">The method.</param>
+    /// <param name="Repairs">It re-fits weights on clean data after (or instead of) negation, so α alone does not say what acted.</param>
+    /// <param name="NeedsForgetLabels">It needs the forget images' true classes (not known for a folder of triggered images).</param>
+    sealed record Entry(Method Run, bool Repairs = false, bool NeedsForgetLabels = false);
+
+    /// <summary>The prefix of TBAR with a named τ estimator, e.g. "tbar:tangent".</summary>
+    public const string EstimatorPrefix = "tbar:";
+
+    static readonly Dictionary<string, Entry> Registry = new(StringComparer.Ordinal)
     {
-        ["tbar"] = (m, h, t, o, p) => TbarMethod.Run(m, h, t, o.Tbar, p),
+        ["tbar"] = new((m, h, t, o, p) => TbarMethod.Run(m, h, t, o.Tbar, p)),
         // TBAR with the trigger vector estimated under an embedding-consistency penalty on clean images (see the README).
-        ["tbar-consistent"] = (m, h, t, o, p) => TbarMethod.Run(m, h, t, o.Consistent, p, "tbar-consistent"),
+        ["tbar-consistent"] = new((m, h, t, o, p) => TbarMethod.Run(m, h, t, o.Consistent, p, "tbar-consistent")),
         // Kept as an alias of `tbar --ca-floor 0.75`, the name the README's earlier tables use.
-        ["tbar-floor75"] = (m, h, t, o, p) => TbarMethod.Run(m, h, t, o.Tbar with { Rule = o.Tbar.Rule with { CaFloor = 0.75 } }, p, "tbar-floor75"),
-        ["tbar-refit"] = (m, h, t, o, p) => TbarRefit.Run(m, h, t, o.Tbar, o.Refit, p),
-        ["tbar-proj"] = (m, h, t, o, _) => ProjectedTbar.Run(m, h, t, o.Tbar),
-        ["repair"] = (m, h, t, o, _) => TbarRefit.RepairOnly(m, h, t, o.Refit),
-        ["finetune"] = (m, h, t, o, _) => Baselines.FineTuneClean(m, h, t, o.Baseline),
-        ["ft-relabel"] = (m, h, t, o, _) => Baselines.FineTuneRelabel(m, h, t, o.Baseline),
-        ["ga"] = (m, h, t, o, _) => Baselines.GradientAscent(m, h, t, o.Baseline),
-        ["cleanclip"] = (m, h, t, o, _) => CleanClipStyle.Run(m, h, t, o.CleanClip),
+        ["tbar-floor75"] = new((m, h, t, o, p) => TbarMethod.Run(m, h, t, o.Tbar with { Rule = o.Tbar.Rule with { CaFloor = 0.75 } }, p, "tbar-floor75")),
+        ["tbar-refit"] = new((m, h, t, o, p) => TbarRefit.Run(m, h, t, o.Tbar, o.Refit, p), Repairs: true, NeedsForgetLabels: true),
+        ["tbar-proj"] = new((m, h, t, o, _) => ProjectedTbar.Run(m, h, t, o.Tbar)),
+        ["repair"] = new((m, h, t, o, _) => TbarRefit.RepairOnly(m, h, t, o.Refit), Repairs: true, NeedsForgetLabels: true),
+        ["finetune"] = new((m, h, t, o, _) => Baselines.FineTuneClean(m, h, t, o.Baseline)),
+        ["ft-relabel"] = new((m, h, t, o, _) => Baselines.FineTuneRelabel(m, h, t, o.Baseline), NeedsForgetLabels: true),
+        ["ga"] = new((m, h, t, o, _) => Baselines.GradientAscent(m, h, t, o.Baseline)),
+        ["cleanclip"] = new((m, h, t, o, _) => CleanClipStyle.Run(m, h, t, o.CleanClip)),
     };
 
-    /// <summary>The methods that re-fit weights on clean data after (or instead of) negation, so α alone does not say what acted.</summary>
-    static readonly HashSet<string> Repairing = new(StringComparer.Ordinal) { "tbar-refit", "repair" };
+    /// <summary>The main table's methods; cleanclip runs on contrastive attacks only.</summary>
+    public static readonly string[] MainDefault =
+        ["tbar", "tbar-consistent", "tbar-floor75", "tbar-refit", "repair", "finetune", "ft-relabel", "ga", "cleanclip"];
 
-    /// <summary>Whether the method ends with a re-fit on clean data (see <see cref="Repairing"/>).</summary>
-    public static bool IncludesRepair(string name) => Repairing.Contains(name);
+    /// <summary>The demo's methods on the mini-CLIP.</summary>
+    public static readonly string[] DemoDefault = ["tbar", "tbar-consistent", "tbar-floor75", "tbar-refit", "finetune", "ga"];
 
-    /// <summary>Valid method names.</summary>
+    /// <summary>The demo's methods on a ResNet tower (the costly baselines left out).</summary>
+    public static readonly string[] DemoResNet = ["tbar", "tbar-consistent", "tbar-refit"];
+
+    /// <summary>Whether the method ends with a re-fit on clean data.</summary>
+    public static bool IncludesRepair(string name) => Registry.TryGetValue(name, out var e) && e.Repairs;
+
+    /// <summary>The registered methods that work without the forget images' true classes.</summary>
+    public static IEnumerable<string> WithoutForgetLabels => Registry.Where(e => !e.Value.NeedsForgetLabels).Select(e => e.Key);
+
+    /// <summary>Valid method names (and, beyond them, "tbar:ESTIMATOR").</summary>
     public static IReadOnlyCollection<string> Names => Registry.Keys;
 
     /// <summary>Throws naming the valid methods when <paramref name="name"/> is not one.</summary>
     public static void Check(string name)
     {
-        if (!Registry.ContainsKey(name)) throw new TbarException($"unknown method '{name}' (valid: {string.Join(", ", Registry.Keys)})");
+        if (name.StartsWith(EstimatorPrefix, StringComparison.Ordinal))
+        {
+            TauEstimators.Get(name[EstimatorPrefix.Length..], TbarOptions.Default.Recipe);
+            return;
+        }
+        if (!Registry.ContainsKey(name))
+            throw new TbarException($"unknown method '{name}' (valid: {string.Join(", ", Registry.Keys)}, or {EstimatorPrefix}ESTIMATOR with an estimator of " +
+                $"{string.Join(", ", TauEstimators.Names)})");
     }
-
-    /// <summary>Runs a method by name with the default options.</summary>
-    public static UnlearnResult Run(string name, Clip model, ZeroShotHead head, UnlearnTask task) =>
-        Run(name, model, head, task, MethodOptions.Default, null);
 
     /// <summary>Runs a method by name; an unknown name lists the valid ones.</summary>
     public static UnlearnResult Run(string name, Clip model, ZeroShotHead head, UnlearnTask task, MethodOptions options,
         IProgress<TrainProgress>? progress)
     {
         Check(name);
-        return Registry[name](model, head, task, options, progress);
+        if (!name.StartsWith(EstimatorPrefix, StringComparison.Ordinal)) return Registry[name].Run(model, head, task, options, progress);
+        var tbar = options.Consistent with { Tau = name[EstimatorPrefix.Length..] };
+        return TbarMethod.Run(model, head, task, tbar, progress, name);
     }
 }

@@ -16,10 +16,11 @@ public static class ProjectedTbar
     {
         task.Validate();
         var clock = Stopwatch.StartNew();
-        using var tau = TbarMethod.TriggerVector(model, head, task, o.FineTune, null);
-        using var clean = CleanVector(model, head, task, o.FineTune);
+        using var tau = FineTuneVectors.TriggerVector(model, head, task, o.Recipe, null);
+        using var clean = CleanVector(model, head, task, o.Recipe);
         var projected = Project(tau, clean);
-        var choice = TbarMethod.ChooseAlpha(model, head, task, projected, o.Rule);
+        var choice = Negation.Choose(model, head, task, projected, o.Rule);
+        Negation.Apply(model, projected, choice.Alpha);
         return new UnlearnResult("tbar-proj", choice, choice.Reason, choice.Point, projected, clock.Elapsed.TotalSeconds);
     }
 
@@ -37,5 +38,5 @@ public static class ProjectedTbar
     }
 
     static TaskVector CleanVector(Clip model, ZeroShotHead head, UnlearnTask task, TrainOptions recipe) =>
-        TbarMethod.FineTuneVector(model, head, task.CleanBudget.Length, positions => task.CleanBatch(positions, model.Config.Preprocess), recipe, null);
+        FineTuneVectors.FineTuneVector(model, head, task.CleanBudget.Length, positions => task.CleanBatch(positions, model.Config.Preprocess), recipe, null);
 }

@@ -31,7 +31,7 @@ public static class TargetDirection
         int count = task.CleanBudget.Length;
         if (count == 0) throw new TbarException("the clean budget is empty: the target-class vector cannot be estimated");
         var preprocess = model.Config.Preprocess;
-        using var answer = TbarMethod.FineTuneVector(model, head, count, positions =>
+        using var answer = FineTuneVectors.FineTuneVector(model, head, count, positions =>
         {
             var (images, labels) = task.CleanBatch(positions, preprocess);
             using (labels) return (images, full_like(labels, task.Target));

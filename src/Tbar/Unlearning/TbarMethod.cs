@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Tbar.Arithmetic;
 using Tbar.Evaluation;
 using Tbar.Models;
 using Tbar.Training;
@@ -7,30 +6,29 @@ using Tbar.Training;
 namespace Tbar.Unlearning;
 
 /// <summary>TBAR's settings.</summary>
-/// <param name="Tau">How τ is estimated: the forget-set fine-tune (paper: 1 epoch, small LR; image tower only) and any penalty.</param>
+/// <param name="Tau">How τ is estimated: a name or "tau:…" spec of <see cref="TauEstimators"/>, e.g. "plain" or "emb-3".</param>
+/// <param name="Recipe">The forget-set fine-tune (paper: 1 epoch, small LR; image tower only).</param>
 /// <param name="Rule">How α is chosen on validation.</param>
-public sealed record TbarOptions(TauOptions Tau, AlphaRule Rule)
+public sealed record TbarOptions(string Tau, TrainOptions Recipe, AlphaRule Rule)
 {
-    /// <summary>The forget-set fine-tune recipe.</summary>
-    [System.Text.Json.Serialization.JsonIgnore]
-    public TrainOptions FineTune => Tau.Recipe;
+    /// <summary>The estimator these options name.</summary>
+    public ITauEstimator Estimator() => TauEstimators.Get(Tau, Recipe);
 
     /// <summary>
     /// Defaults for the mini-CLIP (measured; see the README). α is searched by the screened search, which lands within one
-    /// step of a 40-point grid's choice in a third of bisection's evaluations (README, "Choosing α in fewer evaluations").
+    /// step of a 40-point grid's choice in a third of bisection's evaluations (docs/alpha-search.md).
     /// </summary>
-    public static TbarOptions Default => new(new TauOptions(new TrainOptions(Epochs: 1, BatchSize: 64, LearningRate: 1e-4, WeightDecay: 0, WarmupFraction: 0.1)),
+    public static TbarOptions Default => new("plain", new TrainOptions(Epochs: 1, BatchSize: 64, LearningRate: 1e-4, WeightDecay: 0, WarmupFraction: 0.1),
         new AlphaRule(Search: "screened"));
 
     /// <summary>The defaults with the CA floor lowered to 75% of the backdoored model's validation CA (method tbar-floor75).</summary>
     public static TbarOptions Floor75 => Default with { Rule = Default.Rule with { CaFloor = 0.75 } };
 
     /// <summary>
-    /// tbar-consistent: τ learnt while the clean budget's unit-norm embeddings are held at θ_b's (λ = 3), so it changes
-    /// triggered behaviour and little else; its ASR is U-shaped in α, hence a wider α range and a valley search.
+    /// tbar-consistent: τ learnt while the clean budget's unit-norm embeddings are held at θ_b's (λ = 3, estimator "emb-3"), so it
+    /// changes triggered behaviour and little else; its ASR is U-shaped in α, hence a wider α range and a valley search.
     /// </summary>
-    public static TbarOptions Consistent => new(Default.Tau with { Consistency = Consistency.Embeddings, Lambda = 3 },
-        new AlphaRule(MaxAlpha: 64, ValleySteps: 6, Search: "screened"));
+    public static TbarOptions Consistent => Default with { Tau = "emb-3", Rule = new AlphaRule(MaxAlpha: 64, ValleySteps: 6, Search: "screened") };
 }
 
 /// <summary>
@@ -41,55 +39,17 @@ public static class TbarMethod
 {
     /// <summary>Cleans <paramref name="model"/> in place and returns the record (τ included).</summary>
     public static UnlearnResult Run(Clip model, ZeroShotHead head, UnlearnTask task, TbarOptions o, IProgress<TrainProgress>? progress = null,
-        string name = "tbar")
+        string name = "tbar") => Run(model, head, task, o.Estimator(), o.Rule, progress, name);
+
+    /// <summary>TBAR with the trigger vector of <paramref name="estimator"/> and α by <paramref name="rule"/>.</summary>
+    public static UnlearnResult Run(Clip model, ZeroShotHead head, UnlearnTask task, ITauEstimator estimator, AlphaRule rule,
+        IProgress<TrainProgress>? progress = null, string name = "tbar")
     {
         task.Validate();
         var clock = Stopwatch.StartNew();
-        var tau = TriggerVectorEstimator.Estimate(model, head, task, o.Tau, progress);
-        var choice = ChooseAlpha(model, head, task, tau, o.Rule);
+        var tau = estimator.Estimate(model, head, task, progress);
+        var choice = Negation.Choose(model, head, task, tau, rule);
+        Negation.Apply(model, tau, choice.Alpha);
         return new UnlearnResult(name, choice, choice.Reason, choice.Point, tau, clock.Elapsed.TotalSeconds);
-    }
-
-    /// <summary>τ_t = θ_b+t − θ_b over the image tower; the model is back at θ_b afterwards (bit for bit).</summary>
-    public static TaskVector TriggerVector(Clip model, ZeroShotHead head, UnlearnTask task, TrainOptions recipe, IProgress<TrainProgress>? progress) =>
-        FineTuneVector(model, head, task.Forget.Indices.Length, positions => task.ForgetBatch(positions, model.Config.Preprocess), recipe,
-            VectorMetadata(model, task, recipe), progress);
-
-    /// <summary>What a trigger vector records about its making; called at θ_b, so base_visual_sha256 names the base.</summary>
-    public static Dictionary<string, string> VectorMetadata(Clip model, UnlearnTask task, TrainOptions recipe) => new()
-    {
-        ["base_visual_sha256"] = VisualWeights.Hash(model), ["layout"] = model.Origin?.Layout.ToString() ?? "in-memory",
-        ["forget_size"] = task.Forget.Indices.Length.ToString(), ["lr"] = recipe.LearningRate.ToString("R"),
-        ["epochs"] = recipe.Epochs.ToString(), ["seed"] = recipe.Seed.ToString(), ["trigger"] = task.Forget.Trigger?.Spec ?? "images",
-    };
-
-    /// <summary>The image-tower weight change of one fine-tune run; the model's weights are restored afterwards.</summary>
-    public static TaskVector FineTuneVector(Clip model, ZeroShotHead head, int count, Func<long[], (TorchSharp.torch.Tensor, TorchSharp.torch.Tensor)> batch,
-        TrainOptions recipe, IReadOnlyDictionary<string, string>? metadata, IProgress<TrainProgress>? progress = null)
-        => FineTuneVector(model, () => FineTune.Train(model, head, count, batch, recipe, progress), metadata);
-
-    /// <summary>The image-tower weight change made by <paramref name="train"/>; the model's weights are restored afterwards.</summary>
-    public static TaskVector FineTuneVector(Clip model, Action train, IReadOnlyDictionary<string, string>? metadata)
-    {
-        var before = VisualWeights.Snapshot(model);
-        train();
-        return new TaskVector(VisualWeights.RestoreTakingChange(model, before), metadata);
-    }
-
-    /// <summary>Sweeps α on validation with <see cref="WeightEdit"/> and leaves the model at the chosen α.</summary>
-    public static AlphaChoice ChooseAlpha(Clip model, ZeroShotHead head, UnlearnTask task, TaskVector tau, AlphaRule rule)
-    {
-        using var edit = new WeightEdit(model, tau);
-        var choice = AlphaSweep.Search(alpha =>
-        {
-            edit.Set(-alpha);
-            return task.Point(model, head, alpha);
-        }, alpha =>
-        {
-            edit.Set(-alpha);
-            return task.Look(model, head, alpha, rule.LookSize);
-        }, rule);
-        edit.Set(-choice.Alpha);
-        return choice;
     }
 }

@@ -32,7 +32,7 @@ public static class TbarRefit
     {
         task.Validate();
         var clock = Stopwatch.StartNew();
-        var tau = TbarMethod.TriggerVector(model, head, task, o.FineTune, progress);
+        var tau = FineTuneVectors.TriggerVector(model, head, task, o.Recipe, progress);
         var choice = ChooseAlpha(model, head, task, tau, o.Rule, refit);
         return new UnlearnResult("tbar-refit", choice, choice.Reason, choice.Point, tau, clock.Elapsed.TotalSeconds);
     }

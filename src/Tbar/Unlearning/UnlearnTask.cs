@@ -121,7 +121,7 @@ public sealed record UnlearnTask(TriggeredSet Forget, int Target, ImageDataset V
     {
         if (!ForgetLabelsKnown)
             throw new TbarException($"{Forget.Data.Source}: the forget images' true classes are unknown; this method needs them " +
-                "(use tbar, tbar-consistent, tbar-floor75, tbar-proj, finetune or ga)");
+                $"(use one of {string.Join(", ", Methods.WithoutForgetLabels)})");
         using var raw = Forget.Images(positions);
         return (Preprocess.Apply(raw, preprocess), Forget.Data.LabelTensor(positions.Select(p => Forget.Indices[p]).ToArray()));
     }

@@ -14,12 +14,12 @@ public class MethodOptionsTests : TempFolder
     [Fact]
     public void AFileOverridesOnlyTheKeysItNames()
     {
-        var o = MethodOptions.Load(Write("""{ "tbar": { "rule": { "ca_floor": 0.75 } }, "consistent": { "tau": { "lambda": 3 } } }"""));
+        var o = MethodOptions.Load(Write("""{ "tbar": { "rule": { "ca_floor": 0.75 } }, "consistent": { "tau": "emb-10" } }"""));
         Assert.Equal(0.75, o.Tbar.Rule.CaFloor);
-        Assert.Equal(3, o.Consistent.Tau.Lambda);
-        Assert.Equal(MethodOptions.Default.Tbar.FineTune, o.Tbar.FineTune);
+        Assert.Equal("emb-10", o.Consistent.Tau);
+        Assert.Equal(MethodOptions.Default.Tbar.Recipe, o.Tbar.Recipe);
         Assert.Equal(MethodOptions.Default.Baseline.Rule, o.Baseline.Rule);
-        Assert.Equal(MethodOptions.Default.Consistent.Tau.Consistency, o.Consistent.Tau.Consistency);
+        Assert.Equal(MethodOptions.Default.Consistent.Rule, o.Consistent.Rule);
     }
 
     [Fact]
@@ -35,6 +35,8 @@ public class MethodOptionsTests : TempFolder
     [InlineData("""{ "tbar": { "rule": { "ca_floor": "high" } } }""", "wrong type")]
     [InlineData("""[1, 2]""", "expected a JSON object")]
     [InlineData("""{ "tbar": """, "not valid JSON")]
+    [InlineData("""{ "consistent": { "tau": { "lambda": 3 } } }""", "'consistent.tau' takes a value, not an object")]
+    [InlineData("""{ "consistent": { "tau": "emb-7" } }""", "unknown τ estimator 'emb-7'")]
     public void BadFilesAreRefusedNamingTheFile(string json, string expected)
     {
         string path = Write(json);

@@ -97,7 +97,7 @@ public class MethodUnitTests
         using var toy = Setting();
         var (model, head, task, before) = toy;
         var recipe = new TrainOptions(Epochs: 1, BatchSize: 16, LearningRate: 1e-3, WeightDecay: 0);
-        using var tau = TbarMethod.TriggerVector(model, head, task, recipe, null);
+        using var tau = FineTuneVectors.TriggerVector(model, head, task, recipe, null);
         Assert.Empty(toy.Changed());
         Assert.All(model.Visual.parameters(), p => Assert.Null(p.grad));
         // The same fine-tune again, from the same θ_b and seed, lands on θ_b + τ bit for bit.

@@ -11,7 +11,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace Tbar.Tests.Unlearning;
 
 /// <summary>The τ estimators on the shipped mini-CLIP and a small task (a few seconds each).</summary>
-public class TriggerVectorEstimatorTests
+public class TauEstimatorTests
 {
     sealed class Fixture : IDisposable
     {
@@ -26,7 +26,9 @@ public class TriggerVectorEstimatorTests
             Task = UnlearnTask.FromPool(Data.Train, Data.TrainIndices.Take(3000).ToArray(), Triggers.Parse("badnet:size=3"), 8, 512, 300, 0);
         }
 
-        public TauOptions Plain => new(new TrainOptions(Epochs: 2, BatchSize: 64, LearningRate: 3e-4, WeightDecay: 0, WarmupFraction: 0.1));
+        public static TrainOptions Recipe => new(Epochs: 2, BatchSize: 64, LearningRate: 3e-4, WeightDecay: 0, WarmupFraction: 0.1);
+
+        public TaskVector Estimate(ITauEstimator estimator) => estimator.Estimate(Model, Head, Task);
 
         /// <summary>Mean squared distance of unit-norm clean-budget embeddings between the model as it is and with τ added.</summary>
         public double CleanDrift(TaskVector tau)
@@ -55,19 +57,62 @@ public class TriggerVectorEstimatorTests
     {
         using var f = new Fixture();
         var hash = VisualWeights.Hash(f.Model);
-        using var plain = TriggerVectorEstimator.Estimate(f.Model, f.Head, f.Task, f.Plain);
-        using var held = TriggerVectorEstimator.Estimate(f.Model, f.Head, f.Task, f.Plain with { Consistency = Consistency.Embeddings, Lambda = 1000 });
+        using var plain = f.Estimate(new ForgetFineTune(Fixture.Recipe));
+        using var held = f.Estimate(new ForgetFineTune(Fixture.Recipe, new CleanConsistency(Consistency.Embeddings, 1000)));
         Assert.Equal(hash, VisualWeights.Hash(f.Model));
         double plainDrift = f.CleanDrift(plain), heldDrift = f.CleanDrift(held);
         Assert.True(heldDrift < 0.2 * plainDrift, $"clean drift with the penalty {heldDrift:G3} vs plain {plainDrift:G3}");
         Assert.True(held.Norm() > 0, "the penalised vector is empty");
     }
 
+    /// <summary>Mean over a batch of ‖J(θ_b; x)·τ‖² / ‖f(x; θ_b)‖²: how far τ moves these images' embeddings to first order.</summary>
+    static double LinearDrift(Fixture f, TaskVector tau, Tensor x)
+    {
+        var lin = new Linearisation(f.Model.Visual);
+        var (output, jvp) = lin.Jvp(x, lin.Parameters.Select(p => tau["visual." + p.Name]).ToList());
+        using (output) using (jvp) return jvp.square().sum(1).mean().item<float>() / output.square().sum(1).mean().item<float>();
+    }
+
+    [DataFact]
+    public void TheTangentVectorLearnsTheForgetTaskInTheLinearModelAndItsDriftPenaltyHoldsCleanImages()
+    {
+        using var f = new Fixture();
+        var hash = VisualWeights.Hash(f.Model);
+        using var tangent = f.Estimate(TauEstimators.Get("tangent", Fixture.Recipe));
+        using var held = f.Estimate(TauEstimators.Get("tangent-drift-100", Fixture.Recipe));
+        Assert.Equal(hash, VisualWeights.Hash(f.Model));
+        Assert.Equal("tangent", tangent.Metadata["estimator"]);
+        // The linear model at θ_b + τ answers the target on triggered images more than θ_b does.
+        var (images, labels) = f.Task.ForgetBatch(Enumerable.Range(0, 128).Select(i => (long)i).ToArray(), f.Model.Config.Preprocess);
+        var lin = new Linearisation(f.Model.Visual);
+        var (output, jvp) = lin.Jvp(images, lin.Parameters.Select(p => tangent["visual." + p.Name]).ToList());
+        double Loss(Tensor e) => ForgetFineTune.ForgetLoss(f.Head, e, labels, false).item<float>();
+        Assert.True(Loss(output + jvp) < Loss(output) - 0.1, $"forget loss {Loss(output):G3} → {Loss(output + jvp):G3} in the linear model");
+        using var raw = f.Data.Train.Images(f.Task.CleanBudget.Take(128).ToArray());
+        using var clean = Preprocess.Apply(raw, f.Model.Config.Preprocess);
+        double free = LinearDrift(f, tangent, clean), penalised = LinearDrift(f, held, clean);
+        Assert.True(penalised < 0.5 * free, $"clean drift with the penalty {penalised:G3} vs without {free:G3}");
+    }
+
+    [DataFact]
+    public void TheDriftPenaltyInTheOrdinaryFineTuneHoldsCleanImagesToFirstOrder()
+    {
+        using var f = new Fixture();
+        var hash = VisualWeights.Hash(f.Model);
+        using var plain = f.Estimate(new ForgetFineTune(Fixture.Recipe));
+        using var held = f.Estimate(new ForgetFineTune(Fixture.Recipe, Drift: new DriftPenalty(100)));
+        Assert.Equal(hash, VisualWeights.Hash(f.Model));
+        using var raw = f.Data.Train.Images(f.Task.CleanBudget.Take(128).ToArray());
+        using var clean = Preprocess.Apply(raw, f.Model.Config.Preprocess);
+        double free = LinearDrift(f, plain, clean), penalised = LinearDrift(f, held, clean);
+        Assert.True(penalised < 0.5 * free, $"clean drift with the penalty {penalised:G3} vs plain {free:G3}");
+    }
+
     [DataFact]
     public void FrozenLayersStayOutOfTheVector()
     {
         using var f = new Fixture();
-        using var tau = TriggerVectorEstimator.Estimate(f.Model, f.Head, f.Task, f.Plain with { Frozen = ["proj", "ln_post."], EmbeddingLoss = true });
+        using var tau = f.Estimate(new ForgetFineTune(Fixture.Recipe, Frozen: ["proj", "ln_post."], EmbeddingLoss: true));
         Assert.Equal(0, tau["visual.proj"].abs().max().item<float>());
         Assert.Equal(0, tau["visual.ln_post.weight"].abs().max().item<float>());
         Assert.True(tau.Norm() > 0);
@@ -77,8 +122,8 @@ public class TriggerVectorEstimatorTests
     public void TheProjectedVectorIsOrthogonalToTheTargetSubspace()
     {
         using var f = new Fixture();
-        using var tau = TriggerVectorEstimator.Estimate(f.Model, f.Head, f.Task, f.Plain);
-        using var projected = TargetSubspace.Remove(f.Model, f.Head, f.Task, tau, 4, 0);
+        using var tau = f.Estimate(new ForgetFineTune(Fixture.Recipe));
+        using var projected = f.Estimate(new TargetSpanRemoved(new ForgetFineTune(Fixture.Recipe), 4));
         using var basis = TargetSubspace.Basis(f.Model, f.Head, f.Task, 4, 0).to_type(ScalarType.Float64);
         var keys = VisualWeights.Keys(f.Model);
         using var flat = cat(keys.Select(k => projected[k].flatten()).ToList(), 0).to_type(ScalarType.Float64);
@@ -151,10 +196,11 @@ public class TriggerVectorEstimatorTests
     [Fact]
     public void BadEstimatorSettingsAreRefusedByName()
     {
-        var plain = new TauOptions(new TrainOptions());
-        Assert.Contains("target share", Assert.Throws<TbarException>(() => (plain with { TargetShare = 1 }).Validate()).Message);
-        Assert.Contains("λ", Assert.Throws<TbarException>(() => (plain with { Lambda = -1 }).Validate()).Message);
-        Assert.True(plain.IsPlain);
-        Assert.False((plain with { ProjectK = 2 }).IsPlain);
+        Assert.Contains("target share", Assert.Throws<TbarException>(() => new CleanConsistency(Consistency.Embeddings, 1, TargetShare: 1).Validate()).Message);
+        Assert.Contains("λ", Assert.Throws<TbarException>(() => new CleanConsistency(Consistency.Embeddings, -1).Validate()).Message);
+        Assert.Contains("drift weight", Assert.Throws<TbarException>(() => new DriftPenalty(double.NaN).Validate()).Message);
+        Assert.Contains("unknown τ estimator 'nope'", Assert.Throws<TbarException>(() => TauEstimators.Get("nope", new TrainOptions())).Message);
+        Assert.Contains("linear=1", Assert.Throws<TbarException>(() => TauEstimators.Get("tau:linear=1,consistency=embeddings", new TrainOptions())).Message);
+        Assert.Contains("unknown option(s) zeta", Assert.Throws<TbarException>(() => TauEstimators.Get("tau:zeta=1", new TrainOptions())).Message);
     }
 }
