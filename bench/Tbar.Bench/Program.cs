@@ -12,6 +12,8 @@ using static TorchSharp.torch;
 //   dotnet run -c Release --project bench/Tbar.Bench -- alpha-search [--cells experiments/arithmetic] [--out experiments/alpha-search]
 //       [--cache DIR]
 //   dotnet run -c Release --project bench/Tbar.Bench -- batchnorm --model DIR --trigger SPEC --target CLASS [--calib 2000] [--test 10000] [--out FILE]
+// Before any TorchSharp call: native settings that must precede libtorch (docs/speed.md).
+Tbar.NativeStartup.Initialize();
 var opts = Args.Parse(args);
 set_num_threads(int.Parse(opts.Get("threads", "1")));
 switch (opts.Command)
