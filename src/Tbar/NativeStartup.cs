@@ -57,7 +57,7 @@ public static class NativeStartup
     /// <summary>Runs once per process (later calls return the first call's state); never throws.</summary>
     public static NativeState Initialize()
     {
-        lock (gate) return state ??= LoadVendorFix();
+        lock (gate) return state ??= LoadVendorFix(CpuInfo.Read().Vendor, Environment.GetEnvironmentVariable(SwitchVariable), ShimFolder);
     }
 
     // A library's module initializer is the last resort for a program that forgot Initialize(); see the class remarks.
@@ -81,12 +81,11 @@ public static class NativeStartup
     public static string ShimFolder =>
         Path.GetDirectoryName(typeof(NativeStartup).Assembly.Location) is { Length: > 0 } dir ? dir : AppContext.BaseDirectory;
 
-    static NativeState LoadVendorFix()
+    internal static NativeState LoadVendorFix(string vendor, string? switchValue, string folder)
     {
-        string vendor = CpuInfo.Read().Vendor;
-        var decision = Decide(vendor, Environment.GetEnvironmentVariable(SwitchVariable));
+        var decision = Decide(vendor, switchValue);
         if (decision != VendorFix.Active) return new(decision, vendor, null, Explain(decision, vendor));
-        string shim = Path.Combine(ShimFolder, ShimFile);
+        string shim = Path.Combine(folder, ShimFile);
         if (!File.Exists(shim)) return new(VendorFix.ShimMissing, vendor, shim, MissingReason(shim));
         bool late = Dl.IsLoaded("libtorch_cpu.so");
         if (Dl.Open(shim, Dl.Now | Dl.Global) == IntPtr.Zero)

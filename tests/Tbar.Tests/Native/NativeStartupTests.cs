@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace Tbar.Tests.Native;
 
-public class NativeStartupTests
+public class NativeStartupTests : TempFolder
 {
     [Theory]
     [InlineData("AuthenticAMD", null, VendorFix.Active)]
@@ -17,18 +17,27 @@ public class NativeStartupTests
         Assert.Equal(expected, NativeStartup.Decide(vendor, switchValue));
 
     [Fact]
+    public void AShimTheBuildCouldNotMakeIsReportedWithTheBuildsReason()
+    {
+        var missing = NativeStartup.LoadVendorFix("AuthenticAMD", null, temp);
+        Assert.Equal(VendorFix.ShimMissing, missing.VendorFix);
+        Assert.Contains(NativeStartup.ShimFile, missing.Reason);
+        File.WriteAllText(Path.Combine(temp, NativeStartup.UnavailableFile), "no C compiler was found\n");
+        var unbuilt = NativeStartup.LoadVendorFix("AuthenticAMD", null, temp);
+        Assert.Equal(VendorFix.ShimMissing, unbuilt.VendorFix);
+        Assert.Contains("no C compiler was found", unbuilt.Reason);
+        Assert.Equal(VendorFix.InactiveIntel, NativeStartup.LoadVendorFix("GenuineIntel", null, temp).VendorFix);
+        Assert.Equal(VendorFix.DisabledByEnvironment, NativeStartup.LoadVendorFix("AuthenticAMD", "0", temp).VendorFix);
+    }
+
+    [Fact]
     public void CpuInfoReadsTheFirstProcessorsVendorModelAndIsa()
     {
         const string text = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9R14\nflags\t\t: fpu sse avx2 fma avx512f\n\n" +
                             "processor\t: 1\nvendor_id\t: GenuineIntel\n";
-        Assert.Equal(new CpuInfo("AuthenticAMD", "AMD EPYC 9R14", ["avx2", "fma", "avx512f"]) with { Isa = ["avx2", "fma", "avx512f"] },
-            CpuInfo.Parse(text), new CpuInfoComparer());
-    }
-
-    sealed class CpuInfoComparer : IEqualityComparer<CpuInfo>
-    {
-        public bool Equals(CpuInfo? a, CpuInfo? b) => a!.Vendor == b!.Vendor && a.Model == b.Model && a.Isa.SequenceEqual(b.Isa);
-        public int GetHashCode(CpuInfo c) => c.Vendor.GetHashCode();
+        var cpu = CpuInfo.Parse(text);
+        Assert.Equal(("AuthenticAMD", "AMD EPYC 9R14"), (cpu.Vendor, cpu.Model));
+        Assert.Equal(["avx2", "fma", "avx512f"], cpu.Isa);
     }
 
     [DllImport("libc", EntryPoint = "dlsym")]
@@ -46,9 +55,6 @@ public class NativeStartupTests
         using var x = randn(512, 512);
         x.matmul(x).Dispose();
         Assert.True(calls() > 0, "oneMKL ran a matmul without asking the shim's vendor check");
-        var torchCpu = NativeLibrary.Load(Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libtorch_cpu.so"));
-        var detect = Marshal.GetDelegateForFunctionPointer<Count>(NativeLibrary.GetExport(torchCpu, "mkl_serv_cpu_detect"));
-        Console.Error.WriteLine($"calls {calls()} detect {detect()}");
     }
 
     delegate long Count();
