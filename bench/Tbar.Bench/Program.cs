@@ -72,9 +72,9 @@ static class Forward
             benchmark = "image-tower forward", model = modelPath ?? "random ViT-B/32", batch, iterations = iters,
             threads = get_num_threads(), seconds_per_batch = seconds, images_per_second = batch / seconds,
             gflop_per_image = ImageTowerFlops(clip.Config) / 1e9, achieved_gflops = flops / seconds / 1e9,
-            matmul_2048_gflops = matmulGflops, share_of_matmul = flops / seconds / 1e9 / matmulGflops,
+            matmul_2048_gflops = matmulGflops, share_of_matmul = flops / seconds / 1e9 / matmulGflops, machine = Platform.Read(),
         };
-        string json = JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true });
+        string json = JsonSerializer.Serialize(result, RunRecord.Json);
         Console.WriteLine(json);
         if (a.Values.TryGetValue("out", out var outPath)) AtomicFile.WriteText(outPath, json + "\n");
     }

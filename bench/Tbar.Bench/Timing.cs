@@ -69,8 +69,9 @@ static class Timing
     }
 
     /// <summary>CPU, BLAS path, vendor fix, threads, matmul peak, versions and the load average at the time of the run.</summary>
-    public static MachineFacts Machine(int matmulIters = 5) => new(Tbar.CpuInfo.Read(), BlasInfo.Read(), Tbar.NativeStartup.Initialize(),
-        get_num_threads(), Environment.ProcessorCount, MatmulGflops(2048, matmulIters),
+    public static MachineFacts Machine(int matmulIters = 5) => Machine(Platform.Read(), matmulIters);
+
+    static MachineFacts Machine(Platform p, int matmulIters) => new(p.Cpu, p.Blas, p.Native, get_num_threads(), Environment.ProcessorCount, MatmulGflops(2048, matmulIters),
         typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "?", __version__, Environment.Version.ToString(), LoadAverage(),
         DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"));
 
@@ -90,3 +91,9 @@ static class Timing
 /// </summary>
 sealed record MachineFacts(Tbar.CpuInfo Cpu, BlasInfo Blas, Tbar.NativeState Native, int Threads, int Cores, double Matmul2048Gflops, string TorchSharp, string Libtorch, string Dotnet,
     double[] LoadAverage, string WrittenAt);
+
+/// <summary>What every benchmark JSON names, a side-by-side row included: the CPU, the BLAS path, the vendor fix's state.</summary>
+sealed record Platform(Tbar.CpuInfo Cpu, BlasInfo Blas, Tbar.NativeState Native)
+{
+    public static Platform Read() => new(Tbar.CpuInfo.Read(), BlasInfo.Read(), Tbar.NativeStartup.Initialize());
+}
