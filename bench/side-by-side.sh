@@ -2,9 +2,11 @@
 # Times the same image-tower cases in PyTorch (Debian's python3-torch 1.13 on OpenBLAS, bench/pytorch/case.py) and in
 # Tbar (bench/Tbar.Bench case), interleaved: for each case, ROUNDS rounds of one PyTorch run then one Tbar run, so both
 # see the same load. Each run reports the median of its iterations; the table takes the median over rounds.
-# Runs go to bench/results/side-by-side-runs.jsonl (APPEND=1 keeps earlier runs, e.g. to add MODELS one at a time);
-# writes bench/results/side-by-side.json and .md from all of them, and puts the table into README.md between the
-# speed-table markers.
+# Runs go to bench/results/side-by-side-runs.jsonl, each with this machine's CPU (model, vendor, ISA flags); a new run
+# replaces only this CPU's earlier runs, so the table keeps one block of rows per machine (APPEND=1 keeps this CPU's
+# earlier runs too, e.g. to add MODELS one at a time). Tbar's runs also record the BLAS path and whether the oneMKL
+# vendor fix was active (docs/speed.md). Writes bench/results/side-by-side.json and .md from all runs, and puts the table
+# into README.md between the speed-table markers.
 #   bench/side-by-side.sh                                  # THREADS=2 ROUNDS=5, every model
 #   MODELS="matmul mini-clip" bench/side-by-side.sh; APPEND=1 MODELS="vit-b-32 rn18-clip" bench/side-by-side.sh
 set -euo pipefail
@@ -18,7 +20,15 @@ dotnet build bench/Tbar.Bench -c Release -nologo -v quiet >/dev/null
 bench=bench/Tbar.Bench/bin/Release/net10.0/Tbar.Bench.dll
 models=${MODELS:-matmul mini-clip vit-b-32 rn18-clip}
 runs=bench/results/side-by-side-runs.jsonl
-[ "${APPEND:-0}" = 1 ] || : >"$runs"
+# This machine as every run line records it (the fields of Tbar's CpuInfo).
+field() { sed -nE "s/^$1[[:space:]]*: //p" /proc/cpuinfo | head -n 1; }
+isa=$(field flags | tr ' ' '\n' | grep -xE 'avx2|fma|avx512f|avx512bw|avx512_vnni|avx512_bf16|amx_tile' | sed 's/.*/"&"/' | paste -sd, -)
+cpu="{\"vendor\": \"$(field vendor_id)\", \"model\": \"$(field 'model name')\", \"isa\": [$isa]}"
+touch "$runs"
+if [ "${APPEND:-0}" != 1 ]; then
+  grep -vF "\"cpu\": $cpu" "$runs" >"$runs.tmp" || true
+  mv "$runs.tmp" "$runs"
+fi
 # model kind iterations-per-run (ViT-B/32 and rn18-clip steps take seconds each, so fewer per run)
 cases=(
   "matmul matmul 5"
@@ -37,10 +47,10 @@ for c in "${cases[@]}"; do
   for r in $(seq "$rounds"); do
     load=$(cut -d' ' -f1 /proc/loadavg)
     line=$(cd bench/pytorch && "$python" case.py --model "$model" --kind "$kind" --iters "$iters" --threads "$threads")
-    echo "{\"round\": $r, \"load\": $load, \"run\": $line}" >>"$runs"
+    echo "{\"round\": $r, \"load\": $load, \"cpu\": $cpu, \"run\": $line}" >>"$runs"
     load=$(cut -d' ' -f1 /proc/loadavg)
     line=$(dotnet "$bench" case --model "$model" --kind "$kind" --iters "$iters" --threads "$threads")
-    echo "{\"round\": $r, \"load\": $load, \"run\": $line}" >>"$runs"
+    echo "{\"round\": $r, \"load\": $load, \"cpu\": $cpu, \"run\": $line}" >>"$runs"
     echo "$model $kind round $r done (load $load)" >&2
   done
 done

@@ -1,7 +1,8 @@
 """Gathers bench/side-by-side.sh's runs into one JSON, a markdown table, and the README's speed table.
 
-Each run is a JSON line {round, load, run: {side, model, kind, ...}}; a case's number per side is the median over rounds
-of each run's median, in images/s (GFLOP/s for the matmul). ratio = Tbar / PyTorch.
+Each run is a JSON line {round, load, cpu, run: {side, model, kind, ...}}; a case's number per side is the median over
+rounds of each run's median, in images/s (GFLOP/s for the matmul). ratio = Tbar / PyTorch. Cases are kept per CPU: the
+table has one block of rows per machine, and a line per machine naming its CPU, Tbar's BLAS path and vendor fix.
 """
 import argparse
 import json
@@ -28,14 +29,25 @@ def rate(run):
     return run["gflops"] if run["kind"] == "matmul" else run["images_per_second"]
 
 
+# Runs taken before the script recorded the CPU (the first table, on an Intel machine by issue 27's account).
+UNRECORDED = {"vendor": "", "model": "CPU not recorded", "isa": []}
+
+
+def cpu_name(cpu):
+    return cpu["model"] or cpu["vendor"] or "unknown CPU"
+
+
 def gather(lines):
     cases = {}
     for line in lines:
-        run = line["run"]
-        case = cases.setdefault((run["model"], run["kind"]), {"model": run["model"], "kind": run["kind"],
-                                                               "batch": run.get("batch"), "pytorch": [], "tbar": [], "loads": []})
+        run, cpu = line["run"], line.get("cpu", UNRECORDED)
+        key = (cpu_name(cpu), run["model"], run["kind"])
+        case = cases.setdefault(key, {"cpu": cpu, "model": run["model"], "kind": run["kind"], "batch": run.get("batch"),
+                                      "pytorch": [], "tbar": [], "loads": [], "tbar_machine": None})
         case[run["side"]].append(rate(run))
         case["loads"].append(line["load"])
+        if run["side"] == "tbar" and "machine" in run:
+            case["tbar_machine"] = run["machine"]
     for case in cases.values():
         case["pytorch_median"] = statistics.median(case["pytorch"])
         case["tbar_median"] = statistics.median(case["tbar"])
@@ -43,13 +55,30 @@ def gather(lines):
     return list(cases.values())
 
 
+def machine_note(name, cases):
+    cpu = cases[0]["cpu"]
+    note = f"- **{name}**" + ("" if cpu["vendor"] else ": taken before bench/side-by-side.sh recorded the CPU")
+    if cpu["vendor"]:
+        note += f": {cpu['vendor']}, {', '.join(cpu['isa']) or 'no AVX2'}"
+    machine = next((c["tbar_machine"] for c in cases if c["tbar_machine"]), None)
+    if machine:
+        note += (f"; Tbar's BLAS: {machine['blas']['library']}, mkl_serv_cpu_detect {machine['blas']['mkl_cpu_code']}; "
+                 f"oneMKL vendor fix: {machine['native']['vendor_fix']}")
+    return note
+
+
 def table(cases, threads):
-    rows = ["| case | PyTorch 1.13 | Tbar | ratio |", "|---|---|---|---|"]
+    rows = ["| CPU | case | PyTorch 1.13 | Tbar | ratio |", "|---|---|---|---|---|"]
+    machines = {}
     for c in cases:
-        label = LABELS[(c["model"], c["kind"])].format(batch=c["batch"])
-        unit = "GFLOP/s" if c["kind"] == "matmul" else "img/s"
-        rows.append(f"| {label} | {c['pytorch_median']:,.1f} {unit} | {c['tbar_median']:,.1f} {unit} | {c['ratio']:.2f} |")
-    return "\n".join(rows) + "\n"
+        machines.setdefault(cpu_name(c["cpu"]), []).append(c)
+    for name, group in machines.items():
+        for c in group:
+            label = LABELS[(c["model"], c["kind"])].format(batch=c["batch"])
+            unit = "GFLOP/s" if c["kind"] == "matmul" else "img/s"
+            rows.append(f"| {name} | {label} | {c['pytorch_median']:,.1f} {unit} | {c['tbar_median']:,.1f} {unit} | {c['ratio']:.2f} |")
+    notes = [machine_note(name, group) for name, group in machines.items()]
+    return "\n".join(rows) + "\n\n" + "\n".join(notes) + "\n"
 
 
 def versions(python_torch):

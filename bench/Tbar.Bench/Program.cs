@@ -12,6 +12,8 @@ using static TorchSharp.torch;
 //   dotnet run -c Release --project bench/Tbar.Bench -- alpha-search [--cells experiments/arithmetic] [--out experiments/alpha-search]
 //       [--cache DIR]
 //   dotnet run -c Release --project bench/Tbar.Bench -- batchnorm --model DIR --trigger SPEC --target CLASS [--calib 2000] [--test 10000] [--out FILE]
+// Before any TorchSharp call: native settings that must precede libtorch (docs/speed.md).
+Tbar.NativeStartup.Initialize();
 var opts = Args.Parse(args);
 set_num_threads(int.Parse(opts.Get("threads", "1")));
 switch (opts.Command)
@@ -70,9 +72,9 @@ static class Forward
             benchmark = "image-tower forward", model = modelPath ?? "random ViT-B/32", batch, iterations = iters,
             threads = get_num_threads(), seconds_per_batch = seconds, images_per_second = batch / seconds,
             gflop_per_image = ImageTowerFlops(clip.Config) / 1e9, achieved_gflops = flops / seconds / 1e9,
-            matmul_2048_gflops = matmulGflops, share_of_matmul = flops / seconds / 1e9 / matmulGflops,
+            matmul_2048_gflops = matmulGflops, share_of_matmul = flops / seconds / 1e9 / matmulGflops, machine = Platform.Read(),
         };
-        string json = JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true });
+        string json = JsonSerializer.Serialize(result, RunRecord.Json);
         Console.WriteLine(json);
         if (a.Values.TryGetValue("out", out var outPath)) AtomicFile.WriteText(outPath, json + "\n");
     }

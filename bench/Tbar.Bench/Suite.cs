@@ -38,15 +38,21 @@ static class Suite
             using var y = randn(2048, 2048, generator: new Generator(1));
             var seconds = Timing.Runs(int.Parse(a.Get("iters", "5")), () => x.matmul(y).Dispose());
             double gflops = 2.0 * 2048 * 2048 * 2048 / Timing.Median(seconds) / 1e9;
-            var line = new { side = "tbar", model = name, kind = "matmul", threads = get_num_threads(), gflops, seconds };
-            Console.WriteLine(JsonSerializer.Serialize(line));
+            var line = new { side = "tbar", model = name, kind = "matmul", threads = get_num_threads(), gflops, seconds, machine = Platform.Read() };
+            Console.WriteLine(JsonSerializer.Serialize(line, Line));
             return;
         }
         if (BenchModel.Missing(name) is { } reason) throw new Tbar.TbarException(reason);
         using var model = BenchModel.Load(name, RepoRoot());
         var result = Cases.Run(model, kind, int.Parse(a.Get("batch", Cases.DefaultBatch(name, kind).ToString())), int.Parse(a.Get("iters", "5")));
-        Console.WriteLine(JsonSerializer.Serialize(Summary(result, null)));
+        var summary = JsonSerializer.SerializeToNode(Summary(result, null), Line)!.AsObject();
+        summary["machine"] = JsonSerializer.SerializeToNode(Platform.Read(), Line);
+        Console.WriteLine(summary.ToJsonString(Line));
     }
+
+    /// <summary>One JSON line per case (side-by-side.sh appends each to a .jsonl file), in the style of every Tbar output.</summary>
+    static readonly JsonSerializerOptions Line = new(RunRecord.Json) { WriteIndented = false };
+
 
     public static void Profile(Args a)
     {

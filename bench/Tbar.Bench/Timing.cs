@@ -68,10 +68,12 @@ static class Timing
         return 2.0 * n * n * n / s / 1e9;
     }
 
-    /// <summary>Threads, matmul peak, versions and the load average at the time of the run.</summary>
-    public static MachineFacts Machine(int matmulIters = 5) => new(get_num_threads(), Environment.ProcessorCount,
-        MatmulGflops(2048, matmulIters), typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "?", __version__,
-        Environment.Version.ToString(), LoadAverage(), DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"));
+    /// <summary>CPU, BLAS path, vendor fix, threads, matmul peak, versions and the load average at the time of the run.</summary>
+    public static MachineFacts Machine(int matmulIters = 5) => Machine(Platform.Read(), matmulIters);
+
+    static MachineFacts Machine(Platform p, int matmulIters) => new(p.Cpu, p.Blas, p.Native, get_num_threads(), Environment.ProcessorCount, MatmulGflops(2048, matmulIters),
+        typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "?", __version__, Environment.Version.ToString(), LoadAverage(),
+        DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"));
 
     /// <summary>The 1-, 5- and 15-minute load averages from /proc/loadavg (empty elsewhere).</summary>
     public static double[] LoadAverage()
@@ -83,6 +85,15 @@ static class Timing
     }
 }
 
-/// <summary>What a benchmark number depends on: libtorch threads, cores, a 2048² float32 matmul's GFLOP/s, versions, load.</summary>
-sealed record MachineFacts(int Threads, int Cores, double Matmul2048Gflops, string TorchSharp, string Libtorch, string Dotnet,
+/// <summary>
+/// What a benchmark number depends on: the CPU, the BLAS and its kernels, whether the oneMKL vendor fix was active, libtorch
+/// threads, cores, a 2048² float32 matmul's GFLOP/s, versions, load.
+/// </summary>
+sealed record MachineFacts(Tbar.CpuInfo Cpu, BlasInfo Blas, Tbar.NativeState Native, int Threads, int Cores, double Matmul2048Gflops, string TorchSharp, string Libtorch, string Dotnet,
     double[] LoadAverage, string WrittenAt);
+
+/// <summary>What every benchmark JSON names, a side-by-side row included: the CPU, the BLAS path, the vendor fix's state.</summary>
+sealed record Platform(Tbar.CpuInfo Cpu, BlasInfo Blas, Tbar.NativeState Native)
+{
+    public static Platform Read() => new(Tbar.CpuInfo.Read(), BlasInfo.Read(), Tbar.NativeStartup.Initialize());
+}

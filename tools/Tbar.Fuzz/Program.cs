@@ -6,6 +6,8 @@ using Tbar.Fuzz;
 // tbar-fuzz [--cases N] [--seed S] [--out DIR]: N mutated inputs per target; a crash is any exception other than
 // TbarException. Writes DIR/fuzz.json and each crashing input under DIR/crashes/. Exit code 1 when anything crashed.
 // tbar-fuzz bad-inputs --cli DLL --model DIR --out DIR: the bad-input table (see BadInputs).
+// Before any TorchSharp call: native settings that must precede libtorch (docs/speed.md).
+NativeStartup.Initialize();
 if (args.Length > 0 && args[0] == "bad-inputs")
 {
     string Arg(string flag) => args[Array.IndexOf(args, flag) + 1];

@@ -11,6 +11,8 @@ public sealed record RunRecord(string Command, object Options, long Seed, object
     public string WrittenAt { get; init; } = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ");
     /// <summary>The repository commit (or "unknown" outside a git checkout).</summary>
     public string GitCommit { get; init; } = Git("rev-parse HEAD");
+    /// <summary>The native start-up's state (whether the oneMKL vendor fix was active), which float results may depend on.</summary>
+    public NativeState Native { get; init; } = NativeStartup.Initialize();
     /// <summary>Versions of the runtime and the main packages.</summary>
     public Dictionary<string, string> Versions { get; init; } = new()
     {

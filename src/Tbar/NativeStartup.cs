@@ -1,0 +1,131 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text.Json.Serialization;
+
+namespace Tbar;
+
+/// <summary>Whether the oneMKL vendor fix is in effect, and if not, why.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<VendorFix>))]
+public enum VendorFix
+{
+    /// <summary>The shim is loaded ahead of libtorch: oneMKL takes its Intel code path on this non-Intel CPU.</summary>
+    Active,
+    /// <summary>An Intel CPU: oneMKL takes its fast path without help.</summary>
+    InactiveIntel,
+    /// <summary>Not Linux on x86-64 (no vendor_id), where the check does not apply.</summary>
+    NotApplicable,
+    /// <summary>TBAR_MKL_VENDOR_FIX=0 turned it off.</summary>
+    DisabledByEnvironment,
+    /// <summary>The build made no shim (no C compiler) or it is not beside Tbar.dll.</summary>
+    ShimMissing,
+    /// <summary>dlopen refused the shim.</summary>
+    LoadFailed,
+    /// <summary>The shim loaded, but libtorch was loaded first: oneMKL may already have asked its own check.</summary>
+    LoadedAfterLibtorch,
+}
+
+/// <summary>What <see cref="NativeStartup.Initialize"/> did: recorded by run records and benchmark JSON.</summary>
+/// <param name="VendorFix">The oneMKL vendor fix's state.</param>
+/// <param name="CpuVendor">/proc/cpuinfo's vendor_id ("" where absent).</param>
+/// <param name="Shim">The shim's path when it was looked for, else null.</param>
+/// <param name="Reason">One sentence a user can act on.</param>
+public sealed record NativeState(VendorFix VendorFix, string CpuVendor, string? Shim, string Reason)
+{
+    /// <summary>Whether oneMKL sees the shim's answer.</summary>
+    public bool VendorFixActive => VendorFix == VendorFix.Active;
+}
+
+/// <summary>
+/// Native settings that must be made before libtorch loads. Every Tbar program calls <see cref="Initialize"/> first, before
+/// any TorchSharp call (the CLI, the benchmarks, the fuzzer and the tests do; Tbar's own module initializer does too, but
+/// that runs only once a Tbar type is touched, which may be after a program's first TorchSharp call). Today it loads the
+/// oneMKL vendor fix (docs/speed.md): on non-Intel x86 CPUs oneMKL would run its slow generic kernels.
+/// </summary>
+public static class NativeStartup
+{
+    /// <summary>The environment variable that turns the vendor fix off when set to 0 (or false, off).</summary>
+    public const string SwitchVariable = "TBAR_MKL_VENDOR_FIX";
+    /// <summary>The shim's file name in the program's output folder (built from native/mkl_vendor_shim.c).</summary>
+    public const string ShimFile = "libtbar_mkl_shim.so";
+    /// <summary>Written by the build instead of the shim when it could not compile one; holds the reason.</summary>
+    public const string UnavailableFile = "libtbar_mkl_shim.unavailable";
+
+    static readonly Lock gate = new();
+    static NativeState? state;
+
+    /// <summary>Runs once per process (later calls return the first call's state); never throws.</summary>
+    public static NativeState Initialize()
+    {
+        lock (gate) return state ??= LoadVendorFix(CpuInfo.Read().Vendor, Environment.GetEnvironmentVariable(SwitchVariable), ShimFolder);
+    }
+
+    // A library's module initializer is the last resort for a program that forgot Initialize(); see the class remarks.
+    [ModuleInitializer]
+    [SuppressMessage("Usage", "CA2255", Justification = "native settings must precede libtorch's load")]
+    internal static void OnModuleLoad() => Initialize();
+
+    /// <summary>
+    /// Whether the shim should load for a CPU vendor_id and the value of <see cref="SwitchVariable"/>: <see cref="VendorFix.Active"/>
+    /// means load it; anything else is the reason not to.
+    /// </summary>
+    public static VendorFix Decide(string cpuVendor, string? switchValue)
+    {
+        if (switchValue?.Trim().ToLowerInvariant() is "0" or "false" or "off") return VendorFix.DisabledByEnvironment;
+        if (cpuVendor.Length == 0 || !OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+            return VendorFix.NotApplicable;
+        return cpuVendor == "GenuineIntel" ? VendorFix.InactiveIntel : VendorFix.Active;
+    }
+
+    /// <summary>The folder the shim is looked for in: Tbar.dll's, which is the referencing program's output folder.</summary>
+    public static string ShimFolder =>
+        Path.GetDirectoryName(typeof(NativeStartup).Assembly.Location) is { Length: > 0 } dir ? dir : AppContext.BaseDirectory;
+
+    internal static NativeState LoadVendorFix(string vendor, string? switchValue, string folder)
+    {
+        var decision = Decide(vendor, switchValue);
+        if (decision != VendorFix.Active) return new(decision, vendor, null, Explain(decision, vendor));
+        string shim = Path.Combine(folder, ShimFile);
+        if (!File.Exists(shim)) return new(VendorFix.ShimMissing, vendor, shim, MissingReason(shim));
+        bool late = Dl.IsLoaded("libtorch_cpu.so");
+        if (Dl.Open(shim, Dl.Now | Dl.Global) == IntPtr.Zero)
+            return new(VendorFix.LoadFailed, vendor, shim, $"dlopen({shim}) failed: {Dl.LastError()}");
+        return late
+            ? new(VendorFix.LoadedAfterLibtorch, vendor, shim,
+                "libtorch was loaded before NativeStartup.Initialize(); call it first, before any TorchSharp call")
+            : new(VendorFix.Active, vendor, shim, $"{vendor} CPU: oneMKL's vendor check answered by the shim");
+    }
+
+    static string Explain(VendorFix decision, string vendor) => decision switch
+    {
+        VendorFix.DisabledByEnvironment => $"{SwitchVariable}=0",
+        VendorFix.InactiveIntel => "Intel CPU: oneMKL takes its fast path without the shim",
+        _ => $"no x86-64 CPU vendor on this system ('{vendor}'): oneMKL's vendor check does not apply",
+    };
+
+    static string MissingReason(string shim)
+    {
+        string unavailable = Path.Combine(Path.GetDirectoryName(shim)!, UnavailableFile);
+        return File.Exists(unavailable)
+            ? $"{ShimFile} was not built: {File.ReadAllText(unavailable).Trim()}"
+            : $"{shim} does not exist (the program's build did not import Tbar's Directory.Build.targets, or it was not copied)";
+    }
+
+    /// <summary>The few libdl calls: .NET's NativeLibrary.Load cannot load RTLD_GLOBAL.</summary>
+    static class Dl
+    {
+        public const int Now = 0x2, Global = 0x100;
+        const int NoLoad = 0x4, Lazy = 0x1;
+
+        [DllImport("libc", EntryPoint = "dlopen")]
+        public static extern IntPtr Open(string file, int flags);
+
+        [DllImport("libc", EntryPoint = "dlerror")]
+        static extern IntPtr Error();
+
+        public static string LastError() => Marshal.PtrToStringUTF8(Error()) ?? "unknown error";
+
+        /// <summary>Whether a library of this name (or soname) is already in the process; RTLD_NOLOAD loads nothing.</summary>
+        public static bool IsLoaded(string name) => Open(name, Lazy | NoLoad) != IntPtr.Zero;
+    }
+}
