@@ -20,6 +20,7 @@ static partial class AnalyzeCommand
         command.Subcommands.Add(ForgetSize(stdout));
         command.Subcommands.Add(Transfer(stdout));
         command.Subcommands.Add(Relapse(stdout));
+        command.Subcommands.Add(PathCommand(stdout));
         return command;
     }
 

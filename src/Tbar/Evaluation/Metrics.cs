@@ -59,7 +59,7 @@ public static class Metrics
     }
 
     /// <summary>Normalised (B, 3, S, S) model inputs of <paramref name="batch"/>, with the trigger applied first when given.</summary>
-    static Tensor Inputs(ImageDataset data, long[] batch, ITrigger? trigger, PreprocessConfig config)
+    public static Tensor Inputs(ImageDataset data, long[] batch, ITrigger? trigger, PreprocessConfig config)
     {
         var images = data.Images(batch);
         if (trigger != null) images = trigger.Apply(images, batch);

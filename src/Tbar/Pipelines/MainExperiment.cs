@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Tbar.Analysis;
 using Tbar.Attacks;
 using Tbar.Data;
 using Tbar.Evaluation;
@@ -78,7 +79,8 @@ public sealed record MainOptions(IReadOnlyList<ModelRef> Models, string[] Attack
 /// </summary>
 public sealed record MainRow(string Model, string Attack, long Seed, string Method, double Ca, double? Asr, double TargetCa, double OthersCa,
     double Retention, double OthersRetention, double? RelapseAsr, IReadOnlyDictionary<string, double>? RetuneAsr, double? Alpha,
-    bool? Feasible, string Choice, double Seconds, IReadOnlyList<Rate> PerClass, IReadOnlyList<AlphaPoint>? Curve)
+    bool? Feasible, string Choice, double Seconds, IReadOnlyList<Rate> PerClass, IReadOnlyList<AlphaPoint>? Curve, double? TauNorm = null,
+    LinearisationGapResult? Linear = null, PathResult? Path = null)
 {
     /// <summary>Whether the row is TBAR's arithmetic at work: a method that chose an α, and chose one above zero.</summary>
     public bool Negated => Alpha is > 0;
@@ -181,7 +183,18 @@ public static class MainExperiment
         var (row, record) = MethodEvaluation.Run(method, method, model, head, ctx.Task, start, ctx.Data, ctx.Trigger, ctx.Target, o.Options,
             relapse: false, progress);
         var (relapse, retune) = ctx.Robustness(model, head);
-        return ctx.Row(method, row.Test, relapse, retune, record.Choice, row.Seconds, record.Alpha, record.Alpha?.Curve);
+        var result = ctx.Row(method, row.Test, relapse, retune, record.Choice, row.Seconds, record.Alpha, record.Alpha?.Curve) with
+        {
+            Path = PathAnalysis.Run(model, head, ctx.Task, start, record.Tau),
+        };
+        if (record.Tau is not { } tau) return result;
+        using (tau)
+        {
+            // The tangent model's view of the edit, measured at θ_b.
+            VisualWeights.Restore(model, start);
+            var linear = LinearisationGap.Measure(model, head, ctx.Task, tau, record.Alpha?.Alpha ?? 0);
+            return result with { TauNorm = tau.Norm(), Linear = linear };
+        }
     }
 
     static MainRow Reference(MainOptions o, CellContext ctx, string modelName, string modelPath, ClipTokenizer tokenizer, AttackOptions attack,

@@ -143,6 +143,26 @@ public static class AnalysisReport
         return sb.Append("\n![relapse](relapse.png)\n").ToString();
     }
 
+    /// <summary>Writes path.json, path.png and the section for <c>tbar analyze path</c>.</summary>
+    public static string StraightPath(string dir, string command, string unlearned, PathResult result, long seed, double seconds)
+    {
+        Directory.CreateDirectory(dir);
+        Plots.PathCurve(System.IO.Path.Combine(dir, "path.png"), result, "straight path from the backdoored model to the method's output");
+        new RunRecord(command, new { unlearned }, seed, result, seconds).Save(System.IO.Path.Combine(dir, "path.json"));
+        return WriteSection(dir, PathMarkdown(unlearned, result));
+    }
+
+    public static string PathMarkdown(string unlearned, PathResult r)
+    {
+        var sb = new StringBuilder($"## The path from θ_b to `{unlearned}`\n\n‖θ_out − θ_b‖ = {r.Distance:G4}, " +
+            $"cos(θ_out − θ_b, τ) = {(r.TauCosine is double c ? c.ToString("F3") : "– (no τ)")}, clean-loss barrier {r.Barrier:G3}. " +
+            "Validation split, θ_t = θ_b + t·(θ_out − θ_b).\n\n| t | clean loss | CA | ASR | target-class CA |\n|---|---|---|---|---|\n");
+        foreach (var p in r.Points)
+            sb.Append($"| {p.T:F1} | {p.CleanLoss:F4} | {p.Validation.CleanAccuracy.Value:P2} | {p.Validation.AttackSuccess.Value:P2} | " +
+                $"{(p.Validation.TargetClass is { } tc ? tc.Value.ToString("P2") : "-")} |\n");
+        return sb.Append("\n![path](path.png)\n").ToString();
+    }
+
     static string WriteSection(string dir, string markdown)
     {
         AtomicFile.WriteText(Path.Combine(dir, Section), markdown);

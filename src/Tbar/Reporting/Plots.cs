@@ -27,6 +27,26 @@ public static class Plots
         Save(plot, path);
     }
 
+    /// <summary>Validation clean loss, CA and ASR along the straight path θ_b → θ_out.</summary>
+    public static void PathCurve(string path, Analysis.PathResult result, string title)
+    {
+        var plot = new Plot();
+        var ts = result.Points.Select(p => p.T).ToArray();
+        plot.Add.Scatter(ts, result.Points.Select(p => p.Validation.CleanAccuracy.Value).ToArray()).LegendText = "validation CA";
+        plot.Add.Scatter(ts, result.Points.Select(p => p.Validation.AttackSuccess.Value).ToArray()).LegendText = "validation ASR";
+        var loss = plot.Add.Scatter(ts, result.Points.Select(p => p.CleanLoss).ToArray());
+        loss.LegendText = "clean loss (right axis)";
+        loss.Axes.YAxis = plot.Axes.Right;
+        plot.Axes.Left.Min = 0;
+        plot.Axes.Left.Max = 1.02;
+        plot.Title(title);
+        plot.XLabel("t (θ = θ_b + t·(θ_out − θ_b))");
+        plot.YLabel("share of validation images");
+        plot.Axes.Right.Label.Text = "mean cross-entropy";
+        plot.ShowLegend(Alignment.MiddleRight);
+        Save(plot, path);
+    }
+
     /// <summary>Grouped bars: CA and ASR per method on the test split.</summary>
     public static void MethodBars(string path, IReadOnlyList<(string Name, double Ca, double Asr)> rows, string title)
     {

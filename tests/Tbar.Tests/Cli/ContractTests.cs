@@ -83,6 +83,34 @@ public class ContractTests : TempFolder
         Assert.Contains($"{unlearned}: its method chose α = 0", stderr.ToString());
     }
 
+    [Fact]
+    public void AnalyzePathEndsExactlyAtTheBackdooredModelAndTheMethodsOutput()
+    {
+        string data = Images(), unlearned = Path.Combine(temp, "u"), path = Path.Combine(temp, "p");
+        Run(Unlearn("trigger:badnet:size=3", data, unlearned, "--target", "Bag", "--ca-floor", "0.5"));
+        Run("analyze", "path", "--unlearned", unlearned, "--points", "5", "--out", path);
+        var result = PathAnalysis.Run(unlearned, 5);
+        Assert.Equal(5, result.Points.Count);
+        Assert.True(File.Exists(Path.Combine(path, "path.json")) && File.Exists(Path.Combine(path, "path.png")));
+        // The end points are the two models themselves: their validation numbers are the ones each model gets on its own.
+        var record = UnlearnRecord.Load(unlearned);
+        using var model = Tbar.Models.ClipCheckpoint.Load(record.Options.Model);
+        using var cleaned = Tbar.Models.ClipCheckpoint.Load(unlearned);
+        using var splits = Tbar.Data.DataSpec.Load(record.Options.Val, 28);
+        using var head = Tbar.Models.ZeroShotHead.ForClasses(model, Tbar.Models.Tokenizers.For(model, null), splits.Train.ClassNames);
+        var task = UnlearnTask.FromPool(splits.Train, splits.TrainIndices, Tbar.Attacks.Triggers.Parse("badnet:size=3"),
+            splits.Train.ClassIndex("Bag"), 6, 6, record.Seed);
+        Assert.Equal(task.Point(model, head, 0), result.Points[0].Validation);
+        Assert.Equal(PathAnalysis.CleanLoss(model, head, task), result.Points[0].CleanLoss);
+        Assert.Equal(task.Point(cleaned, head, 1), result.Points[^1].Validation);
+        Assert.Equal(PathAnalysis.CleanLoss(cleaned, head, task), result.Points[^1].CleanLoss);
+        using var tau = Tbar.Arithmetic.TaskVector.Load(Path.Combine(unlearned, UnlearnRecord.TauFileName));
+        double alpha = record.Results.Alpha ?? 0;
+        // θ_out = θ_b − α·τ: the distance is α‖τ‖ and the direction −τ.
+        Assert.Equal(alpha * tau.Norm(), result.Distance, 3);
+        Assert.Equal(-1, result.TauCosine!.Value, 4);
+    }
+
     /// <summary>
     /// A checkpoint of one's own: a Hugging Face folder stored in float16, and clean images in DIR/train alone (unlearn
     /// never reads DIR/test). The cleaned folder has the input's keys, shapes and stored dtypes, its config and tokenizer

@@ -204,3 +204,28 @@ public class TauEstimatorTests
         Assert.Contains("unknown option(s) zeta", Assert.Throws<TbarException>(() => TauEstimators.Get("tau:zeta=1", new TrainOptions())).Message);
     }
 }
+
+public class LinearisationGapTests
+{
+    [DataFact]
+    public void TheGapVanishesForASmallStepAndTheLinearModelAtZeroIsTheModel()
+    {
+        using var model = ClipCheckpoint.Load(TbarRegressionTests.MiniClip());
+        using var data = DataSpec.Load("fashion-mnist", 28);
+        using var head = ZeroShotHead.Build(model, Tokenizers.For(model, null), data.Train.ClassNames, Captions.Templates);
+        var task = UnlearnTask.FromPool(data.Train, data.TrainIndices.Take(3000).ToArray(), Triggers.Parse("badnet:size=3"), 8, 256, 300, 0);
+        var hash = VisualWeights.Hash(model);
+        using var tau = TauEstimators.Get("plain", new TrainOptions(Epochs: 1, BatchSize: 64, LearningRate: 3e-4, WeightDecay: 0)).Estimate(model, head, task);
+        using var small = tau * 1e-3;
+        var tiny = Tbar.Analysis.LinearisationGap.Measure(model, head, task, small, 0);
+        var full = Tbar.Analysis.LinearisationGap.Measure(model, head, task, tau, 2);
+        Assert.Equal(hash, VisualWeights.Hash(model));
+        Assert.True(tiny.Gap < 0.05, $"gap of a 1e-3 step {tiny.Gap:G3}");
+        Assert.True(full.Gap > tiny.Gap, $"gap of τ {full.Gap:G3} not above the small step's {tiny.Gap:G3}");
+        Assert.Null(tiny.GapAtAlpha);
+        Assert.NotNull(full.GapAtAlpha);
+        var (ca, asr) = task.Evaluate(model, head);
+        Assert.True(Math.Abs(tiny.LinearCa.Value - ca.Value) < 0.01, $"linear model at 0: CA {tiny.LinearCa.Value} vs {ca.Value}");
+        Assert.True(Math.Abs(tiny.LinearAsr.Value - asr.Value) < 0.01, $"linear model at 0: ASR {tiny.LinearAsr.Value} vs {asr.Value}");
+    }
+}
