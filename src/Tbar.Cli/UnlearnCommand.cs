@@ -17,25 +17,36 @@ static class UnlearnCommand
         var forget = new Option<string>("--forget") { Description = "trigger:SPEC (known trigger on clean images), inverted:DIR (from `tbar scan`) or images:DIR (triggered images)", Required = true };
         var target = new Option<string?>("--target") { Description = "Target class of the backdoor (default with inverted:DIR: the scan's inferred target)" };
         var val = new Option<string>("--val") { Description = "Data spec of the defender's clean images (its training indices)", DefaultValueFactory = _ => "fashion-mnist" };
-        var method = new Option<string>("--method") { Description = $"One of: {string.Join(", ", Methods.Names)}", DefaultValueFactory = _ => "tbar" };
+        var method = new Option<string>("--method")
+        {
+            Description = $"One of: {string.Join(", ", Methods.Names)}, tbar:ESTIMATOR, or auto (try the candidates, keep the best durable one)",
+            DefaultValueFactory = _ => "tbar",
+        };
+        var candidates = new Option<string?>("--candidates")
+        {
+            Description = $"With --method auto: comma-separated candidates (default {string.Join(",", Pipelines.AutoMethod.DefaultCandidates)})",
+        };
         var forgetSize = new Option<int>("--forget-size") { Description = "Forget-set size", DefaultValueFactory = _ => 2000 };
         var valSize = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => 2000 };
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "Output folder", Required = true };
         var (optionsFile, caFloor) = MethodFlags.Create();
         var command = new Command("unlearn", "Remove a backdoor: TBAR or a baseline, α chosen on validation.")
-            { model, tokenizer, forget, target, val, method, forgetSize, valSize, seed, output, optionsFile, caFloor };
+            { model, tokenizer, forget, target, val, method, candidates, forgetSize, valSize, seed, output, optionsFile, caFloor };
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(tokenizer), r.GetValue(forget)!, r.GetValue(target), r.GetValue(val)!,
-            r.GetValue(method)!, r.GetValue(forgetSize), r.GetValue(valSize), r.GetValue(seed), r.GetValue(output)!,
+            r.GetValue(method)!, r.GetValue(candidates)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+            r.GetValue(forgetSize), r.GetValue(valSize), r.GetValue(seed), r.GetValue(output)!,
             MethodFlags.Resolve(r.GetValue(optionsFile), r.GetValue(caFloor)), stdout));
         return command;
     }
 
-    static int Run(string modelPath, string? tokenizerDir, string forget, string? targetGiven, string valSpec, string method, int forgetSize,
-        int valSize, long seed, string outDir, MethodOptions options, TextWriter stdout)
+    static int Run(string modelPath, string? tokenizerDir, string forget, string? targetGiven, string valSpec, string method, string[]? candidates,
+        int forgetSize, int valSize, long seed, string outDir, MethodOptions options, TextWriter stdout)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        Methods.Check(method);
+        bool auto = method == "auto";
+        if (!auto) Methods.Check(method);
+        if (candidates != null && !auto) throw new TbarException("--candidates goes with --method auto");
         if (forgetSize < 1) throw new TbarException("--forget-size must be ≥ 1: the forget set is empty");
         var source = ForgetSource.Parse(forget);
         string?[] inputs = [modelPath, tokenizerDir, source.Kind == "trigger" ? null : source.Argument];
@@ -46,10 +57,23 @@ static class UnlearnCommand
         int targetIndex = data.Train.ClassIndex(target);
         using var head = ZeroShotHead.ForClasses(clip, Tokenizers.For(clip, tokenizerDir), data.Train.ClassNames);
         var task = source.Task(data.Train, data.TrainIndices, targetIndex, forgetSize, valSize, seed, clip.Config.Vision.ImageSize);
-        var record = ProgressBar.Run(stdout, method, p => Methods.Run(method, clip, head, task, options, p));
-        var settings = new UnlearnSettings(modelPath, forget, target, valSpec, method, forgetSize, valSize, options.ToJson());
-        UnlearnReport.Write(outDir, clip, Environment.CommandLine, settings, source.Spec, seed, record, clock.Elapsed.TotalSeconds, inputs);
-        stdout.WriteLine($"{method}: {record.Choice}");
+        Pipelines.AutoChoice? choice = null;
+        UnlearnResult record;
+        if (auto)
+        {
+            var heldOut = task.HeldOut(data.TrainIndices, Pipelines.AutoMethod.DurabilitySize, seed + 2);
+            var (c, chosen) = ProgressBar.Run(stdout, method, p => Pipelines.AutoMethod.Run(clip, head, task, heldOut, candidates, options,
+                s => stdout.WriteLine(s), p));
+            stdout.WriteLine(c.Reason);
+            choice = c;
+            record = chosen ?? throw new TbarException("--method auto: no candidate removed the backdoor on validation; nothing was written " +
+                "(the candidates' numbers are above)");
+        }
+        else record = ProgressBar.Run(stdout, method, p => Methods.Run(method, clip, head, task, options, p));
+        var settings = new UnlearnSettings(modelPath, forget, target, valSpec, auto ? $"auto:{record.Method}" : method, forgetSize, valSize,
+            options.ToJson());
+        UnlearnReport.Write(outDir, clip, Environment.CommandLine, settings, source.Spec, seed, record, clock.Elapsed.TotalSeconds, choice, inputs);
+        stdout.WriteLine($"{record.Method}: {record.Choice}");
         stdout.WriteLine($"validation CA {record.Validation.CleanAccuracy}, ASR {record.Validation.AttackSuccess}; wrote {outDir}");
         return 0;
     }

@@ -19,12 +19,16 @@ public sealed class ImageDataset : IDisposable
         if (pixels.dim() != 4 || pixels.shape[1] is not (1 or 3) || pixels.dtype != ScalarType.Byte)
             throw new ArgumentException("pixels must be uint8 (N, 1|3, H, W)");
         if (pixels.shape[0] != labels.Length) throw new ArgumentException("one label per image");
-        if (labels.Any(l => l < 0 || l >= classNames.Count)) throw new TbarException($"{source}: a label is outside the {classNames.Count} classes");
+        // −1 is "true class unknown" (a folder of triggered images, see UnlearnTask.ForgetLabelsKnown).
+        if (labels.Any(l => l < Unknown || l >= classNames.Count)) throw new TbarException($"{source}: a label is outside the {classNames.Count} classes");
         Pixels = pixels;
         Labels = labels;
         ClassNames = classNames;
         Source = source;
     }
+
+    /// <summary>The label of an image whose true class is unknown.</summary>
+    public const long Unknown = -1;
 
     /// <summary>Number of images.</summary>
     public int Count => Labels.Length;

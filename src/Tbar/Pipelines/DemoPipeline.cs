@@ -65,7 +65,8 @@ public sealed record DemoOptions(string Model, string Data = "fashion-mnist", st
 }
 
 /// <summary>Test-split metrics of one model, with the chosen α where one exists.</summary>
-public sealed record TestRow(string Name, AttackMetrics Test, double? Alpha, double Seconds, string Choice, double? RelapseAsr = null);
+public sealed record TestRow(string Name, AttackMetrics Test, double? Alpha, double Seconds, string Choice, double? RelapseAsr = null,
+    double? DurabilityAsr = null);
 
 /// <summary>Everything the demo measured.</summary>
 public sealed record DemoResult(AttackMetrics Pretrained, TestRow Backdoored, TestRow? CleanReference, IReadOnlyList<TestRow> Methods,
@@ -104,6 +105,8 @@ public static class DemoPipeline
         var pool = attack.Poisoned.CleanPool(data.TrainIndices);
         var task = UnlearnTask.FromPool(data.Train, pool, trigger, target, o.ForgetSize, o.ValSize, o.Seed);
         var start = VisualWeights.Snapshot(model);
+        // The recommendation's durability check (AutoMethod): held-out clean images no method sees.
+        var heldOut = task.HeldOut(pool, AutoMethod.DurabilitySize, o.Seed + 2);
 
         var rows = new List<TestRow>();
         var records = new Dictionary<string, UnlearnResult>();
@@ -112,6 +115,7 @@ public static class DemoPipeline
             status($"unlearning: {method}");
             var (row, record) = MethodEvaluation.Run(
                 method, method, model, head, task, start, data, trigger, target, o.Options, relapse: true, progress);
+            if (heldOut.Length > 0) row = row with { DurabilityAsr = AutoMethod.Durability(model, head, task, heldOut) };
             rows.Add(row);
             records[method] = record;
         }

@@ -1,5 +1,4 @@
 using Tbar.Pipelines;
-using Tbar.Unlearning;
 
 namespace Tbar.Reporting;
 
@@ -9,44 +8,33 @@ namespace Tbar.Reporting;
 /// <param name="Text">One paragraph for report.md.</param>
 public sealed record Recommendation(string? Method, bool Arithmetic, string Text)
 {
-    /// <summary>Validation ASR at most this, to count as removing the backdoor.</summary>
-    public const double AsrTarget = 0.01;
-
     /// <summary>
-    /// Among methods whose validation ASR is ≤ 1%, the one with the largest validation CA; a user has no test split, so the
-    /// choice never looks at it (the test numbers are quoted beside it as a check).
+    /// The rule of <c>tbar unlearn --method auto</c> (<see cref="AutoMethod.Choose"/>) on the demo's rows: among methods whose
+    /// validation ASR is ≤ 1%, one whose validation ASR stays ≤ 10% after a clean epoch on held-out images wins over any whose does
+    /// not, then the highest validation CA. A user has no test split, so the choice never looks at it (the test numbers are
+    /// quoted beside it as a check).
     /// </summary>
     public static Recommendation For(DemoResult r)
     {
-        var rows = r.Methods.Where(m => r.Records.ContainsKey(m.Name)).Select(m => (Row: m, Val: r.Records[m.Name].Validation)).ToList();
+        var rows = r.Methods.Where(m => r.Records.ContainsKey(m.Name)).ToList();
         if (rows.Count == 0) return new(null, false, "No cleaning method was run.");
-        var working = rows.Where(x => x.Val.AttackSuccess.Value <= AsrTarget).OrderByDescending(x => x.Val.CleanAccuracy.Value).ToList();
-        if (working.Count == 0)
-        {
-            var least = rows.OrderBy(x => x.Val.AttackSuccess.Value).First();
-            return new(null, false, $"No method brought validation ASR to ≤ {AsrTarget:P0}; the lowest was {least.Row.Name} " +
-                $"({least.Val.AttackSuccess.Value:P2}). Do not deploy this model; collect more clean data or a better forget set.\n\n" +
-                ArithmeticCheck(r));
-        }
-        var best = working[0];
-        bool arithmetic = best.Row.Alpha is > 0;
-        var arithmeticRows = working.Where(x => x.Row.Alpha is > 0).ToList();
-        string kind = arithmetic && Methods.IncludesRepair(best.Row.Name)
-            ? $"negation with α = {best.Row.Alpha:G3}, then a re-fit of the readout layers on clean data (both act; their shares are not separated)"
-            : arithmetic ? $"negation with α = {best.Row.Alpha:G3} does the work"
-            : best.Row.Alpha is 0 ? "its chosen α is 0, so this is a repair, not TBAR: the arithmetic does nothing in it"
-            : "it is a fine-tuning method, not arithmetic";
-        string text = $"**{best.Row.Name}**: validation ASR {best.Val.AttackSuccess.Value:P2} at validation CA {best.Val.CleanAccuracy.Value:P2}, " +
-            $"the highest validation CA among the methods that brought validation ASR to ≤ {AsrTarget:P0}; {kind}. " +
-            $"On the test split (a check, not part of the choice): CA {best.Row.Test.CleanAccuracy.Value:P2}, " +
-            $"ASR {best.Row.Test.AttackSuccess?.Value:P2}" +
-            (best.Row.RelapseAsr is double relapse ? $", ASR {relapse:P2} after a short clean fine-tune." : ".") + RelapseWarning(best.Row);
+        var candidates = rows.Select(m => new AutoCandidate(m.Name, r.Records[m.Name].Validation, m.DurabilityAsr, m.Alpha, m.Choice, m.Seconds))
+            .ToList();
+        var choice = AutoMethod.Choose(candidates, []);
+        if (choice.Method == null) return new(null, false, choice.Reason + "\n\n" + ArithmeticCheck(r));
+        var best = rows.First(m => m.Name == choice.Method);
+        bool arithmetic = best.Alpha is > 0;
+        string text = choice.Reason + $" On the test split (a check, not part of the choice): CA {best.Test.CleanAccuracy.Value:P2}, " +
+            $"ASR {best.Test.AttackSuccess?.Value:P2}" +
+            (best.RelapseAsr is double relapse ? $", ASR {relapse:P2} after a short clean fine-tune." : ".") + RelapseWarning(best);
+        var arithmeticRows = candidates.Where(c => c.Removes && c.Alpha is > 0).OrderByDescending(c => c.Validation.CleanAccuracy.Value).ToList();
         if (!arithmetic)
             text += arithmeticRows.Count > 0
-                ? $" The best arithmetic row ({arithmeticRows[0].Row.Name}, α = {arithmeticRows[0].Row.Alpha:G3}) " +
-                    $"keeps less validation CA ({arithmeticRows[0].Val.CleanAccuracy.Value:P2})."
+                ? $" The best arithmetic row ({arithmeticRows[0].Method}, α = {arithmeticRows[0].Alpha:G3}) has validation CA " +
+                    $"{arithmeticRows[0].Validation.CleanAccuracy.Value:P2}" +
+                    (arithmeticRows[0].Durable ? "." : $" and is not durable (ASR {arithmeticRows[0].DurabilityAsr:P2} after the check).")
                 : " No row with α > 0 reached the ASR target on validation at its CA floor.";
-        return new(best.Row.Name, arithmetic, text + "\n\n" + ArithmeticCheck(r));
+        return new(best.Name, arithmetic, text + "\n\n" + ArithmeticCheck(r));
     }
 
     /// <summary>Test ASR after the relapse check above which the recommended row is said to mute the backdoor, not remove it.</summary>

@@ -42,7 +42,7 @@ public static class Methods
         ["tbar", "tbar-consistent", "tbar-floor75", "tbar-refit", "repair", "finetune", "ft-relabel", "ga", "cleanclip"];
 
     /// <summary>The demo's methods on the mini-CLIP.</summary>
-    public static readonly string[] DemoDefault = ["tbar", "tbar-consistent", "tbar-floor75", "tbar-refit", "finetune", "ga"];
+    public static readonly string[] DemoDefault = ["tbar", "tbar-consistent", "tbar-floor75", "tbar-refit", "ft-relabel", "finetune", "ga"];
 
     /// <summary>The demo's methods on a ResNet tower (the costly baselines left out).</summary>
     public static readonly string[] DemoResNet = ["tbar", "tbar-consistent", "tbar-refit"];

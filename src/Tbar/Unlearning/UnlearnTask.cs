@@ -104,6 +104,20 @@ public sealed record UnlearnTask(TriggeredSet Forget, int Target, ImageDataset V
     // Any fixed seed: the look's subsets need only be random with respect to the images, not vary between runs.
     const long LookSeed = 0;
 
+    /// <summary>
+    /// Up to <paramref name="count"/> indices of the defender's <paramref name="pool"/> (into <see cref="CleanPool"/>) that are in no
+    /// split of this task, chosen from the seed: images no method saw, for checks that must not reuse what the methods got.
+    /// </summary>
+    public long[] HeldOut(long[] pool, int count, long seed)
+    {
+        var used = CleanPoolIndices.ToHashSet();
+        if (ReferenceEquals(ValData, CleanPool)) used.UnionWith(ValClean);
+        if (ReferenceEquals(ValTriggered.Data, CleanPool)) used.UnionWith(ValTriggered.Indices);
+        if (ReferenceEquals(Forget.Data, CleanPool)) used.UnionWith(Forget.Indices);
+        var free = pool.Where(i => !used.Contains(i)).ToArray();
+        return free.Length == 0 ? [] : Splits.Take(free, seed, Math.Min(count, free.Length))[0];
+    }
+
     /// <summary>Clean images for baselines on TBAR's data budget: as many as the forget set holds, from the clean pool.</summary>
     public long[] CleanBudget => CleanPoolIndices.Take(Forget.Indices.Length).ToArray();
 

@@ -84,6 +84,38 @@ public class ContractTests : TempFolder
     }
 
     [Fact]
+    public void UnlearnAutoComparesTheCandidatesOnValidationAndWritesTheChosenOne()
+    {
+        string data = Images(), unlearned = Path.Combine(temp, "auto");
+        Run(Unlearn("trigger:badnet:size=3", data, unlearned, "--target", "Bag", "--ca-floor", "0.5", "--method", "auto",
+            "--candidates", "tbar,repair"));
+        var auto = JsonDocument.Parse(File.ReadAllText(Path.Combine(unlearned, "auto.json"))).RootElement.GetProperty("results");
+        var candidates = auto.GetProperty("candidates").EnumerateArray().Select(c => c.GetProperty("method").GetString()).ToList();
+        Assert.Equal(["tbar", "repair"], candidates);
+        Assert.All(auto.GetProperty("candidates").EnumerateArray(), c => Assert.Equal(JsonValueKind.Number, c.GetProperty("durability_asr").ValueKind));
+        string? chosen = auto.GetProperty("method").GetString();
+        Assert.Contains(chosen, candidates);
+        Assert.StartsWith($"auto:{chosen}", UnlearnRecord.Load(unlearned).Options.Method);
+        Assert.Contains("| repair |", File.ReadAllText(Path.Combine(unlearned, "auto.md")));
+
+        // From a folder of triggered images (true classes unknown) repair cannot run: auto leaves it out and says why.
+        string triggered = Path.Combine(temp, "triggered"), fromImages = Path.Combine(temp, "auto-images");
+        Directory.CreateDirectory(triggered);
+        var g = manual_seed(9);
+        for (int i = 0; i < 8; i++) ImageFile.SavePng(Path.Combine(triggered, $"{i}.png"), rand([3, 28, 28], generator: g));
+        Run(Unlearn($"images:{triggered}", data, fromImages, "--target", "Bag", "--ca-floor", "0.5", "--method", "auto", "--candidates", "tbar,repair"));
+        var skipped = JsonDocument.Parse(File.ReadAllText(Path.Combine(fromImages, "auto.json"))).RootElement.GetProperty("results")
+            .GetProperty("skipped").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.Contains(skipped, s => s.StartsWith("repair: needs the forget images' true classes"));
+
+        // --candidates without --method auto is refused, naming the flag.
+        var stderr = new StringWriter();
+        Assert.Equal(1, TbarCli.Run(Unlearn("trigger:badnet:size=3", data, Path.Combine(temp, "x"), "--target", "Bag", "--method", "repair",
+            "--candidates", "tbar"), new StringWriter(), stderr));
+        Assert.Contains("--candidates goes with --method auto", stderr.ToString());
+    }
+
+    [Fact]
     public void AnalyzePathEndsExactlyAtTheBackdooredModelAndTheMethodsOutput()
     {
         string data = Images(), unlearned = Path.Combine(temp, "u"), path = Path.Combine(temp, "p");

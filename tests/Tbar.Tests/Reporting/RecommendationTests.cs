@@ -35,7 +35,7 @@ public class RecommendationTests
         var r = Recommendation.For(Demo(Method("tbar", 0.5, 85, 1), Method("finetune", null, 90, 5), Method("tbar-consistent", 4, 88, 0)));
         Assert.Equal("tbar-consistent", r.Method);
         Assert.True(r.Arithmetic);
-        Assert.Contains("negation with α = 4 does the work", r.Text);
+        Assert.Contains("negation with α = 4;", r.Text);
     }
 
     [Fact]
@@ -44,8 +44,8 @@ public class RecommendationTests
         var r = Recommendation.For(Demo(Method("tbar-refit", 0, 90, 0), Method("tbar", 0.5, 80, 1)));
         Assert.Equal("tbar-refit", r.Method);
         Assert.False(r.Arithmetic);
-        Assert.Contains("this is a repair, not TBAR", r.Text);
-        Assert.Contains("The best arithmetic row (tbar, α = 0.5) keeps less validation CA (80.00", r.Text);
+        Assert.Contains("so it is a repair, not TBAR", r.Text);
+        Assert.Contains("The best arithmetic row (tbar, α = 0.5) has validation CA 80.00", r.Text);
     }
 
     [Fact]
@@ -53,7 +53,7 @@ public class RecommendationTests
     {
         var r = Recommendation.For(Demo(Method("tbar-refit", 0.25, 90, 0)));
         Assert.True(r.Arithmetic);
-        Assert.Contains("then a re-fit of the readout layers", r.Text);
+        Assert.Contains("negation with α = 0.25 and a re-fit", r.Text);
         Assert.DoesNotContain("does the work", r.Text);
     }
 
@@ -75,5 +75,37 @@ public class RecommendationTests
         Assert.Null(r.Method);
         Assert.Contains("the lowest was ga (2.00", r.Text);
         Assert.Contains("Do not deploy this model", r.Text);
+    }
+
+    [Fact]
+    public void ARowThatRelapsesIsNotChosenWhileADurableOneRemovesTheBackdoor()
+    {
+        var (relapsing, r1) = Method("tbar-refit", 0, 95, 0);
+        var (durable, r2) = Method("tbar-consistent", 4.7, 90, 0);
+        var r = Recommendation.For(Demo((relapsing with { DurabilityAsr = 0.40 }, r1), (durable with { DurabilityAsr = 0.03 }, r2)));
+        Assert.Equal("tbar-consistent", r.Method);
+        Assert.Contains("Passed over for relapsing: tbar-refit", r.Text);
+        // With no durable row, the highest validation CA wins, and the text says it mutes.
+        var none = Recommendation.For(Demo((relapsing with { DurabilityAsr = 0.40 }, r1), (durable with { DurabilityAsr = 0.30 }, r2)));
+        Assert.Equal("tbar-refit", none.Method);
+        Assert.Contains("no candidate that removes the backdoor is durable", none.Text);
+    }
+
+    [Fact]
+    public void TheChoiceDoesNotMoveWhenTheTestSplitIsScrambled()
+    {
+        var a = Method("tbar", 0.5, 85, 1);
+        var b = Method("tbar-consistent", 4, 88, 0);
+        var c = Method("ft-relabel", null, 91, 0);
+        var rows = new[] { (a.Row with { DurabilityAsr = 0.5 }, a.Record), (b.Row with { DurabilityAsr = 0.02 }, b.Record),
+            (c.Row with { DurabilityAsr = 0.2 }, c.Record) };
+        var chosen = Recommendation.For(Demo(rows)).Method;
+        // Test numbers and the test-split relapse shuffled between rows (and made extreme): validation decides alone.
+        var scrambled = rows.Select((x, i) => (x.Item1 with
+        {
+            Test = Samples.Metrics([1 + i, 9 - i, 2 * i], 3 - i, 19), RelapseAsr = i == 1 ? 0.99 : 0.0,
+        }, x.Record)).ToArray();
+        Assert.Equal("tbar-consistent", chosen);
+        Assert.Equal(chosen, Recommendation.For(Demo(scrambled)).Method);
     }
 }

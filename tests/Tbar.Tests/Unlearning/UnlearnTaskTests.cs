@@ -50,4 +50,35 @@ public class UnlearnTaskTests
         Assert.Contains("no backdoor", result.Choice);
         Assert.Equal(before, VisualWeights.Hash(model));
     }
+
+    [Fact]
+    public void HeldOutImagesAreInNoSplitOfTheTask()
+    {
+        using var data = Tiny();
+        var pool = Enumerable.Range(0, 40).Select(i => (long)i).ToArray();
+        var task = UnlearnTask.FromPool(data, pool, Triggers.Parse("badnet:size=2"), 1, 8, 10, 3);
+        var heldOut = task.HeldOut(pool, 100, 5);
+        var used = task.Forget.Indices.Concat(task.ValClean).Concat(task.ValTriggered.Indices).Concat(task.CleanPoolIndices).ToHashSet();
+        Assert.Equal(40 - used.Count, heldOut.Length);
+        Assert.DoesNotContain(heldOut, used.Contains);
+        Assert.Equal(heldOut, task.HeldOut(pool, 100, 5));
+    }
+
+    [Fact]
+    public void AutoLeavesOutTheCandidatesAFolderOfTriggeredImagesCannotFeedAndSaysWhy()
+    {
+        using var data = Tiny();
+        using var triggered = new ImageDataset(randint(0, 256, [8, 1, 8, 8], dtype: ScalarType.Byte), Enumerable.Repeat(ImageDataset.Unknown, 8).ToArray(),
+            ["a", "b", "c", "d"], "triggered");
+        var pool = Enumerable.Range(0, 40).Select(i => (long)i).ToArray();
+        var task = UnlearnTask.FromImages(triggered, data, pool, 1, 6, 10, 3);
+        var (names, skipped) = Tbar.Pipelines.AutoMethod.Candidates(null, task);
+        Assert.Equal(["tbar-consistent", "tbar"], names);
+        Assert.Equal(2, skipped.Count);
+        Assert.All(skipped, s => Assert.Contains("true classes", s));
+        Assert.Contains("none of the candidates", Assert.Throws<TbarException>(() => Tbar.Pipelines.AutoMethod.Candidates(["repair"], task)).Message);
+        var (all, none) = Tbar.Pipelines.AutoMethod.Candidates(null, UnlearnTask.FromPool(data, pool, Triggers.Parse("badnet:size=2"), 1, 8, 10, 3));
+        Assert.Equal(Tbar.Pipelines.AutoMethod.DefaultCandidates, all);
+        Assert.Empty(none);
+    }
 }
