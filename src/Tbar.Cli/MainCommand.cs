@@ -84,6 +84,12 @@ static class MainCommand
         AtomicFile.WriteText(Path.Combine(outDir, "table.md"), table);
         string comparison = MainTable.Comparison(rows);
         if (comparison.Length > 0) AtomicFile.WriteText(Path.Combine(outDir, "comparison.md"), comparison);
+        string weightSpace = WeightSpaceTable.Markdown(rows);
+        if (weightSpace.Length > 0)
+        {
+            AtomicFile.WriteText(Path.Combine(outDir, "weight-space.md"), weightSpace);
+            Plots.GapScatter(Path.Combine(outDir, "gap.png"), rows, "relapse and target-class CA against the linearisation gap");
+        }
         new RunRecord(Environment.CommandLine, (object?)o ?? new { merged_from = outDir }, 0, new MainResults(MainTable.Summary(rows), rows), seconds)
             .Save(Path.Combine(outDir, "results.json"));
         stdout.WriteLine(table);

@@ -47,6 +47,24 @@ public static class Plots
         Save(plot, path);
     }
 
+    /// <summary>Every row with a linearisation gap: relapse ASR and target-class CA (test) against the gap at τ.</summary>
+    public static void GapScatter(string path, IReadOnlyList<Pipelines.MainRow> rows, string title)
+    {
+        var measured = rows.Where(r => r.Linear != null).ToList();
+        var plot = new Plot();
+        var xs = measured.Select(r => r.Linear!.Gap).ToArray();
+        var relapse = plot.Add.ScatterPoints(xs, measured.Select(r => r.RelapseAsr ?? double.NaN).ToArray());
+        relapse.LegendText = "relapse ASR";
+        var target = plot.Add.ScatterPoints(xs, measured.Select(r => r.TargetCa).ToArray());
+        target.LegendText = "target-class CA";
+        plot.Axes.SetLimitsY(0, 1.02);
+        plot.Title(title);
+        plot.XLabel("linearisation gap at τ");
+        plot.YLabel("share of test images");
+        plot.ShowLegend(Alignment.UpperRight);
+        Save(plot, path);
+    }
+
     /// <summary>Grouped bars: CA and ASR per method on the test split.</summary>
     public static void MethodBars(string path, IReadOnlyList<(string Name, double Ca, double Asr)> rows, string title)
     {
