@@ -66,10 +66,13 @@ static class DemoCommand
         Tbar.Io.AtomicFolder.Check(outDir, "results.json", options.Model);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var console = Output.Console(stdout);
-        var result = ProgressBar.Run(stdout, "demo", p => DemoPipeline.Run(options, s => console.MarkupLine($"[grey]{Markup.Escape(s)}[/]"), p));
+        var phases = new PhaseClock(stdout);
+        var result = ProgressBar.Run(stdout, "demo", p => DemoPipeline.Run(options, phases.Status, p));
+        phases.Status("report");
         DemoReport.Write(outDir, result, options, Environment.CommandLine, clock.Elapsed.TotalSeconds);
         console.Write(Table(result));
         stdout.WriteLine("recommended: " + Recommendation.For(result).Text.Replace("**", ""));
+        stdout.WriteLine($"phases: {phases.Summary()}");
         stdout.WriteLine($"wrote {outDir}/results.json, report.md, alpha.png, methods.png ({clock.Elapsed.TotalSeconds:F0} s)");
         return 0;
     }

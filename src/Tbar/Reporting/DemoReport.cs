@@ -57,10 +57,13 @@ public static class DemoReport
     {
         new RunRecord(commandLine, o, o.Seed, Results(r), seconds).Save(Path.Combine(dir, "results.json"));
         AtomicFile.WriteText(Path.Combine(dir, "report.md"), Markdown(r, o));
-        foreach (var (name, record) in r.Records.Where(p => p.Value.Alpha != null))
-            Plots.AlphaCurve(Path.Combine(dir, name == "tbar" ? "alpha.png" : $"alpha-{name}.png"), record.Alpha!, $"{name}: validation CA/ASR against α");
-        var bars = new List<(string, double, double)> { ("backdoored", r.Backdoored.Test.CleanAccuracy.Value, r.Backdoored.Test.AttackSuccess?.Value ?? 0) };
-        bars.AddRange(r.Methods.Select(m => (m.Name, m.Test.CleanAccuracy.Value, m.Test.AttackSuccess?.Value ?? 0)));
+        var curves = r.Records.Where(p => p.Value.Alpha is { Curve.Count: > 1 }).Select(p => (p.Key, p.Value.Alpha!)).ToList();
+        foreach (var (name, choice) in curves)
+            Plots.AlphaCurve(Path.Combine(dir, $"alpha-{name}.png"), choice, $"{name}: validation CA/ASR against α");
+        if (curves.Count > 0) Plots.AlphaCurves(Path.Combine(dir, "alpha.png"), curves, "every arithmetic method: validation curves, chosen α dashed");
+        var bars = new List<(string, double, double, double?)>
+            { ("backdoored", r.Backdoored.Test.CleanAccuracy.Value, r.Backdoored.Test.AttackSuccess?.Value ?? 0, null) };
+        bars.AddRange(r.Methods.Select(m => (m.Name, m.Test.CleanAccuracy.Value, m.Test.AttackSuccess?.Value ?? 0, m.RelapseAsr)));
         Plots.MethodBars(Path.Combine(dir, "methods.png"), bars, "test split");
         if (r.Scan != null)
         {

@@ -27,6 +27,39 @@ public static class Plots
         Save(plot, path);
     }
 
+    /// <summary>Every arithmetic method's validation curve (ASR solid, CA dashed, target-class CA dotted), each chosen α marked.</summary>
+    public static void AlphaCurves(string path, IReadOnlyList<(string Name, AlphaChoice Choice)> methods, string title)
+    {
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        for (int i = 0; i < methods.Count; i++)
+        {
+            var (name, choice) = methods[i];
+            var color = palette.GetColor(i);
+            var xs = choice.Curve.Select(p => p.Alpha).ToArray();
+            var asr = plot.Add.Scatter(xs, choice.Curve.Select(p => p.AttackSuccess.Value).ToArray(), color);
+            asr.LegendText = $"{name} ASR (α = {choice.Alpha:G3})";
+            var ca = plot.Add.Scatter(xs, choice.Curve.Select(p => p.CleanAccuracy.Value).ToArray(), color);
+            ca.LinePattern = LinePattern.Dashed;
+            ca.LegendText = $"{name} CA";
+            var withTarget = choice.Curve.Where(p => p.TargetClass != null).ToList();
+            if (withTarget.Count > 0)
+            {
+                var target = plot.Add.Scatter(withTarget.Select(p => p.Alpha).ToArray(), withTarget.Select(p => p.TargetClass!.Value).ToArray(), color);
+                target.LinePattern = LinePattern.Dotted;
+                target.LegendText = $"{name} target-class CA";
+            }
+            var chosen = plot.Add.VerticalLine(choice.Alpha, color: color);
+            chosen.LinePattern = LinePattern.Dashed;
+        }
+        plot.Axes.SetLimitsY(0, 1.02);
+        plot.Title(title);
+        plot.XLabel("α (θ = θ_b − α·τ)");
+        plot.YLabel("share of validation images");
+        plot.ShowLegend(Alignment.MiddleRight);
+        Save(plot, path);
+    }
+
     /// <summary>Validation clean loss, CA and ASR along the straight path θ_b → θ_out.</summary>
     public static void PathCurve(string path, Analysis.PathResult result, string title)
     {
@@ -66,19 +99,26 @@ public static class Plots
     }
 
     /// <summary>Grouped bars: CA and ASR per method on the test split.</summary>
-    public static void MethodBars(string path, IReadOnlyList<(string Name, double Ca, double Asr)> rows, string title)
+    public static void MethodBars(string path, IReadOnlyList<(string Name, double Ca, double Asr)> rows, string title) =>
+        MethodBars(path, [.. rows.Select(r => (r.Name, r.Ca, r.Asr, (double?)null))], title);
+
+    /// <summary>Grouped bars: CA, ASR and, where measured, relapse ASR per method on the test split.</summary>
+    public static void MethodBars(string path, IReadOnlyList<(string Name, double Ca, double Asr, double? Relapse)> rows, string title)
     {
         var plot = new Plot();
         var bars = new List<Bar>();
+        bool relapse = rows.Any(r => r.Relapse != null);
+        int width = relapse ? 4 : 3;
         for (int i = 0; i < rows.Count; i++)
         {
-            bars.Add(new Bar { Position = 3 * i, Value = rows[i].Ca, FillColor = Colors.SteelBlue });
-            bars.Add(new Bar { Position = 3 * i + 1, Value = rows[i].Asr, FillColor = Colors.OrangeRed });
+            bars.Add(new Bar { Position = width * i, Value = rows[i].Ca, FillColor = Colors.SteelBlue });
+            bars.Add(new Bar { Position = width * i + 1, Value = rows[i].Asr, FillColor = Colors.OrangeRed });
+            if (rows[i].Relapse is double r) bars.Add(new Bar { Position = width * i + 2, Value = r, FillColor = Colors.DarkRed });
         }
         plot.Add.Bars(bars);
-        plot.Axes.Bottom.SetTicks(rows.Select((_, i) => 3.0 * i + 0.5).ToArray(), rows.Select(r => r.Name).ToArray());
+        plot.Axes.Bottom.SetTicks(rows.Select((_, i) => (double)width * i + (relapse ? 1 : 0.5)).ToArray(), rows.Select(r => r.Name).ToArray());
         plot.Axes.SetLimitsY(0, 1.05);
-        plot.Title(title + "  (blue: CA, red: ASR)");
+        plot.Title(title + (relapse ? "  (blue: CA, red: ASR, dark red: ASR after one clean epoch)" : "  (blue: CA, red: ASR)"));
         plot.YLabel("share of test images");
         Save(plot, path);
     }
