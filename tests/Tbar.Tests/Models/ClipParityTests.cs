@@ -13,6 +13,7 @@ public class ClipParityTests
         var data = new TheoryData<string, string>();
         foreach (var name in Fixtures.Names)
             foreach (var layout in new[] { "hf", "open_clip" }) data.Add(name, layout);
+        data.Add(Fixtures.Rn50, "open_clip");
         return data;
     }
 
