@@ -10,6 +10,11 @@ public class CheckpointTests : TempFolder
     [InlineData("clip-tiny-quickgelu", "hf", "model.safetensors")]
     [InlineData("clip-tiny-gelu", "open_clip", "open_clip_model.safetensors")]
     [InlineData("clip-tiny-gelu", "hf", "model.safetensors")]
+    [InlineData("clip-vit-p16", "hf", "model.safetensors")]
+    [InlineData("clip-vit-p16", "open_clip", "open_clip_model.safetensors")]
+    [InlineData("clip-vit-p14", "hf", "model.safetensors")]
+    [InlineData("clip-vit-p14", "open_clip", "open_clip_model.safetensors")]
+    [InlineData(Fixtures.Rn50, "open_clip", "open_clip_model.safetensors")]
     public void SaveThenReloadGivesIdenticalTensorsAndKeys(string fixture, string layout, string weights)
     {
         string source = Path.Combine(Fixtures.Dir(fixture), layout);
