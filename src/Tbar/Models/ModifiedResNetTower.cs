@@ -26,12 +26,7 @@ public sealed class ModifiedResNetTower : ImageTower
         conv2 = nn.Conv2d(half, half, 3, padding: 1, bias: false);
         conv3 = nn.Conv2d(half, c.Width, 3, padding: 1, bias: false);
         (bn1, bn2, bn3) = (Norm(half, c), Norm(half, c), Norm(c.Width, c));
-        register_module("conv1", conv1);
-        register_module("bn1", bn1);
-        register_module("conv2", conv2);
-        register_module("bn2", bn2);
-        register_module("conv3", conv3);
-        register_module("bn3", bn3);
+        RegisterConvNorms((n, m) => register_module(n, m), [conv1, conv2, conv3], [bn1, bn2, bn3]);
         int inWidth = c.Width;
         for (int s = 0; s < c.Layers.Count; s++)
         {
@@ -50,6 +45,16 @@ public sealed class ModifiedResNetTower : ImageTower
     }
 
     internal static FrozenBatchNorm Norm(int width, ModifiedResNetConfig c) => new(width, c.BatchNormEps, countsBatches: true);
+
+    /// <summary>Registers conv1, bn1, conv2, bn2, ... in open_clip's order (the stem and every bottleneck).</summary>
+    internal static void RegisterConvNorms(Action<string, nn.Module> register, Conv2d[] convs, FrozenBatchNorm[] norms)
+    {
+        for (int i = 0; i < convs.Length; i++)
+        {
+            register($"conv{i + 1}", convs[i]);
+            register($"bn{i + 1}", norms[i]);
+        }
+    }
 
     public override ImageTowerConfig Shape => config;
 
@@ -96,12 +101,7 @@ sealed class Bottleneck : nn.Module<Tensor, Tensor>
         conv2 = nn.Conv2d(width, width, 3, padding: 1, bias: false);
         conv3 = nn.Conv2d(width, outWidth, 1, bias: false);
         (bn1, bn2, bn3) = (ModifiedResNetTower.Norm(width, c), ModifiedResNetTower.Norm(width, c), ModifiedResNetTower.Norm(outWidth, c));
-        register_module("conv1", conv1);
-        register_module("bn1", bn1);
-        register_module("conv2", conv2);
-        register_module("bn2", bn2);
-        register_module("conv3", conv3);
-        register_module("bn3", bn3);
+        ModifiedResNetTower.RegisterConvNorms((n, m) => register_module(n, m), [conv1, conv2, conv3], [bn1, bn2, bn3]);
         if (hasDownsample)
         {
             downsample = new Downsample(inWidth, outWidth, stride, c);

@@ -78,7 +78,12 @@ public class CheckpointTests : TempFolder
     [MemberData(nameof(BadFolders))]
     public void BadModelFoldersGiveClearErrors(string kind, string expected)
     {
-        string dir = MakeBadFolder(kind);
+        AssertClearLoadError(MakeBadFolder(kind), expected);
+    }
+
+    /// <summary>Loading <paramref name="dir"/> throws a TbarException naming it and saying <paramref name="expected"/>; `tbar inspect` exits 1 with it.</summary>
+    internal static void AssertClearLoadError(string dir, string expected)
+    {
         var e = Assert.Throws<TbarException>(() => ClipCheckpoint.Load(dir));
         Assert.Contains(expected, e.Message);
         Assert.Contains(dir, e.Message);

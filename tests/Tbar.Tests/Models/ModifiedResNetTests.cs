@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Tbar.Arithmetic;
 using Tbar.Io;
 using Tbar.Models;
 using Tbar.Unlearning;
@@ -49,14 +48,7 @@ public class ModifiedResNetTests : TempFolder
         Assert.Equal(clip.Visual.ReadoutParameters.Select(n => "visual." + n).Order(),
             keys.Where(k => k.StartsWith("visual.attnpool.c_proj")).Order());
 
-        var before = VisualWeights.Snapshot(clip);
-        using var tau = new TaskVector(keys.ToDictionary(k => k, k => randn(before[k].shape)));
-        using var edit = new WeightEdit(clip, tau);
-        edit.Set(0.5);
-        Assert.False(Same(clip.Parameters()["visual.layer1.0.bn3.weight"], before["visual.layer1.0.bn3.weight"]));
-        edit.Restore();
-        Assert.All(before, p => Assert.True(Same(clip.Parameters()[p.Key], p.Value), p.Key));
-        VisualWeights.Dispose([before]);
+        ResNetTowerTests.AssertEditUndoesExactly(clip, keys, "visual.layer1.0.bn3.weight");
     }
 
     [FixtureFact]
@@ -139,13 +131,7 @@ public class ModifiedResNetTests : TempFolder
     [MemberData(nameof(BadFolders))]
     public void BadRn50FoldersGiveClearErrors(string kind, string expected)
     {
-        string dir = BadFolder(temp, kind);
-        var e = Assert.Throws<TbarException>(() => ClipCheckpoint.Load(dir));
-        Assert.Contains(expected, e.Message);
-        Assert.Contains(dir, e.Message);
-        var stderr = new StringWriter();
-        Assert.Equal(1, Tbar.Cli.TbarCli.Run(["inspect", "--model", dir], new StringWriter(), stderr));
-        Assert.Contains(expected, stderr.ToString());
+        CheckpointTests.AssertClearLoadError(BadFolder(temp, kind), expected);
     }
 
     /// <summary>A copy of the fixture's open_clip folder under <paramref name="parent"/> with one defect.</summary>
