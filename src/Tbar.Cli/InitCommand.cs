@@ -8,8 +8,10 @@ static class InitCommand
 {
     public static Command Create(TextWriter stdout)
     {
-        var arch = new Option<string>("--arch") { Description = "Shape: vit-b-32", DefaultValueFactory = _ => "vit-b-32" };
-        var layout = new Option<string>("--layout") { Description = "hf or open_clip", DefaultValueFactory = _ => "hf" };
+        var arch = new Option<string>("--arch")
+            { Description = $"Shape: {string.Join(", ", ClipConfig.Named.Keys)}", DefaultValueFactory = _ => "vit-b-32" };
+        var layout = new Option<string>("--layout")
+            { Description = "hf or open_clip (rn50: open_clip only; Hugging Face has no ResNet CLIP)", DefaultValueFactory = _ => "hf" };
         var seed = new Option<long>("--seed") { Description = "Initialisation seed", DefaultValueFactory = _ => 0 };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Copy vocab.json + merges.txt from this folder" };
         var output = new Option<string>("--out") { Description = "Output folder", Required = true };
@@ -21,17 +23,17 @@ static class InitCommand
 
     static int Run(string arch, string layoutName, long seed, string? tokenizerDir, string outDir, TextWriter stdout)
     {
-        var config = arch switch
-        {
-            "vit-b-32" => ClipConfig.VitB32(),
-            _ => throw new TbarException($"unknown --arch '{arch}' (valid: vit-b-32)"),
-        };
+        var config = ClipConfig.Named.TryGetValue(arch, out var make) ? make()
+            : throw new TbarException($"unknown --arch '{arch}' (valid: {string.Join(", ", ClipConfig.Named.Keys)})");
         var layout = layoutName switch
         {
             "hf" => CheckpointLayout.HuggingFace,
             "open_clip" => CheckpointLayout.OpenClip,
             _ => throw new TbarException($"unknown --layout '{layoutName}' (valid: hf, open_clip)"),
         };
+        if (layout == CheckpointLayout.HuggingFace && config.Vision is not VisionConfig)
+            throw new TbarException($"--arch {arch} has a {config.Vision.Kind} image tower, which the Hugging Face layout cannot hold " +
+                "(transformers has no ResNet CLIP); use --layout open_clip");
         using var clip = new Clip(config);
         clip.InitializeRandom(seed);
         if (tokenizerDir != null) ClipTokenizer.FromFolder(tokenizerDir);   // validates before copying

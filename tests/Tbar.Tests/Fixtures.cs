@@ -8,7 +8,11 @@ public static class Fixtures
     public static string Dir(string name) =>
         Path.Combine(Root ?? throw new InvalidOperationException("fixtures folder not found"), name);
 
-    public static readonly string[] Names = ["clip-tiny-quickgelu", "clip-tiny-gelu"];
+    /// <summary>The ViT fixtures, each in both layouts (hf/, open_clip/).</summary>
+    public static readonly string[] Names = ["clip-tiny-quickgelu", "clip-tiny-gelu", "clip-vit-p16", "clip-vit-p14"];
+
+    /// <summary>The ModifiedResNet fixture: open_clip layout only (its hf/ holds just the tokenizer).</summary>
+    public const string Rn50 = "clip-rn50-narrow";
 
     /// <summary>The repository's root folder (the one holding Tbar.sln).</summary>
     public static readonly string RepoRoot = FindRepo();

@@ -104,6 +104,7 @@ static class Corpus
         Inspect("overflow.safetensors", St(Ok.Replace("[2]", "[4611686018427387904,4]"), data), "shape overflows 64 bits");
         Inspect("truncated.safetensors", St(Ok, data)[..^3], "data section cut short");
         ModelFolders(dir, miniClip, cases);
+        Rn50Folders(dir, cases);
         Images(dir, miniClip, cases);
         Specs(miniClip, cases);
         Vectors(dir, miniClip, cases);
@@ -156,6 +157,48 @@ static class Corpus
         Directory.CreateDirectory(Path.Combine(dir, "no-merges"));
         File.Copy(Path.Combine(miniClip, "vocab.json"), Path.Combine(dir, "no-merges", "vocab.json"));
         cases.Add(new BadCase("no-merges/", "tokenizer folder without merges.txt", ["embed", "--model", miniClip, "--tokenizer", "no-merges", "--text", "a bag", "--out", "e.json"]));
+    }
+
+    // open_clip RN50-shaped folders (a tiny ModifiedResNet, Targets.TinyRn50), each with one defect.
+    static void Rn50Folders(string dir, List<BadCase> cases)
+    {
+        string valid = Path.Combine(dir, "rn50-valid");
+        using (var clip = new Models.Clip(Targets.TinyRn50))
+        {
+            clip.InitializeRandom(0);
+            Models.ClipCheckpoint.Save(clip, valid, Models.CheckpointLayout.OpenClip);
+        }
+        void Folder(string name, string problem, Action<string, string> spoil)
+        {
+            string folder = Path.Combine(dir, name);
+            Directory.CreateDirectory(folder);
+            foreach (var f in Directory.GetFiles(valid)) File.Copy(f, Path.Combine(folder, Path.GetFileName(f)));
+            spoil(Path.Combine(folder, "open_clip_config.json"), Path.Combine(folder, "open_clip_model.safetensors"));
+            cases.Add(new BadCase(name + "/", problem, ["inspect", "--model", name]));
+        }
+        void Vision(string config, Action<JsonObject> edit)
+        {
+            var root = JsonNode.Parse(File.ReadAllText(config))!.AsObject();
+            edit(root["model_cfg"]!["vision_cfg"]!.AsObject());
+            File.WriteAllText(config, root.ToJsonString());
+        }
+        void Weights(string path, Action<Dictionary<string, Tensor>> edit)
+        {
+            var tensors = SafeTensors.Load(path);
+            edit(tensors);
+            SafeTensors.Save(path, tensors);
+        }
+        Folder("rn50-three-stages", "RN50 config: 'layers' lists 3 stages", (c, _) => Vision(c, v => v["layers"] = new JsonArray(1, 1, 1)));
+        Folder("rn50-layers-text", "RN50 config: a block count given as a string", (c, _) => Vision(c, v => v["layers"] = new JsonArray(1, "1", 1, 1)));
+        Folder("rn50-more-blocks", "RN50 config has one block more than the weights", (c, _) => Vision(c, v => v["layers"] = new JsonArray(1, 1, 1, 2)));
+        Folder("rn50-huge-width", "RN50 config asks for width 4096 (memory bomb)", (c, _) => Vision(c, v => v["width"] = 4096));
+        Folder("rn50-no-attnpool", "RN50 weights without attnpool.q_proj.weight", (_, w) => Weights(w, t => t.Remove("visual.attnpool.q_proj.weight")));
+        Folder("rn50-wrong-shape", "RN50 attention-pool positions of the wrong shape",
+            (_, w) => Weights(w, t => t["visual.attnpool.positional_embedding"] = zeros(5, 256)));
+        Folder("rn50-float-count", "RN50 num_batches_tracked stored as F32",
+            (_, w) => Weights(w, t => t["visual.bn1.num_batches_tracked"] = t["visual.bn1.num_batches_tracked"].to(ScalarType.Float32)));
+        Directory.Delete(valid, recursive: true);
+        cases.Add(new BadCase("--arch rn50 --layout hf", "RN50 asked for in the Hugging Face layout", ["init", "--arch", "rn50", "--layout", "hf", "--out", "rn50-hf"]));
     }
 
     // Writes a value into the middle of one weight matrix that the model loads.

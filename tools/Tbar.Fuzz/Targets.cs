@@ -1,5 +1,7 @@
+using System.Text;
 using SkiaSharp;
 using Tbar.Io;
+using Tbar.Models;
 using static TorchSharp.torch;
 
 namespace Tbar.Fuzz;
@@ -7,11 +9,58 @@ namespace Tbar.Fuzz;
 /// <summary>A fuzzed reader: valid seed inputs and the call that must either accept an input or reject it with a TbarException.</summary>
 public sealed record Target(string Name, IReadOnlyList<byte[]> Seeds, Action<byte[], string> Read);
 
-/// <summary>The two targets of the issue: the safetensors reader and the image decoder.</summary>
+/// <summary>The fuzzed readers: safetensors, images, and the open_clip RN50 (ModifiedResNet) loader's config and weights.</summary>
 public static class Targets
 {
-    /// <summary>Both targets; seed files are made in <paramref name="scratch"/> (the run's own folder).</summary>
-    public static IReadOnlyList<Target> All(string scratch) => [SafeTensorsReader(scratch), ImageDecoder()];
+    /// <summary>Every target; seed files are made in <paramref name="scratch"/> (the run's own folder).</summary>
+    public static IReadOnlyList<Target> All(string scratch) =>
+        [SafeTensorsReader(scratch), ImageDecoder(), Rn50Config(scratch), Rn50Checkpoint(scratch)];
+
+    /// <summary>A tiny open_clip RN50-shaped CLIP (four one-block stages, width 8, 32 px), built once: the RN50 targets' seed.</summary>
+    public static ClipConfig TinyRn50 => new(16, new ModifiedResNetConfig(32, [1, 1, 1, 1], 8, 4),
+        new TextConfig(8, 300, 16, 1, 2, 32, Activation.QuickGelu, TextPooling.Argmax, 299), PreprocessConfig.Clip(32));
+
+    /// <summary>open_clip_config.json of an RN50-shaped model (vision_cfg.layers a list), read as a config.</summary>
+    public static Target Rn50Config(string scratch) => new("rn50-config", [Encoding.UTF8.GetBytes(ClipConfigFiles.OpenClipJson(TinyRn50))],
+        (bytes, name) => InFolder(scratch, name, dir =>
+        {
+            File.WriteAllBytes(Path.Combine(dir, "open_clip_config.json"), bytes);
+            ClipConfigFiles.ReadOpenClip(Path.Combine(dir, "open_clip_config.json"));
+        }));
+
+    /// <summary>open_clip_model.safetensors of an RN50-shaped model, loaded whole with its (valid) config.</summary>
+    public static Target Rn50Checkpoint(string scratch)
+    {
+        string config = ClipConfigFiles.OpenClipJson(TinyRn50);
+        byte[] weights = InFolder(scratch, "rn50-seed", dir =>
+        {
+            using var clip = new Clip(TinyRn50);
+            clip.InitializeRandom(0);
+            return File.ReadAllBytes(ClipCheckpoint.Save(clip, Path.Combine(dir, "model"), CheckpointLayout.OpenClip));
+        });
+        return new("rn50-checkpoint", [weights], (bytes, name) => InFolder(scratch, name, dir =>
+        {
+            File.WriteAllText(Path.Combine(dir, "open_clip_config.json"), config);
+            File.WriteAllBytes(Path.Combine(dir, "open_clip_model.safetensors"), bytes);
+            ClipCheckpoint.Load(dir).Dispose();
+        }));
+    }
+
+    // Runs read in a fresh folder scratch/name (so errors name the case), removed afterwards.
+    static void InFolder(string scratch, string name, Action<string> read) => InFolder(scratch, name, dir => { read(dir); return 0; });
+
+    static T InFolder<T>(string scratch, string name, Func<string, T> read)
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(scratch, name));
+        try
+        {
+            return read(dir.FullName);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
 
     /// <summary>Reads a safetensors file from memory and, when it is accepted, every tensor in it.</summary>
     public static Target SafeTensorsReader(string scratch) => new("safetensors", SafeTensorSeeds(scratch), (bytes, name) =>

@@ -73,11 +73,17 @@ public sealed class Clip : nn.Module
         foreach (var (name, p) in named_parameters())
         {
             if (name.EndsWith(".bias") || name.EndsWith("in_proj_bias")) p.zero_();
-            else if (name.Contains("ln_") && name.EndsWith(".weight")) p.fill_(1.0);
+            else if (IsNormScale(name)) p.fill_(1.0);
             else if (name == "logit_scale") p.fill_(Config.LogitScaleInit);
             else p.copy_(Compute.FromCpu(() => randn(p.shape, generator: gen)) * InitStd(name, p));
         }
     }
+
+    // LayerNorm scales (ln_*) and a ModifiedResNet's BatchNorm scales (bn1..3, downsample.1) start at 1. rn18-clip's
+    // BatchNorms (…bn.weight) are left to the random rule: its visual weights are replaced after init, and the text
+    // tower's draws from the generator must stay where they were.
+    static bool IsNormScale(string name) => name.EndsWith(".weight") &&
+        (name.Contains("ln_") || System.Text.RegularExpressions.Regex.IsMatch(name, @"\.(bn\d|downsample\.1)\.weight$"));
 
     static double InitStd(string name, Tensor p)
     {

@@ -103,9 +103,9 @@ public static class ClipCheckpoint
             {
                 var target = parameters[rule.Internal];
                 using var scope = NewDisposeScope();
-                var stored = rule.External.Select((key, i) => ReadChecked(file, key, rule.ExternalShape(target.shape, i))).ToList();
+                var stored = rule.External.Select((key, i) => ReadChecked(file, key, rule.ExternalShape(target.shape, i), target.is_floating_point())).ToList();
                 foreach (var (key, t) in rule.External.Zip(stored)) dtypes[key] = t.dtype;
-                target.copy_(rule.ToInternal(stored).to(ScalarType.Float32));
+                target.copy_(rule.ToInternal(stored).to(target.dtype));
                 if (!target.isfinite().all().item<bool>())
                     throw new TbarException($"{file.Path}: tensor '{string.Join("', '", rule.External)}' holds NaN or infinite values");
             }
@@ -125,14 +125,18 @@ public static class ClipCheckpoint
                 " (does the config's depth/width match the weights?)");
     }
 
-    static Tensor ReadChecked(SafeTensorsFile file, string key, long[] shape)
+    // A floating-point target (parameters, BatchNorm statistics) takes any float dtype; an integer one (BatchNorm's
+    // num_batches_tracked) takes I64 only, so a count is never rounded through a float.
+    static Tensor ReadChecked(SafeTensorsFile file, string key, long[] shape, bool floating)
     {
         var entry = file.Entry(key);
         if (!entry.Shape.SequenceEqual(shape))
             throw new TbarException($"{file.Path}: tensor '{key}' has shape [{string.Join(",", entry.Shape)}], " +
                 $"the config implies [{string.Join(",", shape)}]");
-        if (entry.DType is not (SafeDType.F32 or SafeDType.F16 or SafeDType.BF16 or SafeDType.F64))
+        if (floating && entry.DType is not (SafeDType.F32 or SafeDType.F16 or SafeDType.BF16 or SafeDType.F64))
             throw new TbarException($"{file.Path}: tensor '{key}' has dtype {entry.DType}, expected a floating-point type");
+        if (!floating && entry.DType != SafeDType.I64)
+            throw new TbarException($"{file.Path}: tensor '{key}' has dtype {entry.DType}, expected I64 (a count)");
         return file.ReadTensor(key);
     }
 
@@ -177,7 +181,9 @@ public static class ClipCheckpoint
                 for (int i = 0; i < parts.Length; i++)
                 {
                     string key = rule.External[i];
-                    var dtype = origin?.StoredDTypes.GetValueOrDefault(key, ScalarType.Float32) ?? ScalarType.Float32;
+                    // A new file stores floats as F32 and counts in their own dtype (I64).
+                    var fresh = parts[i].is_floating_point() ? ScalarType.Float32 : parts[i].dtype;
+                    var dtype = origin?.StoredDTypes.GetValueOrDefault(key, fresh) ?? fresh;
                     result[key] = parts[i].to(dtype);
                 }
             }

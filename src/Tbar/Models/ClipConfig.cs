@@ -47,6 +47,15 @@ public sealed record VisionConfig(int ImageSize, int PatchSize, int Width, int L
 
     public override ImageTower Build(int embedDim) => new VisionTower(this, embedDim);
 
+    /// <summary>Weight-matrix elements of one transformer block: q/k/v/out (4·w²) and the MLP (2·w·mlp).</summary>
+    internal static long BlockWeights(long width, long mlp) => 4 * width * width + 2 * width * mlp;
+
+    public override long ParameterLowerBound(int embedDim)
+    {
+        long v = Width, patches = (long)Grid * Grid;
+        return Layers * BlockWeights(v, MlpWidth) + 3L * PatchSize * PatchSize * v + (patches + 1) * v + v * embedDim;
+    }
+
     public override void Validate(string source)
     {
         ClipConfig.Require(new[] { PatchSize, Width, Heads, MlpWidth }.All(n => n > 0), source, "sizes must be positive");
@@ -86,6 +95,24 @@ public sealed record ClipConfig(int EmbedDim, ImageTowerConfig Vision, TextConfi
         new TextConfig(77, 49408, 512, 12, 8, 2048, Activation.QuickGelu, TextPooling.Argmax),
         PreprocessConfig.Clip(224));
 
+    /// <summary>OpenAI's ViT-B/16 shape (QuickGELU).</summary>
+    public static ClipConfig VitB16() => VitB32() with { Vision = new VisionConfig(224, 16, 768, 12, 12, 3072, Activation.QuickGelu) };
+
+    /// <summary>OpenAI's ViT-L/14 shape (QuickGELU): a 24-layer 1024-wide image tower, a 768-wide text tower, 768-d embeddings.</summary>
+    public static ClipConfig VitL14() => new(768,
+        new VisionConfig(224, 14, 1024, 24, 16, 4096, Activation.QuickGelu),
+        new TextConfig(77, 49408, 768, 12, 12, 3072, Activation.QuickGelu, TextPooling.Argmax),
+        PreprocessConfig.Clip(224));
+
+    /// <summary>OpenAI's RN50 shape: ModifiedResNet [3,4,6,3] at width 64 with attention pooling, 1024-d embeddings.</summary>
+    public static ClipConfig Rn50() => VitB32() with { EmbedDim = 1024, Vision = ModifiedResNetConfig.Rn50() };
+
+    /// <summary>The shapes <c>tbar init --arch</c> knows, by the name a user types (open_clip's model names, lower case).</summary>
+    public static readonly IReadOnlyDictionary<string, Func<ClipConfig>> Named = new Dictionary<string, Func<ClipConfig>>
+    {
+        ["vit-b-32"] = VitB32, ["vit-b-16"] = VitB16, ["vit-l-14"] = VitL14, ["rn50"] = Rn50,
+    };
+
     /// <summary>Checks the shape is buildable; throws naming the offending field.</summary>
     public void Validate(string source)
     {
@@ -102,17 +129,12 @@ public sealed record ClipConfig(int EmbedDim, ImageTowerConfig Vision, TextConfi
     /// <summary>
     /// A lower bound on the parameter count (the embeddings and the blocks' weight matrices; biases and norms left out),
     /// in 64-bit arithmetic so a hostile config cannot overflow it: checked against the weights file before allocating.
-    /// Only the text tower (and a ViT image tower) are counted; a ResNet tower's shape is fixed by its own config.
     /// </summary>
     public long MinimumParameters()
     {
-        long Block(long width, long mlp) => 4 * width * width + 2 * width * mlp;
         long t = Text.Width;
-        long text = Text.Layers * Block(t, Text.MlpWidth) + ((long)Text.VocabSize + Text.ContextLength) * t + t * EmbedDim;
-        if (Vision is not VisionConfig vit) return text;
-        long v = vit.Width, patches = (long)vit.Grid * vit.Grid;
-        long vision = vit.Layers * Block(v, vit.MlpWidth) + 3L * vit.PatchSize * vit.PatchSize * v + (patches + 1) * v;
-        return vision + text + v * EmbedDim;
+        long text = Text.Layers * VisionConfig.BlockWeights(t, Text.MlpWidth) + ((long)Text.VocabSize + Text.ContextLength) * t + t * EmbedDim;
+        return text + Vision.ParameterLowerBound(EmbedDim);
     }
 
     /// <summary>The ViT shape, for code that only exists for ViT towers (HF/open_clip config files); throws otherwise.</summary>

@@ -60,8 +60,12 @@ public static class ClipConfigFiles
         var act = Bool(m, "quick_gelu", false, configPath) ? Activation.QuickGelu : Activation.Gelu;
         int vWidth = Int(v, "width", 768, configPath), tWidth = Int(t, "width", 512, configPath);
         int image = ImageSize(v, configPath);
-        var vision = new VisionConfig(image, Int(v, "patch_size", 16, configPath), vWidth, Int(v, "layers", 12, configPath),
-            vWidth / Math.Max(1, Int(v, "head_width", 64, configPath)), (int)(vWidth * Double(v, "mlp_ratio", 4.0, configPath)), act);
+        int headWidth = Math.Max(1, Int(v, "head_width", 64, configPath));
+        // open_clip builds a ModifiedResNet when vision_cfg.layers is a list (one block count per stage).
+        ImageTowerConfig vision = v["layers"] is JsonArray stages
+            ? new ModifiedResNetConfig(image, Ints(stages, "layers", configPath), vWidth, (int)Math.Min(int.MaxValue, 32L * vWidth / headWidth))
+            : new VisionConfig(image, Int(v, "patch_size", 16, configPath), vWidth, Int(v, "layers", 12, configPath),
+                vWidth / headWidth, (int)(vWidth * Double(v, "mlp_ratio", 4.0, configPath)), act);
         var text = new TextConfig(Int(t, "context_length", 77, configPath), Int(t, "vocab_size", 49408, configPath), tWidth,
             Int(t, "layers", 12, configPath), Int(t, "heads", 8, configPath), (int)(tWidth * Double(t, "mlp_ratio", 4.0, configPath)),
             act, TextPooling.Argmax);
@@ -115,23 +119,19 @@ public static class ClipConfigFiles
     /// <summary>open_clip_config.json text for a new open_clip-layout model of this shape.</summary>
     public static string OpenClipJson(ClipConfig c)
     {
-        var v = c.Vit("the open_clip layout");
+        // open_clip has one activation flag for both towers (a ModifiedResNet has none of its own).
+        var act = c.Vision is VisionConfig vit ? vit.Act : c.Text.Act;
         // open_clip pools at argmax, which is the first end token whenever the end token is the largest id.
         bool poolingMatches = c.Text.Pooling == TextPooling.Argmax || c.Text.EotTokenId == c.Text.VocabSize - 1;
-        if (v.Act != c.Text.Act || v.Act == Activation.GeluTanh || !poolingMatches)
+        if (act != c.Text.Act || act == Activation.GeluTanh || !poolingMatches)
             throw new TbarException("open_clip layout needs one activation (QuickGELU or GELU) for both towers and argmax pooling");
         var root = new JsonObject
         {
             ["model_cfg"] = new JsonObject
             {
                 ["embed_dim"] = c.EmbedDim,
-                ["quick_gelu"] = v.Act == Activation.QuickGelu,
-                ["vision_cfg"] = new JsonObject
-                {
-                    ["image_size"] = v.ImageSize, ["layers"] = v.Layers, ["width"] = v.Width,
-                    ["head_width"] = v.Width / v.Heads, ["mlp_ratio"] = (double)v.MlpWidth / v.Width,
-                    ["patch_size"] = v.PatchSize,
-                },
+                ["quick_gelu"] = act == Activation.QuickGelu,
+                ["vision_cfg"] = OpenClipVision(c.Vision),
                 ["text_cfg"] = new JsonObject
                 {
                     ["context_length"] = c.Text.ContextLength, ["vocab_size"] = c.Text.VocabSize, ["width"] = c.Text.Width,
@@ -142,6 +142,21 @@ public static class ClipConfigFiles
         };
         return root.ToJsonString(Indented);
     }
+
+    static JsonObject OpenClipVision(ImageTowerConfig vision) => vision switch
+    {
+        VisionConfig v => new JsonObject
+        {
+            ["image_size"] = v.ImageSize, ["layers"] = v.Layers, ["width"] = v.Width,
+            ["head_width"] = v.Width / v.Heads, ["mlp_ratio"] = (double)v.MlpWidth / v.Width, ["patch_size"] = v.PatchSize,
+        },
+        ModifiedResNetConfig r => new JsonObject
+        {
+            ["image_size"] = r.ImageSize, ["layers"] = new JsonArray(r.Layers.Select(n => (JsonNode)n).ToArray()),
+            ["width"] = r.Width, ["head_width"] = r.FeatureWidth / r.Heads,
+        },
+        _ => throw new TbarException($"the open_clip layout cannot describe a {vision.Kind} image tower ({vision.Summary})"),
+    };
 
     static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
@@ -238,6 +253,10 @@ public static class ClipConfigFiles
         if (d != Math.Floor(d) || d < 0 || d > int.MaxValue) throw new TbarException($"{path}: '{key}' = {d} is not a non-negative integer");
         return (int)d;
     }
+
+    static int[] Ints(JsonArray a, string key, string path) => a.Select(n =>
+        n is JsonValue v && v.TryGetValue<double>(out double d) && d == Math.Floor(d) && d is >= 0 and <= int.MaxValue ? (int)d
+            : throw new TbarException($"{path}: '{key}' = {a.ToJsonString()} must list non-negative integers")).ToArray();
 
     static double Double(JsonObject o, string key, double fallback, string path) => Value(o, key, fallback, path);
     static bool Bool(JsonObject o, string key, bool fallback, string path) => Value(o, key, fallback, path);

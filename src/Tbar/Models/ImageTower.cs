@@ -21,6 +21,12 @@ public abstract record ImageTowerConfig(int ImageSize)
     /// <summary>A tower of this shape projecting to <paramref name="embedDim"/>, weights zero or unset.</summary>
     public abstract ImageTower Build(int embedDim);
 
+    /// <summary>
+    /// A lower bound on this tower's parameter count when it projects to <paramref name="embedDim"/>, in 64-bit arithmetic
+    /// (see <see cref="ClipConfig.MinimumParameters"/>); 0 for a shape fixed by Tbar's own config.
+    /// </summary>
+    public virtual long ParameterLowerBound(int embedDim) => 0;
+
     /// <summary>Throws naming <paramref name="source"/> when the shape is not buildable.</summary>
     public abstract void Validate(string source);
 }

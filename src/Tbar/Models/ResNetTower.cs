@@ -150,7 +150,9 @@ sealed class ConvBn : nn.Module<Tensor, Tensor>
 
 /// <summary>
 /// BatchNorm that always normalises with its stored running statistics, in training too: the statistics are buffers
-/// (saved, never updated), scale and shift are parameters (fine-tuned, part of task vectors).
+/// (saved, never updated), scale and shift are parameters (fine-tuned, part of task vectors). With
+/// <c>countsBatches</c> it also holds PyTorch's I64 <c>num_batches_tracked</c> buffer, so a PyTorch checkpoint's norm
+/// loads and saves whole.
 /// </summary>
 sealed class FrozenBatchNorm : nn.Module<Tensor, Tensor>
 {
@@ -158,7 +160,7 @@ sealed class FrozenBatchNorm : nn.Module<Tensor, Tensor>
     readonly Tensor runningMean, runningVar;
     readonly double eps;
 
-    public FrozenBatchNorm(int width, double eps) : base("bn")
+    public FrozenBatchNorm(int width, double eps, bool countsBatches = false) : base("bn")
     {
         this.eps = eps;
         weight = new Parameter(ones(width));
@@ -169,6 +171,7 @@ sealed class FrozenBatchNorm : nn.Module<Tensor, Tensor>
         register_parameter("bias", bias);
         register_buffer("running_mean", runningMean);
         register_buffer("running_var", runningVar);
+        if (countsBatches) register_buffer("num_batches_tracked", tensor(0L));
     }
 
     Tensor? meanSum, varSum;

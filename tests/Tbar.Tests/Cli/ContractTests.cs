@@ -27,10 +27,12 @@ public class ContractTests : TempFolder
         Assert.True(code == 0, $"tbar {string.Join(' ', args)}: {stderr}");
     }
 
-    /// <summary>A folder:DIR data set of random 28×28 images: 12 per class for training, 4 for testing (unless told not to).</summary>
-    string Images(bool withTest = true)
+    string Images(bool withTest = true) => RandomImages(temp, withTest);
+
+    /// <summary>A folder:DIR data set of random 28×28 images under <paramref name="parent"/>: 12 per class for training, 4 for testing (unless told not to).</summary>
+    internal static string RandomImages(string parent, bool withTest = true)
     {
-        string root = Path.Combine(temp, "images");
+        string root = Path.Combine(parent, "images");
         var g = manual_seed(5);
         foreach (var (split, count) in new[] { ("train", 12), ("test", withTest ? 4 : 0) }.Where(s => s.Item2 > 0))
             foreach (var c in Classes)

@@ -8,7 +8,7 @@ using Tbar.Models;
 namespace Tbar.Tests.Fuzz;
 
 /// <summary>
-/// The JSON readers (HF and open_clip configs, tokenizer vocab, scan calibration) on mutated copies of valid files,
+/// The JSON readers (HF and open_clip configs, ViT and RN50, tokenizer vocab, scan calibration) on mutated copies of valid files,
 /// 1,000 cases each: byte mutations and structural ones (a value replaced by another JSON value).
 /// </summary>
 public class JsonProperties : TempFolder
@@ -62,6 +62,14 @@ public class JsonProperties : TempFolder
     {
         var valid = ClipConfigFiles.OpenClipJson(ClipConfigFiles.ReadHuggingFace(Path.Combine(MiniClip, "config.json")));
         string path = Write("open_clip_config.json", Mutate(valid, caseSeed.Item));
+        ReaderProperties.AcceptsOrRejectsClearly(() => ClipConfigFiles.ReadOpenClip(path), path);
+    }
+
+    [Property(MaxTest = Cases)]
+    public void MutatedRn50OpenClipConfigsGiveAConfigOrAClearError(DoNotSize<int> caseSeed)
+    {
+        // vision_cfg.layers is a list here (a ModifiedResNet), so structural mutations reach the list reader.
+        string path = Write("open_clip_config.json", Mutate(ClipConfigFiles.OpenClipJson(Tbar.Fuzz.Targets.TinyRn50), caseSeed.Item));
         ReaderProperties.AcceptsOrRejectsClearly(() => ClipConfigFiles.ReadOpenClip(path), path);
     }
 

@@ -10,6 +10,11 @@ public class CheckpointTests : TempFolder
     [InlineData("clip-tiny-quickgelu", "hf", "model.safetensors")]
     [InlineData("clip-tiny-gelu", "open_clip", "open_clip_model.safetensors")]
     [InlineData("clip-tiny-gelu", "hf", "model.safetensors")]
+    [InlineData("clip-vit-p16", "hf", "model.safetensors")]
+    [InlineData("clip-vit-p16", "open_clip", "open_clip_model.safetensors")]
+    [InlineData("clip-vit-p14", "hf", "model.safetensors")]
+    [InlineData("clip-vit-p14", "open_clip", "open_clip_model.safetensors")]
+    [InlineData(Fixtures.Rn50, "open_clip", "open_clip_model.safetensors")]
     public void SaveThenReloadGivesIdenticalTensorsAndKeys(string fixture, string layout, string weights)
     {
         string source = Path.Combine(Fixtures.Dir(fixture), layout);
@@ -73,7 +78,12 @@ public class CheckpointTests : TempFolder
     [MemberData(nameof(BadFolders))]
     public void BadModelFoldersGiveClearErrors(string kind, string expected)
     {
-        string dir = MakeBadFolder(kind);
+        AssertClearLoadError(MakeBadFolder(kind), expected);
+    }
+
+    /// <summary>Loading <paramref name="dir"/> throws a TbarException naming it and saying <paramref name="expected"/>; `tbar inspect` exits 1 with it.</summary>
+    internal static void AssertClearLoadError(string dir, string expected)
+    {
         var e = Assert.Throws<TbarException>(() => ClipCheckpoint.Load(dir));
         Assert.Contains(expected, e.Message);
         Assert.Contains(dir, e.Message);

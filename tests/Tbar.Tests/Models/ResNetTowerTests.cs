@@ -87,11 +87,17 @@ public class ResNetTowerTests : TempFolder
         using var model = Small();
         var keys = VisualWeights.Keys(model);
         Assert.DoesNotContain(keys, k => k.Contains("running_"));
+        AssertEditUndoesExactly(model, keys, "visual.stem.conv.weight");
+    }
+
+    /// <summary>A random τ over <paramref name="keys"/> at α = 0.5 moves <paramref name="probe"/>; restoring gives every parameter back bit for bit.</summary>
+    internal static void AssertEditUndoesExactly(Clip model, IEnumerable<string> keys, string probe)
+    {
         var before = VisualWeights.Snapshot(model);
         using var tau = new TaskVector(keys.ToDictionary(k => k, k => randn(before[k].shape)));
         using var edit = new WeightEdit(model, tau);
         edit.Set(0.5);
-        Assert.False(Same(model.Parameters()["visual.stem.conv.weight"], before["visual.stem.conv.weight"]));
+        Assert.False(Same(model.Parameters()[probe], before[probe]));
         edit.Restore();
         Assert.All(before, p => Assert.True(Same(model.Parameters()[p.Key], p.Value), p.Key));
         VisualWeights.Dispose([before]);
