@@ -17,6 +17,7 @@ public class ReaderProperties
     static readonly string Scratch = Directory.CreateTempSubdirectory("tbar-properties-").FullName;
     static readonly Target SafeTensorsReader = Targets.SafeTensorsReader(Scratch);
     static readonly Target ImageDecoder = Targets.ImageDecoder();
+    static readonly Target InvertedWarpReader = Targets.InvertedWarpReader(Scratch);
 
     /// <summary>Runs <paramref name="read"/>; true when it accepted, false when it gave a clear error naming <paramref name="name"/>.</summary>
     public static bool AcceptsOrRejectsClearly(Action read, string name)
@@ -45,6 +46,9 @@ public class ReaderProperties
 
     [Property(MaxTest = Cases)]
     public void MutatedImagesAreDecodedOrRejectedClearly(DoNotSize<int> caseSeed) => Mutated(ImageDecoder, caseSeed.Item);
+
+    [Property(MaxTest = Cases)]
+    public void MutatedInvertedWarpsAreReadOrRejectedClearly(DoNotSize<int> caseSeed) => Mutated(InvertedWarpReader, caseSeed.Item);
 
     static readonly SafeDType[] DTypes = Enum.GetValues<SafeDType>();
 
