@@ -64,15 +64,17 @@ static class ScanCommand
         var clean = CleanOption();
         var steps = new Option<int>("--steps") { Description = "DECREE inversion steps", DefaultValueFactory = _ => new InversionOptions().Steps };
         var warpSteps = new Option<int>("--warp-steps") { Description = "Warp inversion steps per start", DefaultValueFactory = _ => new WarpOptions().Steps };
+        var shift = new Option<double>("--warp-shift") { Description = "Warp budget: largest control-point shift, pixels", DefaultValueFactory = _ => new WarpOptions().MaxShift };
+        var residual = new Option<double>("--warp-residual") { Description = "Warp budget: largest |residual|", DefaultValueFactory = _ => new WarpOptions().Residual };
         var batch = new Option<int>("--batch") { Description = "Images per step of both inversions", DefaultValueFactory = _ => new WarpOptions().BatchSize };
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "Calibration JSON to write", Required = true };
         var command = new Command("calibrate", "Fit the verdict on models known to be clean, at a target false-positive rate.")
-            { models, heldOut, fpr, tokenizer, clean, steps, warpSteps, batch, seed, output };
+            { models, heldOut, fpr, tokenizer, clean, steps, warpSteps, shift, residual, batch, seed, output };
         command.SetAction(r => Calibrate(r.GetValue(models)!, r.GetValue(heldOut) ?? [], r.GetValue(fpr), r.GetValue(clean)!, ScanOptions.Default with
         {
             Inversion = new InversionOptions(Steps: r.GetValue(steps), BatchSize: r.GetValue(batch), Seed: r.GetValue(seed)),
-            Warp = new WarpOptions(Steps: r.GetValue(warpSteps), BatchSize: r.GetValue(batch)),
+            Warp = new WarpOptions(Steps: r.GetValue(warpSteps), BatchSize: r.GetValue(batch), MaxShift: r.GetValue(shift), Residual: r.GetValue(residual)),
         }, r.GetValue(output)!, stdout));
         return command;
     }

@@ -14,8 +14,8 @@ namespace Tbar.Inversion;
 /// <param name="Residual">Largest |r| of the additive residual, in [0,1] pixel units: its budget (0 = a pure warp).</param>
 /// <param name="Starts">Random starts; the one with the highest similarity on the inversion images is kept.</param>
 /// <param name="Seed">Seed of the starts and of the batches.</param>
-public sealed record WarpOptions(int Steps = 200, int BatchSize = 64, double LearningRate = 0.05, int Grid = 4, double MaxShift = 4,
-    double Residual = 0.03, int Starts = 2, long Seed = 0)
+public sealed record WarpOptions(int Steps = 100, int BatchSize = 32, double LearningRate = 0.05, int Grid = 4, double MaxShift = 4,
+    double Residual = 0, int Starts = 2, long Seed = 0)
 {
     public void Validate()
     {

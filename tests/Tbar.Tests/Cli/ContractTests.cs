@@ -114,8 +114,14 @@ public class ContractTests : TempFolder
     public void UnlearnTakesTheTargetAScanInferred()
     {
         string data = Images(), scanned = Path.Combine(temp, "s"), unlearned = Path.Combine(temp, "u");
-        Run("scan", "--model", TbarRegressionTests.MiniClip(), "--clean", data, "--threshold", "0.05", "--steps", "3", "--out", scanned);
+        // Any percentile above 1e-12 is "backdoored", so --fail-on-backdoor must exit 3.
+        string[] scanArgs = ["scan", "--model", TbarRegressionTests.MiniClip(), "--clean", data, "--threshold", "1e-12", "--steps", "3", "--out", scanned];
+        var stderr = new StringWriter();
+        Assert.Equal(3, TbarCli.Run([.. scanArgs, "--fail-on-backdoor"], new StringWriter(), stderr));
         var scan = ScanRecord.Load(scanned);
+        Assert.True(scan.Results.Backdoored, stderr.ToString());
+        Assert.NotNull(scan.Results.Warp);
+        Assert.True(File.Exists(Path.Combine(scanned, "warp.safetensors")) && File.Exists(Path.Combine(scanned, "warp-samples.png")));
         Assert.Contains(scan.Results.TargetName, Classes);
         Assert.Equal(TbarRegressionTests.MiniClip(), scan.Options.Model);
 
