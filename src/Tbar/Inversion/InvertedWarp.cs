@@ -102,9 +102,8 @@ public sealed class InvertedWarp : ITrigger, IDisposable
     /// <summary>Reads a warp written by <see cref="Save"/> (a folder or the safetensors file itself).</summary>
     public static InvertedWarp Load(string path)
     {
-        string file = Directory.Exists(path) ? Path.Combine(path, FileName) : path;
-        if (!File.Exists(file)) throw new TbarException($"{file}: no inverted warp here (expected {FileName}, written by `tbar scan`)");
-        return From(SafeTensors.Load(file), file, Directory.Exists(path) ? path : Path.GetDirectoryName(path) ?? path);
+        var (file, source) = InvertedTrigger.Locate(path, FileName, "inverted warp");
+        return From(SafeTensors.Load(file), file, source);
     }
 
     /// <summary>The warp in a safetensors file's tensors, read from <paramref name="file"/> (named in errors).</summary>

@@ -41,8 +41,10 @@ public sealed record ScanCalibration(double Threshold, string Rule, IReadOnlyLis
                 ?? throw new TbarException($"{path}: empty scan calibration");
             if (!(calibration.Threshold > 0 && calibration.Threshold < 1))
                 throw new TbarException($"{path}: threshold {calibration.Threshold} must be a PL1 share in (0, 1)");
-            if (calibration.Verdict is { } v && !(v.Threshold > 0 && v.Threshold < 1 && double.IsFinite(v.Decree.Mean) && double.IsFinite(v.Decree.Sd)
-                && double.IsFinite(v.Warp.Mean) && double.IsFinite(v.Warp.Sd) && v.Decree.Sd >= 0 && v.Warp.Sd >= 0))
+            if (calibration.Verdict is { } v && (v.Scan?.Inversion is null || v.Decree is null || v.Warp is null || v.Rule is null))
+                throw new TbarException($"{path}: the verdict needs 'scan', 'decree', 'warp' and 'rule'");
+            if (calibration.Verdict is { } w && !(w.Threshold > 0 && w.Threshold < 1 && double.IsFinite(w.Decree.Mean) && double.IsFinite(w.Decree.Sd)
+                && double.IsFinite(w.Warp.Mean) && double.IsFinite(w.Warp.Sd) && w.Decree.Sd >= 0 && w.Warp.Sd >= 0))
                 throw new TbarException($"{path}: the verdict's threshold must lie in (0, 1) and its fits be finite with sd ≥ 0");
             return calibration;
         }

@@ -15,7 +15,7 @@ public class InvertedWarpTests : TempFolder
         using var warp = new InvertedWarp(zeros(2, 4, 4), zeros(3, 28, 28));
         using var images = Images(1);
         using var warped = warp.Apply(images);
-        Assert.True(warped.allclose(images, atol: 1e-6), "a zero flow and residual moved pixels");
+        Assert.True(warped.allclose(images, atol: 1e-5), "a zero flow and residual moved pixels");
         Assert.Equal(0, warp.MeanShift, 9);
     }
 
@@ -42,7 +42,7 @@ public class InvertedWarpTests : TempFolder
         using var warp = new InvertedWarp(rand(2, 4, 4, generator: g) * 2 - 1, (rand(3, 28, 28, generator: g) - 0.5) * 0.02);
         warp.Save(temp, new WarpOptions().Bounds);
         using var back = InvertedWarp.Load(temp);
-        Assert.True(back.Flow.equal(warp.Flow).item<bool>() && back.Residual.equal(warp.Residual).item<bool>());
+        Assert.True(back.Flow.eq(warp.Flow).all().item<bool>() && back.Residual.eq(warp.Residual).all().item<bool>());
         Assert.True(File.Exists(Path.Combine(temp, "warp.json")) && File.Exists(Path.Combine(temp, "warp-residual.png")));
         Assert.Contains("no inverted warp", Assert.Throws<TbarException>(() => InvertedWarp.Load(Path.Combine(temp, "none"))).Message);
         Assert.Contains("(2, k, k)", Assert.Throws<TbarException>(() => new InvertedWarp(zeros(2, 4, 3), zeros(3, 8, 8))).Message);
