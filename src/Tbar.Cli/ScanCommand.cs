@@ -3,111 +3,173 @@ using Tbar.Data;
 using Tbar.Inversion;
 using Tbar.Models;
 using Tbar.Io;
+using Tbar.Pipelines;
 using Tbar.Reporting;
 
 namespace Tbar.Cli;
 
 /// <summary>
-/// <c>tbar scan</c>: invert a trigger on the image tower, judge the model (PL1 against a threshold calibrated on clean
-/// models), infer the target; <c>tbar scan calibrate</c>: the threshold from clean models.
+/// <c>tbar scan</c>: two trigger inversions on the image tower (DECREE's stamp and a smooth warp), each statistic's
+/// percentile among clean models, the larger against the calibrated threshold, the inferred target;
+/// <c>tbar scan calibrate</c>: the percentiles and threshold from clean models at a target false-positive rate;
+/// <c>tbar scan clean-models</c>: clean fine-tunes to calibrate on.
 /// </summary>
 static class ScanCommand
 {
+    /// <summary>Exit code of <c>tbar scan --fail-on-backdoor</c> when the verdict is "backdoored" (1 and 2 are errors).</summary>
+    public const int Backdoored = 3;
+
     /// <summary>The calibration shipped for the mini-CLIP architecture.</summary>
     public static string ShippedCalibration => Path.Combine(Defaults.MiniClip, "scan-calibration.json");
 
     public static Command Create(TextWriter stdout)
     {
         var model = new Option<string>("--model") { Description = "Model folder or .safetensors file to scan", Required = true };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with vocab.json + merges.txt (open_clip models)" };
-        var clean = new Option<string>("--clean") { Description = "Data spec of the defender's clean images (its training indices)", DefaultValueFactory = _ => "fashion-mnist" };
-        var threshold = new Option<double?>("--threshold") { Description = "PL1 threshold (default: from --calibration)" };
-        var calibration = new Option<string?>("--calibration") { Description = "Calibration JSON from `tbar scan calibrate` (default: the mini-CLIP's shipped one)" };
-        var steps = new Option<int>("--steps") { Description = "Inversion steps", DefaultValueFactory = _ => new InversionOptions().Steps };
-        var similarity = SimilarityOption();
+        var tokenizer = TokenizerOption();
+        var clean = CleanOption();
+        var threshold = new Option<double?>("--threshold") { Description = "Threshold on the verdict's score, a percentile in (0, 1) (default: calibrated)" };
+        var calibration = new Option<string?>("--calibration") { Description = "Calibration JSON from `tbar scan calibrate` (default: the mini-CLIP's)" };
+        var steps = new Option<int?>("--steps") { Description = "DECREE inversion steps (default: the calibration's)" };
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
-        var output = new Option<string>("--out") { Description = "Output folder: trigger, mask/pattern PNGs, scan.json, scan.md", Required = true };
-        var command = new Command("scan", "Is this model backdoored? Invert a trigger (DECREE-style) and judge by its size.")
-            { model, tokenizer, clean, threshold, calibration, steps, similarity, seed, output };
+        var fail = new Option<bool>("--fail-on-backdoor") { Description = $"Exit with code {Backdoored} when the verdict is \"backdoored\"" };
+        var output = new Option<string>("--out") { Description = "Output folder: both inverted triggers, pictures, scan.json, scan.md", Required = true };
+        var command = new Command("scan", "Is this model backdoored? Invert a stamp (DECREE) and a warp, judge both against clean models.")
+            { model, tokenizer, clean, threshold, calibration, steps, seed, fail, output };
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(tokenizer), r.GetValue(clean)!, r.GetValue(threshold), r.GetValue(calibration),
-            new InversionOptions(Steps: r.GetValue(steps), SimilarityTarget: r.GetValue(similarity), Seed: r.GetValue(seed)), r.GetValue(output)!, stdout));
+            r.GetValue(steps), r.GetValue(seed), r.GetValue(output)!, stdout) is { } d && d.Backdoored && r.GetValue(fail) ? Backdoored : 0);
         command.Subcommands.Add(CalibrateCommand(stdout));
+        command.Subcommands.Add(CleanModelsCommand(stdout));
         return command;
     }
+
+    static Option<string?> TokenizerOption() => new("--tokenizer") { Description = "Folder with vocab.json + merges.txt (open_clip models)" };
+
+    static Option<string> CleanOption() => new("--clean")
+    {
+        Description = "Data spec of the defender's clean images (its training indices)", DefaultValueFactory = _ => "fashion-mnist",
+    };
 
     static Command CalibrateCommand(TextWriter stdout)
     {
-        var models = new Option<string[]>("--models") { Description = "Clean model folders (same architecture), space separated", Required = true, AllowMultipleArgumentsPerToken = true };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with vocab.json + merges.txt (open_clip models)" };
-        var clean = new Option<string>("--clean") { Description = "Data spec of clean images", DefaultValueFactory = _ => "fashion-mnist" };
-        var steps = new Option<int>("--steps") { Description = "Inversion steps", DefaultValueFactory = _ => new InversionOptions().Steps };
-        var similarity = SimilarityOption();
+        var models = new Option<string[]>("--models")
+        {
+            Description = "Clean model folders (same architecture) the verdict is fitted on", Required = true, AllowMultipleArgumentsPerToken = true,
+        };
+        var heldOut = new Option<string[]>("--held-out")
+        {
+            Description = "Further clean model folders, kept out of the fit, to measure the FPR on", AllowMultipleArgumentsPerToken = true,
+        };
+        var fpr = new Option<double>("--target-fpr") { Description = "False-positive rate the threshold aims at", DefaultValueFactory = _ => 0.05 };
+        var tokenizer = TokenizerOption();
+        var clean = CleanOption();
+        var steps = new Option<int>("--steps") { Description = "DECREE inversion steps", DefaultValueFactory = _ => new InversionOptions().Steps };
+        var warpSteps = new Option<int>("--warp-steps") { Description = "Warp inversion steps per start", DefaultValueFactory = _ => new WarpOptions().Steps };
+        var shift = new Option<double>("--warp-shift") { Description = "Warp budget: largest control-point shift, pixels", DefaultValueFactory = _ => new WarpOptions().MaxShift };
+        var residual = new Option<double>("--warp-residual") { Description = "Warp budget: largest |residual|", DefaultValueFactory = _ => new WarpOptions().Residual };
+        var batch = new Option<int>("--batch") { Description = "Images per step of both inversions", DefaultValueFactory = _ => new WarpOptions().BatchSize };
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "Calibration JSON to write", Required = true };
-        var command = new Command("calibrate", "Set the PL1 threshold from models known to be clean.") { models, tokenizer, clean, steps, similarity, seed, output };
-        command.SetAction(r => Calibrate(r.GetValue(models)!, r.GetValue(tokenizer), r.GetValue(clean)!,
-            new InversionOptions(Steps: r.GetValue(steps), SimilarityTarget: r.GetValue(similarity), Seed: r.GetValue(seed)), r.GetValue(output)!, stdout));
+        var command = new Command("calibrate", "Fit the verdict on models known to be clean, at a target false-positive rate.")
+            { models, heldOut, fpr, tokenizer, clean, steps, warpSteps, shift, residual, batch, seed, output };
+        command.SetAction(r => Calibrate(r.GetValue(models)!, r.GetValue(heldOut) ?? [], r.GetValue(fpr), r.GetValue(clean)!, ScanOptions.Default with
+        {
+            Inversion = new InversionOptions(Steps: r.GetValue(steps), BatchSize: r.GetValue(batch), Seed: r.GetValue(seed)),
+            Warp = new WarpOptions(Steps: r.GetValue(warpSteps), BatchSize: r.GetValue(batch), MaxShift: r.GetValue(shift), Residual: r.GetValue(residual)),
+        }, r.GetValue(output)!, stdout));
         return command;
     }
 
-    static Option<double> SimilarityOption() => new("--similarity")
+    static Command CleanModelsCommand(TextWriter stdout)
     {
-        Description = "Mean pairwise cosine similarity the stamped images must reach", DefaultValueFactory = _ => new InversionOptions().SimilarityTarget,
-    };
+        var model = new Option<string>("--model") { Description = "The clean model to fine-tune", DefaultValueFactory = _ => Defaults.MiniClip };
+        var clean = CleanOption();
+        var count = new Option<int>("--count") { Description = "How many clean fine-tunes", DefaultValueFactory = _ => 40 };
+        var first = new Option<long>("--first-seed")
+        {
+            Description = "Seed of the first; the k-th uses first + k (keep them apart from experiment seeds)", DefaultValueFactory = _ => 1000,
+        };
+        var output = new Option<string>("--out") { Description = "Folder for one sub-folder per fine-tune (a stopped run resumes)", Required = true };
+        var command = new Command("clean-models", "Make clean fine-tunes with different seeds, data subsets, learning rates and epochs.")
+            { model, clean, count, first, output };
+        command.SetAction(r =>
+        {
+            string modelPath = r.GetValue(model)!;
+            using var probe = ClipCheckpoint.Load(modelPath);
+            using var data = DataSpec.Load(r.GetValue(clean)!, probe.Config.Vision.ImageSize);
+            var folders = ProgressBar.Run(stdout, "clean fine-tunes", p => CleanFineTunes.Make(modelPath, data, r.GetValue(count), r.GetValue(first),
+                r.GetValue(output)!, s => stdout.WriteLine(s), p));
+            stdout.WriteLine($"{folders.Count} clean models under {r.GetValue(output)}");
+            return 0;
+        });
+        return command;
+    }
 
-    static int Run(string modelPath, string? tokenizerDir, string cleanSpec, double? threshold, string? calibrationPath, InversionOptions inversion,
+    static Detection Run(string modelPath, string? tokenizerDir, string cleanSpec, double? threshold, string? calibrationPath, int? steps, long seed,
         string outDir, TextWriter stdout)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         AtomicFolder.Check(outDir, "scan.json", modelPath);
         using var clip = ClipCheckpoint.Load(modelPath);
-        var (limit, source) = Threshold(clip, threshold, calibrationPath);
+        var (verdict, limit, source) = Threshold(clip, threshold, calibrationPath);
         using var data = DataSpec.Load(cleanSpec, clip.Config.Vision.ImageSize);
         using var head = ZeroShotHead.ForClasses(clip, Tokenizers.For(clip, tokenizerDir), data.Train.ClassNames);
-        var options = ScanOptions.Default with { Inversion = inversion };
-        var verdict = ProgressBar.Run(stdout, "trigger inversion", p => Scanner.Scan(clip, head, data.Train, data.TrainIndices, limit, source, options, p));
-        ScanReport.Write(outDir, Environment.CommandLine, ScanSettings.Of(modelPath, cleanSpec, options), verdict, clock.Elapsed.TotalSeconds);
-        stdout.WriteLine(verdict.Summary);
+        var inversion = verdict.Scan.Inversion with { Seed = seed, Steps = steps ?? verdict.Scan.Inversion.Steps };
+        var options = verdict.Scan with { Inversion = inversion };
+        var detection = ProgressBar.Run(stdout, "trigger inversions", p =>
+            Detector.Detect(clip, head, data.Train, data.TrainIndices, verdict, limit, source, options, p));
+        var samples = Scanner.Split(data.TrainIndices, options).HeldOut.Take(8).ToArray();
+        ScanReport.Write(outDir, Environment.CommandLine, ScanSettings.Of(modelPath, cleanSpec, options, warp: true), detection, data.Train, samples,
+            clock.Elapsed.TotalSeconds);
+        stdout.WriteLine(detection.Summary);
         stdout.WriteLine($"wrote {outDir}");
-        return 0;
+        return detection;
     }
 
-    static (double Threshold, string Source) Threshold(Clip clip, double? threshold, string? calibrationPath)
+    static (VerdictCalibration Verdict, double Threshold, string Source) Threshold(Clip clip, double? threshold, string? calibrationPath)
     {
-        if (threshold != null)
-        {
-            if (!(threshold > 0 && threshold <= 1)) throw new TbarException($"--threshold {threshold} must lie in (0, 1]");
-            return (threshold.Value, "--threshold");
-        }
         string path = calibrationPath ?? ShippedCalibration;
         var calibration = ScanCalibration.Load(path);
         string architecture = Scanner.Architecture(clip);
         if (calibration.Architecture != architecture)
             throw new TbarException($"{path} was calibrated on '{calibration.Architecture}', this model is '{architecture}': " +
-                "calibrate on clean models of this architecture (`tbar scan calibrate`) or pass --threshold");
-        return (calibration.Threshold, $"{path}: {calibration.Rule}");
+                "calibrate on clean models of this architecture (`tbar scan calibrate`)");
+        var verdict = calibration.Verdict ?? throw new TbarException($"{path}: holds only DECREE's PL1 threshold; re-run `tbar scan calibrate` " +
+            "to calibrate the two-inversion verdict");
+        if (threshold == null) return (verdict, verdict.Threshold, $"{path}: {verdict.Rule}");
+        if (!(threshold > 0 && threshold < 1)) throw new TbarException($"--threshold {threshold} must be a percentile in (0, 1)");
+        return (verdict, threshold.Value, "--threshold");
     }
 
-    static int Calibrate(string[] models, string? tokenizerDir, string cleanSpec, InversionOptions inversion, string output, TextWriter stdout)
+    static int Calibrate(string[] models, string[] heldOut, double targetFpr, string cleanSpec, ScanOptions options, string output, TextWriter stdout)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var options = ScanOptions.Default with { Inversion = inversion };
-        var found = new List<CalibrationModel>();
+        if (!(targetFpr > 0 && targetFpr < 1)) throw new TbarException($"--target-fpr {targetFpr} must lie in (0, 1)");
         string? architecture = null;
+        var fit = Measure(models, cleanSpec, options, ref architecture, stdout);
+        var held = Measure(heldOut, cleanSpec, options, ref architecture, stdout);
+        var calibration = Detector.Calibrate(fit, held, architecture!, targetFpr, options);
+        calibration.Save(output);
+        var v = calibration.Verdict!;
+        stdout.WriteLine($"threshold {v.Threshold:F4} ({v.Rule}); FPR leave-one-out {v.LeaveOneOut}" +
+            (v.HeldOut is { } h ? $", held out {h.Fpr}" : "") + $"; wrote {output} in {clock.Elapsed.TotalSeconds:F0} s");
+        return 0;
+    }
+
+    static List<CalibrationModel> Measure(string[] models, string cleanSpec, ScanOptions options, ref string? architecture, TextWriter stdout)
+    {
+        var found = new List<CalibrationModel>();
         foreach (var path in models)
         {
             using var clip = ClipCheckpoint.Load(path);
             string arch = Scanner.Architecture(clip);
-            if (architecture != null && arch != architecture) throw new TbarException($"{path}: architecture '{arch}' differs from the first model's '{architecture}'");
+            if (architecture != null && arch != architecture)
+                throw new TbarException($"{path}: architecture '{arch}' differs from the first model's '{architecture}'");
             architecture = arch;
             using var data = DataSpec.Load(cleanSpec, clip.Config.Vision.ImageSize);
-            var point = ProgressBar.Run(stdout, $"inversion {path}", p => Scanner.MeasureClean(clip, path, data.Train, data.TrainIndices, options, p));
+            var point = ProgressBar.Run(stdout, $"inversions {path}", p => Detector.Measure(clip, path, data.Train, data.TrainIndices, options, p));
             found.Add(point);
-            stdout.WriteLine($"{path}: PL1 {point.Pl1:P2}, held-out similarity {point.Similarity:F3}");
+            stdout.WriteLine($"{path}: PL1 {point.Pl1:P2}, warp similarity {point.WarpSimilarity:F3}");
         }
-        var calibration = Scanner.Calibrate(found, architecture!);
-        calibration.Save(output);
-        stdout.WriteLine($"threshold {calibration.Threshold:P2} ({calibration.Rule}); wrote {output} in {clock.Elapsed.TotalSeconds:F0} s");
-        return 0;
+        return found;
     }
 }

@@ -288,6 +288,20 @@ static class Corpus
         SafeTensors.Save(Path.Combine(dir, "scan-broken", "trigger.safetensors"), new Dictionary<string, Tensor> { ["mask"] = zeros(1, 28, 28), ["pattern"] = zeros(3, 28, 28) });
         File.WriteAllText(Path.Combine(dir, "scan-broken", "scan.json"), "{\"results\": {\"target_name\": ");
         cases.Add(new BadCase("scan-broken/scan.json", "scan.json is not JSON", ["unlearn", "--model", miniClip, "--forget", "inverted:scan-broken", "--out", "u"]));
+        void Warp(string name, Tensor flow, Tensor residual, string problem)
+        {
+            Directory.CreateDirectory(Path.Combine(dir, name));
+            SafeTensors.Save(Path.Combine(dir, name, "warp.safetensors"), new Dictionary<string, Tensor> { ["flow"] = flow, ["residual"] = residual });
+            cases.Add(new BadCase($"{name}/warp.safetensors", problem, ["unlearn", "--model", miniClip, "--forget", $"inverted:{name}", "--target", "Bag", "--out", "u"]));
+        }
+        Warp("warp-nan", full(2, 4, 4, float.NaN), zeros(3, 28, 28), "inverted warp flow holding NaN");
+        Warp("warp-shape", zeros(2, 4, 3), zeros(3, 28, 28), "inverted warp flow not (2, k, k)");
+        Warp("warp-residual", zeros(2, 4, 4), full(3, 28, 28, 3f), "inverted warp residual outside [−1, 1]");
+        Warp("warp-size", zeros(2, 4, 4), zeros(3, 16, 16), "inverted warp 16×16 on 28×28 images");
+        File.WriteAllText(Path.Combine(dir, "calibration-pl1-only.json"), "{\"threshold\": 0.01, \"rule\": \"x\", \"clean_models\": [], \"architecture\": " +
+            "\"vit image 28 patch 7 width 128 layers 4 embed 64\"}");
+        cases.Add(new BadCase("calibration-pl1-only.json", "calibration without the two-inversion verdict",
+            ["scan", "--model", miniClip, "--calibration", "calibration-pl1-only.json", "--out", "s"]));
     }
 
     static void Outputs(string dir, string miniClip, List<BadCase> cases)

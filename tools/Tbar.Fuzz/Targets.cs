@@ -1,5 +1,6 @@
 using System.Text;
 using SkiaSharp;
+using Tbar.Inversion;
 using Tbar.Io;
 using Tbar.Models;
 using static TorchSharp.torch;
@@ -9,12 +10,12 @@ namespace Tbar.Fuzz;
 /// <summary>A fuzzed reader: valid seed inputs and the call that must either accept an input or reject it with a TbarException.</summary>
 public sealed record Target(string Name, IReadOnlyList<byte[]> Seeds, Action<byte[], string> Read);
 
-/// <summary>The fuzzed readers: safetensors, images, and the open_clip RN50 (ModifiedResNet) loader's config and weights.</summary>
+/// <summary>The fuzzed readers: safetensors, images, the open_clip RN50 (ModifiedResNet) loader's config and weights, and the inverted warp `tbar scan` writes.</summary>
 public static class Targets
 {
     /// <summary>Every target; seed files are made in <paramref name="scratch"/> (the run's own folder).</summary>
     public static IReadOnlyList<Target> All(string scratch) =>
-        [SafeTensorsReader(scratch), ImageDecoder(), Rn50Config(scratch), Rn50Checkpoint(scratch)];
+        [SafeTensorsReader(scratch), ImageDecoder(), Rn50Config(scratch), Rn50Checkpoint(scratch), InvertedWarpReader(scratch)];
 
     /// <summary>A tiny open_clip RN50-shaped CLIP (four one-block stages, width 8, 32 px), built once: the RN50 targets' seed.</summary>
     public static ClipConfig TinyRn50 => new(16, new ModifiedResNetConfig(32, [1, 1, 1, 1], 8, 4),
@@ -68,6 +69,37 @@ public static class Targets
         var file = SafeTensorsFile.Read(new MemoryStream(bytes), name);
         foreach (var e in file.Entries) file.ReadTensor(e.Name).Dispose();
     });
+
+    /// <summary>Reads an inverted warp (warp.safetensors) from memory and, when it is accepted, applies it to a few images.</summary>
+    public static Target InvertedWarpReader(string scratch) => new("inverted-warp", WarpSeeds(scratch), (bytes, name) =>
+    {
+        var file = SafeTensorsFile.Read(new MemoryStream(bytes), name);
+        var tensors = file.Entries.ToDictionary(e => e.Name, e => file.ReadTensor(e.Name));
+        using var warp = InvertedWarp.From(tensors, name, name);
+        using var images = full(2, 3, warp.Residual.shape[1], warp.Residual.shape[2], 0.5f);
+        warp.Apply(images).Dispose();
+    });
+
+    /// <summary>Valid warps: a 4×4 field with a residual on 28×28, and a 2×2 field on 5×7.</summary>
+    public static IReadOnlyList<byte[]> WarpSeeds(string scratchParent)
+    {
+        var scratch = Directory.CreateDirectory(Path.Combine(scratchParent, $"warp-seeds-{Environment.ProcessId}"));
+        try
+        {
+            return new[] { (4, 28, 28), (2, 5, 7) }.Select((shape, i) =>
+            {
+                var (k, h, w) = shape;
+                using var warp = new InvertedWarp(rand(2, k, k, generator: new Generator((ulong)i)) * 2 - 1, full(3, h, w, 0.01f));
+                string dir = Path.Combine(scratch.FullName, $"{i}");
+                warp.Save(dir, new WarpOptions(Grid: k).Bounds);
+                return File.ReadAllBytes(Path.Combine(dir, InvertedWarp.FileName));
+            }).ToList();
+        }
+        finally
+        {
+            scratch.Delete(recursive: true);
+        }
+    }
 
     /// <summary>Decodes an image from memory to RGBA (bounded size, complete data).</summary>
     public static Target ImageDecoder() => new("image", ImageSeeds(), (bytes, name) =>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Tbar.Data;
-using Tbar.Models;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -47,7 +46,7 @@ public sealed record InversionResult(InvertedTrigger Trigger, bool Reached, doub
 public static class Decree
 {
     /// <summary>Inverts on <paramref name="train"/> indices; similarities are reported on <paramref name="heldOut"/> indices.</summary>
-    public static InversionResult Invert(Clip model, ImageDataset data, long[] train, long[] heldOut, InversionOptions o,
+    public static InversionResult Invert(PixelEncoder encoder, ImageDataset data, long[] train, long[] heldOut, InversionOptions o,
         IProgress<TrainProgress>? progress = null)
     {
         o.Validate();
@@ -60,13 +59,12 @@ public static class Decree
         var patternRaw = new TorchSharp.Modules.Parameter(Compute.FromCpu(() => randn(3, h, w, generator: generator)) * 0.1);
         var optimizer = optim.Adam([maskRaw, patternRaw], o.LearningRate);
         var rng = new Random((int)o.Seed);
-        var frozen = Freeze(model);
+        var frozen = encoder.Freeze();
         var trace = new List<InversionStep>();
         Tensor? bestMask = null, bestPattern = null;
         double bestPl1 = double.PositiveInfinity, lambda = 0;
         try
         {
-            model.eval();
             var stepClock = Stopwatch.StartNew();
             for (int step = 0; step < o.Steps; step++)
             {
@@ -76,7 +74,7 @@ public static class Decree
                 var pattern = patternRaw.sigmoid();
                 var images = data.Images(batch);
                 var stamped = images * (1 - mask) + pattern * mask;
-                var similarity = MeanPairwiseCosine(model.EncodeImage(Preprocess.Apply(stamped, model.Config.Preprocess)));
+                var similarity = MeanPairwiseCosine(encoder.Encode(stamped));
                 var pl1 = mask.mean();
                 var loss = (1 - similarity) + lambda * pl1;
                 optimizer.zero_grad();
@@ -106,14 +104,14 @@ public static class Decree
                 bestPattern = patternRaw.detach().sigmoid();
             }
             var trigger = new InvertedTrigger(bestMask!, bestPattern!);
-            double held = Similarity(model, data, heldOut, trigger), clean = Similarity(model, data, heldOut, null);
+            double held = encoder.Similarity(data, heldOut, trigger), clean = encoder.Similarity(data, heldOut, null);
             return new InversionResult(trigger, reached, trigger.Pl1, held, clean, trace, clock.Elapsed.TotalSeconds);
         }
         finally
         {
             bestMask?.Dispose();
             bestPattern?.Dispose();
-            Unfreeze(frozen);
+            frozen.Dispose();
             maskRaw.Dispose();
             patternRaw.Dispose();
         }
@@ -125,34 +123,5 @@ public static class Decree
         long b = embeddings.shape[0];
         var sum = F.normalize(embeddings, dim: -1).sum(dim: 0);
         return (sum.dot(sum) - b) / (b * (b - 1));
-    }
-
-    /// <summary>Mean pairwise cosine similarity of the embeddings of <paramref name="indices"/>, stamped when a trigger is given.</summary>
-    public static double Similarity(Clip model, ImageDataset data, long[] indices, Attacks.ITrigger? trigger, int batchSize = 256)
-    {
-        using var guard = no_grad();
-        model.eval();
-        using var scope = NewDisposeScope();
-        var parts = new List<Tensor>();
-        for (int start = 0; start < indices.Length; start += batchSize)
-        {
-            var batch = indices.AsSpan(start, Math.Min(batchSize, indices.Length - start)).ToArray();
-            var images = data.Images(batch);
-            if (trigger != null) images = trigger.Apply(images, batch);
-            parts.Add(model.EncodeImage(Preprocess.Apply(images, model.Config.Preprocess)));
-        }
-        return MeanPairwiseCosine(cat(parts, 0)).item<float>();
-    }
-
-    static List<TorchSharp.Modules.Parameter> Freeze(Clip model)
-    {
-        var frozen = model.parameters().Where(p => p.requires_grad).ToList();
-        foreach (var p in frozen) p.requires_grad = false;
-        return frozen;
-    }
-
-    static void Unfreeze(List<TorchSharp.Modules.Parameter> frozen)
-    {
-        foreach (var p in frozen) p.requires_grad = true;
     }
 }

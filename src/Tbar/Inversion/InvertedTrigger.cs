@@ -68,12 +68,23 @@ public sealed class InvertedTrigger : ITrigger, IDisposable
     /// <summary>Reads a trigger written by <see cref="Save"/> (a folder or the safetensors file itself).</summary>
     public static InvertedTrigger Load(string path)
     {
-        string file = Directory.Exists(path) ? Path.Combine(path, FileName) : path;
-        if (!File.Exists(file)) throw new TbarException($"{file}: no inverted trigger here (expected {FileName}, written by `tbar scan`)");
+        var (file, source) = Locate(path, FileName, "inverted trigger");
         var tensors = SafeTensors.Load(file);
         if (!tensors.TryGetValue("mask", out var mask) || !tensors.TryGetValue("pattern", out var pattern))
             throw new TbarException($"{file}: an inverted trigger needs tensors 'mask' and 'pattern' (found: {string.Join(", ", tensors.Keys)})");
-        return new InvertedTrigger(mask, pattern, Directory.Exists(path) ? path : Path.GetDirectoryName(path) ?? path);
+        return new InvertedTrigger(mask, pattern, source);
+    }
+
+    /// <summary>
+    /// The file an inverted-trigger path names (a scan folder holding <paramref name="fileName"/>, or the file itself) and
+    /// the source to record (the folder); an error naming the path when it is missing.
+    /// </summary>
+    internal static (string File, string Source) Locate(string path, string fileName, string what)
+    {
+        bool folder = Directory.Exists(path);
+        string file = folder ? Path.Combine(path, fileName) : path;
+        if (!File.Exists(file)) throw new TbarException($"{file}: no {what} here (expected {fileName}, written by `tbar scan`)");
+        return (file, folder ? path : Path.GetDirectoryName(path) ?? path);
     }
 
     public void Dispose()

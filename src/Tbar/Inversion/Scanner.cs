@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Tbar.Data;
 using Tbar.Evaluation;
 using Tbar.Io;
@@ -10,17 +11,22 @@ namespace Tbar.Inversion;
 /// <param name="Inversion">The inversion's settings.</param>
 /// <param name="Images">Clean images the inversion optimises on.</param>
 /// <param name="HeldOut">Further clean images on which similarity and the inferred target are measured.</param>
-public sealed record ScanOptions(InversionOptions Inversion, int Images = 2000, int HeldOut = 1000)
+/// <param name="Warp">The warp inversion's settings (null: its defaults).</param>
+public sealed record ScanOptions(InversionOptions Inversion, int Images = 2000, int HeldOut = 1000, WarpOptions? Warp = null)
 {
     public static ScanOptions Default => new(new InversionOptions());
+
+    public WarpOptions WarpSettings => Warp ?? new WarpOptions();
 }
 
 /// <summary>
 /// The PL1 threshold below which a model is called backdoored, with where it came from: the PL1 of clean models of the
 /// same architecture, inverted the same way (<see cref="Scanner.Calibrate"/>). The rule puts the threshold at a fixed
 /// fraction of the smallest clean PL1, so it is set by clean models only.
+/// The <see cref="Verdict"/> part, when present, calibrates `tbar scan`'s two-inversion verdict on the same clean models.
 /// </summary>
-public sealed record ScanCalibration(double Threshold, string Rule, IReadOnlyList<CalibrationModel> CleanModels, string Architecture)
+public sealed record ScanCalibration(double Threshold, string Rule, IReadOnlyList<CalibrationModel> CleanModels, string Architecture,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] VerdictCalibration? Verdict = null)
 {
     public const double Fraction = 0.7;
 
@@ -35,6 +41,11 @@ public sealed record ScanCalibration(double Threshold, string Rule, IReadOnlyLis
                 ?? throw new TbarException($"{path}: empty scan calibration");
             if (!(calibration.Threshold > 0 && calibration.Threshold < 1))
                 throw new TbarException($"{path}: threshold {calibration.Threshold} must be a PL1 share in (0, 1)");
+            if (calibration.Verdict is { } v && (v.Scan?.Inversion is null || v.Decree is null || v.Warp is null || v.Rule is null))
+                throw new TbarException($"{path}: the verdict needs 'scan', 'decree', 'warp' and 'rule'");
+            if (calibration.Verdict is { } w && !(w.Threshold > 0 && w.Threshold < 1 && double.IsFinite(w.Decree.Mean) && double.IsFinite(w.Decree.Sd)
+                && double.IsFinite(w.Warp.Mean) && double.IsFinite(w.Warp.Sd) && w.Decree.Sd >= 0 && w.Warp.Sd >= 0))
+                throw new TbarException($"{path}: the verdict's threshold must lie in (0, 1) and its fits be finite with sd ≥ 0");
             return calibration;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NotSupportedException)
@@ -44,8 +55,9 @@ public sealed record ScanCalibration(double Threshold, string Rule, IReadOnlyLis
     }
 }
 
-/// <summary>One clean model of a calibration and its PL1.</summary>
-public sealed record CalibrationModel(string Model, double Pl1, double Similarity);
+/// <summary>One clean model of a calibration: its DECREE PL1 and held-out similarity, and the warp inversion's similarity.</summary>
+public sealed record CalibrationModel(string Model, double Pl1, double Similarity,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? WarpSimilarity = null);
 
 /// <summary>
 /// The verdict with its evidence: PL1 against the threshold (and where the threshold came from), the inferred target and
@@ -81,19 +93,17 @@ public static class Scanner
         ScanOptions o, IProgress<TrainProgress>? progress = null)
     {
         var (train, heldOut) = Split(pool, o);
-        var inversion = Decree.Invert(model, data, train, heldOut, o.Inversion, progress);
-        var predictions = Metrics.Predict(model, head, data, heldOut, inversion.Trigger);
-        var (target, hits) = predictions.GroupBy(p => p).Select(g => (Class: (int)g.Key, Count: g.LongCount()))
-            .OrderByDescending(g => g.Count).ThenBy(g => g.Class).First();
-        return new ScanVerdict(inversion.Reached && inversion.Pl1 < threshold, inversion.Pl1, threshold, thresholdSource, target,
-            head.ClassNames[target], new Rate(hits, predictions.Length), inversion);
+        var inversion = Decree.Invert(PixelEncoder.Of(model), data, train, heldOut, o.Inversion, progress);
+        var target = InferredTarget.Of(model, head, data, heldOut, inversion.Trigger);
+        return new ScanVerdict(inversion.Reached && inversion.Pl1 < threshold, inversion.Pl1, threshold, thresholdSource, target.Class,
+            target.Name, target.Share, inversion);
     }
 
     /// <summary>One calibration point: inverts a trigger on a model known to be clean and keeps its PL1 and similarity.</summary>
     public static CalibrationModel MeasureClean(Clip model, string name, ImageDataset data, long[] pool, ScanOptions o, IProgress<TrainProgress>? progress = null)
     {
         var (train, heldOut) = Split(pool, o);
-        var inversion = Decree.Invert(model, data, train, heldOut, o.Inversion, progress);
+        var inversion = Decree.Invert(PixelEncoder.Of(model), data, train, heldOut, o.Inversion, progress);
         using (inversion.Trigger) return new CalibrationModel(name, inversion.Pl1, inversion.Similarity);
     }
 

@@ -1,3 +1,4 @@
+using Tbar.Data;
 using Tbar.Inversion;
 using Tbar.Io;
 
@@ -6,19 +7,54 @@ namespace Tbar.Reporting;
 /// <summary>What a scan leaves in its folder: the trigger, its pictures, the trace plot, scan.json and scan.md.</summary>
 public static class ScanReport
 {
-    public static void Write(string dir, string command, ScanSettings settings, ScanVerdict v, double seconds)
+    /// <summary>A DECREE-only scan (the demo's and the agnostic experiment's).</summary>
+    public static void Write(string dir, string command, ScanSettings settings, ScanVerdict v, double seconds) =>
+        WriteFolder(dir, settings, v.Inversion, ScanSummary.From(v), command, seconds, Markdown(v, settings.Model), null);
+
+    /// <summary>`tbar scan`: both inverted triggers, warp samples on held-out images, and the two-inversion verdict.</summary>
+    public static void Write(string dir, string command, ScanSettings settings, Detection d, ImageDataset samples, long[] sampleIds,
+        double seconds) =>
+        WriteFolder(dir, settings, d.Decree, ScanSummary.From(d), command, seconds, Markdown(d, settings.Model), stage =>
+        {
+            d.Warp.Trigger.Save(stage, settings.Warp?.Bounds ?? new WarpOptions().Bounds);
+            SaveSamples(Path.Combine(stage, "warp-samples.png"), samples, sampleIds, d.Warp.Trigger);
+        });
+
+    static void WriteFolder(string dir, ScanSettings settings, InversionResult decree, ScanSummary summary, string command, double seconds,
+        string markdown, Action<string>? more)
     {
         string? input = File.Exists(settings.Model) || Directory.Exists(settings.Model) ? settings.Model : null;
         AtomicFolder.Write(dir, ScanRecord.FileName, stage =>
         {
-            v.Inversion.Trigger.Save(stage);
+            decree.Trigger.Save(stage);
             string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(settings.Model));
-            Plots.InversionTrace(Path.Combine(stage, "inversion.png"), v.Inversion.Trace, settings.Inversion.SimilarityTarget,
+            Plots.InversionTrace(Path.Combine(stage, "inversion.png"), decree.Trace, settings.Inversion.SimilarityTarget,
                 $"trigger inversion: {name}");
-            ScanRecord.Save(stage, command, settings, v, seconds);
-            AtomicFile.WriteText(Path.Combine(stage, "scan.md"), Markdown(v, settings.Model));
+            more?.Invoke(stage);
+            ScanRecord.Save(stage, command, settings, summary, seconds);
+            AtomicFile.WriteText(Path.Combine(stage, "scan.md"), markdown);
         }, input);
     }
+
+    /// <summary>Clean images on the top row, the same images under <paramref name="trigger"/> below: (3, 2H, n·W).</summary>
+    public static void SaveSamples(string path, ImageDataset data, long[] ids, Attacks.ITrigger trigger)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var images = data.Images(ids);
+        var rows = TorchSharp.torch.cat([images, trigger.Apply(images, ids)], 2);
+        ImageFile.SavePng(path, TorchSharp.torch.cat(rows.unbind(0), 2));
+    }
+
+    public static string Markdown(Detection d, string model) =>
+        $"# tbar scan\n\nModel `{model}`.\n\n**{(d.Backdoored ? "Backdoored" : "Clean")}.** {d.Summary}\n\n" +
+        $"| evidence | DECREE (stamp) | warp |\n|---|---|---|\n" +
+        $"| statistic | PL1 {d.Decree.Pl1:P2} | held-out similarity {d.Warp.Similarity:F3} (unwarped {d.Warp.CleanSimilarity:F3}) |\n" +
+        $"| percentile among clean models | {d.DecreePercentile:F4} | {d.WarpPercentile:F4} |\n" +
+        $"| inferred target | {d.DecreeTarget.Name} ({d.DecreeTarget.Share}) | {d.WarpTarget.Name} ({d.WarpTarget.Share}) |\n" +
+        $"| budget | similarity target {(d.Decree.Reached ? "reached" : "not reached")} | " +
+        $"mean shift {d.Warp.Trigger.MeanShift:F2} px, |r| ≤ {d.Warp.Trigger.ResidualMax:F3} |\n\n" +
+        $"Verdict score {d.Score:F4} against threshold {d.Threshold:F4} ({d.ThresholdSource}).\n\n" +
+        "![mask](mask.png) ![pattern](pattern.png) ![warp samples](warp-samples.png) ![trace](inversion.png)\n";
 
     public static string Markdown(ScanVerdict v, string model) =>
         $"# tbar scan\n\nModel `{model}`.\n\n**{(v.Backdoored ? "Backdoored" : "Clean")}.** {v.Summary}\n\n" +

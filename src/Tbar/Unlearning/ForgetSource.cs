@@ -8,8 +8,8 @@ namespace Tbar.Unlearning;
 
 /// <summary>
 /// Where the forget set comes from, as users type it: <c>trigger:SPEC</c> (a known trigger applied to the defender's
-/// clean images), <c>inverted:DIR</c> (the trigger `tbar scan` recovered; the target defaults to the scan's inferred
-/// one), or <c>images:DIR</c> (a folder of images that already carry the trigger).
+/// clean images), <c>inverted:DIR</c> (the trigger `tbar scan` recovered — the stamp or the warp, whichever scan.json
+/// calls best; the target defaults to the scan's inferred one), or <c>images:DIR</c> (a folder of images that already carry the trigger).
 /// </summary>
 public sealed record ForgetSource(string Kind, string Argument, ITrigger? Trigger, string? InferredTarget)
 {
@@ -23,7 +23,7 @@ public sealed record ForgetSource(string Kind, string Argument, ITrigger? Trigge
             case "trigger":
                 return new ForgetSource(kind, argument, Triggers.Parse(argument), null);
             case "inverted":
-                return new ForgetSource(kind, argument, InvertedTrigger.Load(argument), ScanTarget(argument));
+                return new ForgetSource(kind, argument, Inverted(argument), ScanTarget(argument));
             case "images":
                 if (!Directory.Exists(argument)) throw new TbarException($"{argument}: no such folder (--forget images:DIR)");
                 return new ForgetSource(kind, argument, null, null);
@@ -50,6 +50,20 @@ public sealed record ForgetSource(string Kind, string Argument, ITrigger? Trigge
         // True classes are unknown (-1): the images are taken to be non-target images carrying the trigger.
         var triggered = new ImageDataset(pixels, Enumerable.Repeat(ImageDataset.Unknown, files.Count).ToArray(), clean.ClassNames, $"images:{Argument}");
         return UnlearnTask.FromImages(triggered, clean, pool, target, forgetSize, valSize, seed);
+    }
+
+    /// <summary>
+    /// The trigger in an inverted-trigger folder or file: a warp file is a warp; a folder holding both (a two-inversion scan)
+    /// gives the one scan.json calls best, else the warp when it is alone, else the stamp.
+    /// </summary>
+    static ITrigger Inverted(string path)
+    {
+        if (File.Exists(path)) return Path.GetFileName(path) == InvertedWarp.FileName ? InvertedWarp.Load(path) : InvertedTrigger.Load(path);
+        bool warp = File.Exists(Path.Combine(path, InvertedWarp.FileName)), stamp = File.Exists(Path.Combine(path, InvertedTrigger.FileName));
+        bool useWarp = warp && stamp && File.Exists(Path.Combine(path, ScanRecord.FileName))
+            ? ScanRecord.Load(path).Results.Warp?.Best == "warp"
+            : warp && !stamp;
+        return useWarp ? InvertedWarp.Load(path) : InvertedTrigger.Load(path);
     }
 
     /// <summary>The scan's inferred target, when the folder holds a scan.json (a bare inverted trigger has none).</summary>

@@ -172,12 +172,34 @@ public class ContractTests : TempFolder
             Assert.Equal(File.ReadAllText(Path.Combine(model, name)), File.ReadAllText(Path.Combine(cleaned, name)));
     }
 
+    /// <summary>
+    /// A mini-CLIP calibration of made-up clean statistics at a tiny inversion budget, for tests of the files a scan
+    /// writes (not of its numbers); returns its path under <paramref name="dir"/>.
+    /// </summary>
+    public static string TinyCalibration(string dir)
+    {
+        string path = Path.Combine(dir, "calibration.json");
+        string architecture = ScanCalibration.Load(Path.Combine(TbarRegressionTests.MiniClip(), "scan-calibration.json")).Architecture;
+        var clean = Enumerable.Range(0, 4).Select(i => new CalibrationModel($"clean-seed-{i}", 0.02 + 0.001 * i, 0.7, 0.5 + 0.01 * i)).ToList();
+        var budget = ScanOptions.Default with { Inversion = new InversionOptions(Steps: 3), Warp = new WarpOptions(Steps: 2, Starts: 1) };
+        Detector.Calibrate(clean, [], architecture, 0.05, budget).Save(path);
+        return path;
+    }
+
     [Fact]
     public void UnlearnTakesTheTargetAScanInferred()
     {
         string data = Images(), scanned = Path.Combine(temp, "s"), unlearned = Path.Combine(temp, "u");
-        Run("scan", "--model", TbarRegressionTests.MiniClip(), "--clean", data, "--threshold", "0.05", "--steps", "3", "--out", scanned);
+        // Any percentile above 1e-12 is "backdoored", so --fail-on-backdoor must exit 3.
+        string calibration = TinyCalibration(temp);
+        string[] scanArgs = ["scan", "--model", TbarRegressionTests.MiniClip(), "--clean", data, "--calibration", calibration, "--threshold", "1e-12",
+            "--out", scanned];
+        var stderr = new StringWriter();
+        Assert.Equal(3, TbarCli.Run([.. scanArgs, "--fail-on-backdoor"], new StringWriter(), stderr));
         var scan = ScanRecord.Load(scanned);
+        Assert.True(scan.Results.Backdoored, stderr.ToString());
+        Assert.NotNull(scan.Results.Warp);
+        Assert.True(File.Exists(Path.Combine(scanned, "warp.safetensors")) && File.Exists(Path.Combine(scanned, "warp-samples.png")));
         Assert.Contains(scan.Results.TargetName, Classes);
         Assert.Equal(TbarRegressionTests.MiniClip(), scan.Options.Model);
 

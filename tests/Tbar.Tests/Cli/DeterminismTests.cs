@@ -76,9 +76,11 @@ public class ScanDeterminismTests(FashionMnist6000 data) : TempFolder, IClassFix
     [Trait("Category", "Slow")]
     public void ScanIsBitIdenticalForTheSameSeed()
     {
+        string calibration = ContractTests.TinyCalibration(temp);
         var scans = Twice.Run(temp, "scan", o => ["scan", "--model", Twice.MiniClip, "--clean", data.Spec, "--steps", "20",
-            "--threshold", "0.01", "--seed", "5", "--out", o]);
+            "--calibration", calibration, "--threshold", "0.01", "--seed", "5", "--out", o]);
         Twice.SameBytes(scans, "trigger.safetensors");
+        Twice.SameBytes(scans, "warp.safetensors");
         Twice.SameNumbers(scans, "scan.json");
     }
 }

@@ -18,6 +18,7 @@ public class ReaderProperties
     static readonly Target SafeTensorsReader = Targets.SafeTensorsReader(Scratch);
     static readonly Target ImageDecoder = Targets.ImageDecoder();
     static readonly Target Rn50Checkpoint = Targets.Rn50Checkpoint(Scratch);
+    static readonly Target InvertedWarpReader = Targets.InvertedWarpReader(Scratch);
 
     /// <summary>Runs <paramref name="read"/>; true when it accepted, false when it gave a clear error naming <paramref name="name"/>.</summary>
     public static bool AcceptsOrRejectsClearly(Action read, string name)
@@ -49,6 +50,9 @@ public class ReaderProperties
 
     [Property(MaxTest = Cases)]
     public void MutatedRn50CheckpointsLoadOrGiveAClearError(DoNotSize<int> caseSeed) => Mutated(Rn50Checkpoint, caseSeed.Item);
+
+    [Property(MaxTest = Cases)]
+    public void MutatedInvertedWarpsAreReadOrRejectedClearly(DoNotSize<int> caseSeed) => Mutated(InvertedWarpReader, caseSeed.Item);
 
     static readonly SafeDType[] DTypes = Enum.GetValues<SafeDType>();
 
