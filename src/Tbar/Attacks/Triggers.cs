@@ -19,7 +19,7 @@ public static class Triggers
     {
         var parsed = TriggerSpec.Parse(spec);
         if (!Registry.TryGetValue(parsed.Name, out var make))
-            throw new TbarException($"unknown trigger '{parsed.Name}' (valid: {string.Join(", ", Registry.Keys)}, badclip)");
+            throw new TbarException($"trigger spec '{spec}': unknown trigger '{parsed.Name}' (valid: {string.Join(", ", Registry.Keys)}, badclip)");
         return make(parsed);
     }
 
