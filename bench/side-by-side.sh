@@ -3,7 +3,7 @@
 # Tbar (bench/Tbar.Bench case), interleaved: for each case, ROUNDS rounds of one PyTorch run then one Tbar run, so both
 # see the same load. Each run reports the median of its iterations; the table takes the median over rounds.
 # Runs go to bench/results/side-by-side-runs.jsonl (APPEND=1 keeps earlier runs, e.g. to add MODELS one at a time);
-# writes bench/results/side-by-side.json and .md from all of them, and puts the table into README.md between the
+# writes bench/results/side-by-side.json and .md from all of them, and puts the table into bench/README.md between the
 # speed-table markers.
 #   bench/side-by-side.sh                                  # THREADS=2 ROUNDS=5, every model
 #   MODELS="matmul mini-clip" bench/side-by-side.sh; APPEND=1 MODELS="vit-b-32 rn18-clip" bench/side-by-side.sh
@@ -45,4 +45,4 @@ for c in "${cases[@]}"; do
   done
 done
 "$python" bench/side_by_side_table.py --runs "$runs" --threads "$threads" --load-before "$uptime_before" \
-  --out bench/results/side-by-side.json --table bench/results/side-by-side.md --readme README.md
+  --out bench/results/side-by-side.json --table bench/results/side-by-side.md --readme bench/README.md
