@@ -11,9 +11,6 @@ public static class Triggers
         ["sig"] = s => new Sig(s),
     };
 
-    /// <summary>Names that <see cref="Parse"/> accepts.</summary>
-    public static IReadOnlyCollection<string> Names => Registry.Keys;
-
     /// <summary>Builds the trigger a spec names; an unknown name lists the valid ones.</summary>
     public static ITrigger Parse(string spec)
     {
