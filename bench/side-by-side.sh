@@ -6,7 +6,7 @@
 # replaces only this CPU's earlier runs, so the table keeps one block of rows per machine (APPEND=1 keeps this CPU's
 # earlier runs too, e.g. to add MODELS one at a time). Tbar's runs also record the BLAS path and whether the oneMKL
 # vendor fix was active (docs/speed.md). Writes bench/results/side-by-side.json and .md from all runs, and puts the table
-# into README.md between the speed-table markers.
+# into bench/README.md between the speed-table markers.
 #   bench/side-by-side.sh                                  # THREADS=2 ROUNDS=5, every model
 #   MODELS="matmul mini-clip" bench/side-by-side.sh; APPEND=1 MODELS="vit-b-32 rn18-clip" bench/side-by-side.sh
 set -euo pipefail
@@ -55,4 +55,4 @@ for c in "${cases[@]}"; do
   done
 done
 "$python" bench/side_by_side_table.py --runs "$runs" --threads "$threads" --load-before "$uptime_before" \
-  --out bench/results/side-by-side.json --table bench/results/side-by-side.md --readme README.md
+  --out bench/results/side-by-side.json --table bench/results/side-by-side.md --readme bench/README.md

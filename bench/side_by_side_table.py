@@ -1,4 +1,4 @@
-"""Gathers bench/side-by-side.sh's runs into one JSON, a markdown table, and the README's speed table.
+"""Gathers bench/side-by-side.sh's runs into one JSON, a markdown table, and bench/README.md's speed table.
 
 Each run is a JSON line {round, load, cpu, run: {side, model, kind, ...}}; a case's number per side is the median over
 rounds of each run's median, in images/s (GFLOP/s for the matmul). ratio = Tbar / PyTorch. Cases are kept per CPU: the

@@ -14,6 +14,7 @@ static class ReportCommand
         var command = new Command("report", "Gather analysis sections into one Markdown report.") { inputs, output };
         command.SetAction(r => Run(r.GetValue(inputs)!, r.GetValue(output)!, stdout));
         command.Subcommands.Add(Defences(stdout));
+        command.Subcommands.Add(Results(stdout));
         command.Subcommands.Add(MainCommand.Report(stdout));
         command.Subcommands.Add(UnlearningCommand.Report(stdout));
         return command;
@@ -37,6 +38,27 @@ static class ReportCommand
             string table = DefenceTable.Markdown(r.GetValue(input)!, r.GetValue(label)!, r.GetValue(methods)!);
             AtomicFile.WriteText(r.GetValue(output)!, table);
             stdout.Write(table);
+            return 0;
+        });
+        return command;
+    }
+
+    static Command Results(TextWriter stdout)
+    {
+        var inputs = new Option<string[]>("--in")
+        {
+            Description = "Experiment folders, each with results.json and table.md (or report.md)", Required = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var command = new Command("results", $"Write each folder's {ResultsPage.FileName}: its command, commit and table.") { inputs };
+        command.SetAction(r =>
+        {
+            foreach (var dir in r.GetValue(inputs)!)
+            {
+                string path = Path.Combine(dir, ResultsPage.FileName);
+                AtomicFile.WriteText(path, ResultsPage.Markdown(dir));
+                stdout.WriteLine($"wrote {path}");
+            }
             return 0;
         });
         return command;

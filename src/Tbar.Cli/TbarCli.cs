@@ -12,11 +12,7 @@ public static class TbarCli
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var verbose = new Option<bool>("--verbose") { Description = "On an error, also print the stack trace", Recursive = true };
-        var (device, threads) = ComputeFlags.Create();
-        var root = new RootCommand("Tbar: remove backdoors from CLIP models by trigger-vector arithmetic.") { verbose, device, threads };
-        foreach (var command in Commands(stdout)) root.Add(command);
-        root.Add(PlanCommand.Create(stdout, stderr));
+        var (root, verbose, device, threads) = Build(stdout, stderr);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         ParseResult? parsed = null;
         try
@@ -29,6 +25,19 @@ public static class TbarCli
         {
             return Report(e, parsed?.GetValue(verbose) ?? args.Contains("--verbose"), stderr);
         }
+    }
+
+    /// <summary>The whole command tree, every command with its options (what tests and the docs check read).</summary>
+    public static RootCommand Root(TextWriter stdout, TextWriter stderr) => Build(stdout, stderr).Root;
+
+    static (RootCommand Root, Option<bool> Verbose, Option<string?> Device, Option<int?> Threads) Build(TextWriter stdout, TextWriter stderr)
+    {
+        var verbose = new Option<bool>("--verbose") { Description = "On an error, also print the stack trace", Recursive = true };
+        var (device, threads) = ComputeFlags.Create();
+        var root = new RootCommand("Tbar: remove backdoors from CLIP models by trigger-vector arithmetic.") { verbose, device, threads };
+        foreach (var command in Commands(stdout)) root.Add(command);
+        root.Add(PlanCommand.Create(stdout, stderr));
+        return (root, verbose, device, threads);
     }
 
     /// <summary>The one place exceptions become messages: a TbarException is the user's problem, anything else is ours.</summary>

@@ -21,7 +21,7 @@ public sealed class BadNet : ITrigger, IDisposable
         location = s.Choice("loc", "br", "br", "bl", "tr", "tl", "random");
         seed = s.Int("seed", 0, 0);
         if (pattern == "image" && (path.Length == 0 || !File.Exists(path)))
-            throw new TbarException($"trigger 'badnet': pattern=image needs path=FILE of an existing image (got '{path}')");
+            throw new TbarException($"trigger spec '{s.Source}': pattern=image needs path=FILE of an existing image (got '{path}')");
         s.RejectUnknown();
         spec = TriggerSpec.Format("badnet", ("size", size), ("pattern", pattern), ("loc", location), ("seed", seed))
             + (pattern == "image" ? $",path={path}" : "");
@@ -58,7 +58,7 @@ public sealed class BadNet : ITrigger, IDisposable
     public Tensor Apply(Tensor images, long[] ids)
     {
         long b = images.shape[0], h = images.shape[2], w = images.shape[3];
-        Triggers.RequireFits("badnet", size, h, w);
+        Triggers.RequireFits(spec, size, h, w);
         if (ids.Length != b) throw new ArgumentException($"{ids.Length} ids for a batch of {b}");
         var output = images.clone();
         if (location != "random")

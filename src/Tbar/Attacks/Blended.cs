@@ -19,7 +19,7 @@ public sealed class Blended : ITrigger, IDisposable
         path = s.Text("path", "");
         seed = s.Int("seed", 0, 0);
         if (pattern == "image" && (path.Length == 0 || !File.Exists(path)))
-            throw new TbarException($"trigger 'blended': pattern=image needs path=FILE of an existing image (got '{path}')");
+            throw new TbarException($"trigger spec '{s.Source}': pattern=image needs path=FILE of an existing image (got '{path}')");
         s.RejectUnknown();
         if (pattern == "image") image = ImageFile.LoadRgb(path);
     }

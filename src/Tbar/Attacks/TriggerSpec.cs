@@ -14,10 +14,14 @@ public sealed class TriggerSpec
     /// <summary>Trigger name as typed, lower-case ("badnet").</summary>
     public string Name { get; }
 
-    TriggerSpec(string name, Dictionary<string, string> values)
+    /// <summary>The spec as the user typed it, quoted by every error so that the message names what to fix.</summary>
+    public string Source { get; }
+
+    TriggerSpec(string name, Dictionary<string, string> values, string source)
     {
         Name = name;
         this.values = values;
+        Source = source;
     }
 
     /// <summary>Parses "name" or "name:k=v,k=v"; a malformed spec is an error quoting it.</summary>
@@ -36,7 +40,7 @@ public sealed class TriggerSpec
                 string key = part[..eq].Trim().ToLowerInvariant();
                 if (!values.TryAdd(key, part[(eq + 1)..].Trim())) throw new TbarException($"trigger spec '{spec}': '{key}' given twice");
             }
-        return new TriggerSpec(name, values);
+        return new TriggerSpec(name, values, spec);
     }
 
     /// <summary>A text value, or the default.</summary>
@@ -51,7 +55,7 @@ public sealed class TriggerSpec
     {
         string raw = Text(key, fallback.ToString(CultureInfo.InvariantCulture));
         if (!int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min || v > max)
-            throw new TbarException($"trigger '{Name}': {key}={raw} must be an integer in [{min}, {max}]");
+            throw new TbarException($"trigger spec '{Source}': {key}={raw} must be an integer in [{min}, {max}]");
         return v;
     }
 
@@ -60,7 +64,7 @@ public sealed class TriggerSpec
     {
         string raw = Text(key, fallback.ToString("R", CultureInfo.InvariantCulture));
         if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !(v >= min && v <= max))
-            throw new TbarException($"trigger '{Name}': {key}={raw} must be a number in [{min}, {max}]");
+            throw new TbarException($"trigger spec '{Source}': {key}={raw} must be a number in [{min}, {max}]");
         return v;
     }
 
@@ -68,7 +72,7 @@ public sealed class TriggerSpec
     public string Choice(string key, string fallback, params string[] allowed)
     {
         string v = Text(key, fallback).ToLowerInvariant();
-        if (!allowed.Contains(v)) throw new TbarException($"trigger '{Name}': {key}={v} is not one of {string.Join(", ", allowed)}");
+        if (!allowed.Contains(v)) throw new TbarException($"trigger spec '{Source}': {key}={v} is not one of {string.Join(", ", allowed)}");
         return v;
     }
 
@@ -77,7 +81,7 @@ public sealed class TriggerSpec
     {
         var unknown = values.Keys.Where(k => !used.Contains(k)).ToList();
         if (unknown.Count > 0)
-            throw new TbarException($"trigger '{Name}': unknown option(s) {string.Join(", ", unknown)} (valid: {string.Join(", ", used)})");
+            throw new TbarException($"trigger spec '{Source}': unknown option(s) {string.Join(", ", unknown)} (valid: {string.Join(", ", used)})");
     }
 
     /// <summary>Canonical text: "name:k=v,..." in the given key order.</summary>

@@ -11,15 +11,12 @@ public static class Triggers
         ["sig"] = s => new Sig(s),
     };
 
-    /// <summary>Names that <see cref="Parse"/> accepts.</summary>
-    public static IReadOnlyCollection<string> Names => Registry.Keys;
-
     /// <summary>Builds the trigger a spec names; an unknown name lists the valid ones.</summary>
     public static ITrigger Parse(string spec)
     {
         var parsed = TriggerSpec.Parse(spec);
         if (!Registry.TryGetValue(parsed.Name, out var make))
-            throw new TbarException($"unknown trigger '{parsed.Name}' (valid: {string.Join(", ", Registry.Keys)}, badclip)");
+            throw new TbarException($"trigger spec '{spec}': unknown trigger '{parsed.Name}' (valid: {string.Join(", ", Registry.Keys)}, badclip)");
         return make(parsed);
     }
 

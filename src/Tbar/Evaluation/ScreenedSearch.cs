@@ -20,9 +20,6 @@ public static class Chernoff
         return p < 1 && rate.Total * Kl(rate.Value, p) >= Math.Log(1 / delta);
     }
 
-    /// <summary>Whether the share is shown to be at most <paramref name="p"/> (the same test on the misses).</summary>
-    public static bool Below(Rate rate, double p, double delta) => Above(new Rate(rate.Total - rate.Hits, rate.Total), 1 - p, delta);
-
     static double Kl(double q, double p) => (q > 0 ? q * Math.Log(q / p) : 0) + (q < 1 ? (1 - q) * Math.Log((1 - q) / (1 - p)) : 0);
 }
 

@@ -100,15 +100,6 @@ public sealed class SafeTensorsFile
     public SafeTensorEntry Entry(string name) =>
         byName.TryGetValue(name, out var e) ? e : throw new TbarException($"{Path}: no tensor '{name}'");
 
-    /// <summary>The stored little-endian bytes of a tensor.</summary>
-    public byte[] RawBytes(string name)
-    {
-        var e = Entry(name);
-        var bytes = new byte[e.End - e.Begin];
-        readData(e.Begin, bytes);
-        return bytes;
-    }
-
     /// <summary>A new CPU tensor in its stored dtype and shape.</summary>
     public Tensor ReadTensor(string name)
     {

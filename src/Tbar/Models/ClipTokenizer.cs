@@ -42,7 +42,8 @@ public sealed class ClipTokenizer
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or JsonException)
         {
-            throw new TbarException($"{mergesTxtPath}: cannot build the BPE model ({e.Message})", e);
+            // The two files disagree, or either is malformed: name both.
+            throw new TbarException($"{vocabJsonPath} and {mergesTxtPath}: cannot build the BPE model ({e.Message})", e);
         }
     }
 

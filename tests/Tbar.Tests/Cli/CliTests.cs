@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Tbar.Cli;
@@ -95,19 +96,35 @@ public class CliTests : TempFolder
         Assert.Equal("error: x.safetensors: bad", user.ToString().Trim());
     }
 
+    /// <summary>Every command of the tree as the words that reach it, sub-commands included ("report main").</summary>
+    public static IEnumerable<string[]> CommandPaths(Command command, string[] prefix) =>
+        command.Subcommands.SelectMany(c => CommandPaths(c, [.. prefix, c.Name]).Prepend([.. prefix, c.Name]));
+
     [Fact]
     public void VerboseIsAcceptedByEveryCommand()
     {
-        var (code, _, err) = Run("inspect", "--model", Path.Combine(temp, "missing"), "--verbose");
-        Assert.Equal(TbarCli.UserError, code);
-        Assert.StartsWith("error:", err);
+        // Parsed, not run: missing required options are errors of their own, but --verbose must never be one.
+        var root = TbarCli.Root(new StringWriter(), new StringWriter());
+        var paths = CommandPaths(root, []).ToList();
+        Assert.True(paths.Count > 20, $"only {paths.Count} commands found");
+        foreach (var path in paths)
+        {
+            var parsed = root.Parse([.. path, "--verbose"]);
+            Assert.Equal(path[^1], parsed.CommandResult.Command.Name);
+            Assert.DoesNotContain(parsed.Errors, e => e.Message.Contains("--verbose"));
+        }
     }
 
-    [Fact]
-    public void UnknownOptionsAreUsageErrors()
+    [Theory]
+    [InlineData("inspect", "--no-such-flag")]
+    [InlineData("report", "main", "--in", "x", "--no-such-flag")]
+    [InlineData("no-such-command")]
+    public void UnknownOptionsAndCommandsAreUsageErrorsNamingTheWord(params string[] args)
     {
-        var (code, _, _) = Run("inspect", "--no-such-flag");
-        Assert.NotEqual(0, code);
+        var (code, stdout, err) = Run(args);
+        Assert.Equal(TbarCli.UserError, code);
+        Assert.Contains($"Unrecognized command or argument '{args[^1]}'", err);
+        Assert.Contains("Usage:", stdout);
     }
 
     [Fact]

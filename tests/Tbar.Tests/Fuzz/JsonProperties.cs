@@ -84,6 +84,6 @@ public class JsonProperties : TempFolder
     public void MutatedVocabulariesGiveATokenizerOrAClearError(DoNotSize<int> caseSeed)
     {
         string vocab = Write("vocab.json", Mutate(File.ReadAllText(Path.Combine(MiniClip, "vocab.json")), caseSeed.Item));
-        ReaderProperties.AcceptsOrRejectsClearly(() => ClipTokenizer.FromFiles(vocab, Path.Combine(MiniClip, "merges.txt")).Encode("a bag"), "");
+        ReaderProperties.AcceptsOrRejectsClearly(() => ClipTokenizer.FromFiles(vocab, Path.Combine(MiniClip, "merges.txt")).Encode("a bag"), vocab);
     }
 }

@@ -23,6 +23,8 @@ public class ReaderProperties
     /// <summary>Runs <paramref name="read"/>; true when it accepted, false when it gave a clear error naming <paramref name="name"/>.</summary>
     public static bool AcceptsOrRejectsClearly(Action read, string name)
     {
+        // An empty name would make the check below pass for any message.
+        Assert.False(string.IsNullOrEmpty(name), "the error's expected subject must be named");
         try
         {
             read();

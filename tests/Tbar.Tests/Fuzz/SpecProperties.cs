@@ -28,7 +28,7 @@ public class SpecProperties
     static void TriggerOrClearError(string spec)
     {
         ITrigger? trigger = null;
-        if (!ReaderProperties.AcceptsOrRejectsClearly(() => trigger = Triggers.Parse(spec), "")) return;
+        if (!ReaderProperties.AcceptsOrRejectsClearly(() => trigger = Triggers.Parse(spec), $"'{spec}'")) return;
         // An accepted spec is canonical: it rebuilds the same trigger, and the trigger works on a small batch or says why not.
         Assert.Equal(trigger!.Spec, Triggers.Parse(trigger.Spec).Spec);
         using var images = rand(2, 3, 8, 8, generator: new Generator(1));
@@ -37,7 +37,7 @@ public class SpecProperties
             using var output = trigger.Apply(images, [5, 9]);
             Assert.Equal(images.shape, output.shape);
             Assert.True(output.isfinite().all().item<bool>(), trigger.Spec);
-        }, "");
+        }, $"'{trigger.Spec}'");
     }
 
     [Property(MaxTest = Cases)]
@@ -53,7 +53,13 @@ public class SpecProperties
         string[] kinds = ["trigger", "inverted", "images", "", "Trigger", "x"];
         string argument = rng.Next(2) == 0 ? Spec(rng) : Values[rng.Next(Values.Length)];
         string text = kinds[rng.Next(kinds.Length)] + (rng.Next(6) == 0 ? "" : ":") + argument;
-        ReaderProperties.AcceptsOrRejectsClearly(() => ForgetSource.Parse(text).Target(rng.Next(2) == 0 ? "Bag" : null), "");
+        // A known kind with an argument is rejected for the argument (a spec or a folder); anything else for the quoted text.
+        int colon = text.IndexOf(':');
+        string typedKind = colon < 0 ? text : text[..colon], typedArgument = colon < 0 ? "" : text[(colon + 1)..];
+        bool known = typedKind is "trigger" or "inverted" or "images" && typedArgument.Length > 0;
+        ForgetSource? source = null;
+        if (!ReaderProperties.AcceptsOrRejectsClearly(() => source = ForgetSource.Parse(text), known ? typedArgument : $"'{text}'")) return;
+        ReaderProperties.AcceptsOrRejectsClearly(() => source!.Target(rng.Next(2) == 0 ? "Bag" : null), "--target");
     }
 
     [Property(MaxTest = Cases)]
@@ -65,7 +71,10 @@ public class SpecProperties
         string text = kinds[rng.Next(kinds.Length)] + (rng.Next(6) == 0 ? "" : ":") + folders[rng.Next(folders.Length)];
         // The bare fashion-mnist spec names the installed dataset: a valid input, and too slow to load 1,000 times.
         if (text.Split(':')[0].ToLowerInvariant() is "fashion-mnist" or "fmnist" && !text.Contains('/')) return;
-        Assert.False(ReaderProperties.AcceptsOrRejectsClearly(() => DataSpec.Load(text, 28).Dispose(), ""), text);
+        // The error names the folder that is missing or unreadable (what follows the first colon), or else the quoted spec.
+        int colon = text.IndexOf(':');
+        string folder = colon < 0 ? "" : text[(colon + 1)..];
+        Assert.False(ReaderProperties.AcceptsOrRejectsClearly(() => DataSpec.Load(text, 28).Dispose(), folder.Length > 0 ? folder : $"'{text}'"), text);
     }
 }
 

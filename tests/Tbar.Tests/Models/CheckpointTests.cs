@@ -144,7 +144,14 @@ public class CheckpointTests : TempFolder
         {
             Assert.Equal(e.DType, actual.Entry(e.Name).DType);
             Assert.Equal(e.Shape, actual.Entry(e.Name).Shape);
-            Assert.True(expected.RawBytes(e.Name).SequenceEqual(actual.RawBytes(e.Name)), $"tensor {e.Name} differs");
+            Assert.True(StoredBytes(expected, e.Name).SequenceEqual(StoredBytes(actual, e.Name)), $"tensor {e.Name} differs");
         }
+    }
+
+    /// <summary>A tensor's bytes as stored (read in its stored dtype, so nothing is converted).</summary>
+    internal static byte[] StoredBytes(SafeTensorsFile file, string name)
+    {
+        using var t = file.ReadTensor(name);
+        return t.bytes.ToArray();
     }
 }
