@@ -36,7 +36,7 @@ static class ScanCommand
         var command = new Command("scan", "Is this model backdoored? Invert a stamp (DECREE) and a warp, judge both against clean models.")
             { model, tokenizer, clean, threshold, calibration, steps, seed, fail, output };
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(tokenizer), r.GetValue(clean)!, r.GetValue(threshold), r.GetValue(calibration),
-            r.GetValue(steps), r.GetValue(seed), r.GetValue(output)!, stdout) is { } d && d.Backdoored && r.GetValue(fail) ? Backdoored : 0);
+            r.GetValue(steps), r.GetValue(seed), r.GetValue(output)!, stdout) && r.GetValue(fail) ? Backdoored : 0);
         command.Subcommands.Add(CalibrateCommand(stdout));
         command.Subcommands.Add(CleanModelsCommand(stdout));
         return command;
@@ -104,15 +104,19 @@ static class ScanCommand
         return command;
     }
 
-    static Detection Run(string modelPath, string? tokenizerDir, string cleanSpec, double? threshold, string? calibrationPath, int? steps, long seed,
+    /// <summary>Scans; returns whether the verdict is "backdoored".</summary>
+    static bool Run(string modelPath, string? tokenizerDir, string cleanSpec, double? threshold, string? calibrationPath, int? steps, long seed,
         string outDir, TextWriter stdout)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         AtomicFolder.Check(outDir, "scan.json", modelPath);
         using var clip = ClipCheckpoint.Load(modelPath);
-        var (verdict, limit, source) = Threshold(clip, threshold, calibrationPath);
+        var calibration = Calibration(clip, calibrationPath);
         using var data = DataSpec.Load(cleanSpec, clip.Config.Vision.ImageSize);
         using var head = ZeroShotHead.ForClasses(clip, Tokenizers.For(clip, tokenizerDir), data.Train.ClassNames);
+        if (calibration.File.Verdict == null)
+            return DecreeOnly(clip, head, data, calibration, threshold, steps, seed, modelPath, cleanSpec, outDir, clock, stdout);
+        var (verdict, limit, source) = Threshold(calibration, threshold);
         var inversion = verdict.Scan.Inversion with { Seed = seed, Steps = steps ?? verdict.Scan.Inversion.Steps };
         var options = verdict.Scan with { Inversion = inversion };
         var detection = ProgressBar.Run(stdout, "trigger inversions", p =>
@@ -122,10 +126,11 @@ static class ScanCommand
             clock.Elapsed.TotalSeconds);
         stdout.WriteLine(detection.Summary);
         stdout.WriteLine($"wrote {outDir}");
-        return detection;
+        return detection.Backdoored;
     }
 
-    static (VerdictCalibration Verdict, double Threshold, string Source) Threshold(Clip clip, double? threshold, string? calibrationPath)
+    /// <summary>The calibration file (default: the shipped one), checked against the model's architecture.</summary>
+    static (ScanCalibration File, string Path) Calibration(Clip clip, string? calibrationPath)
     {
         string path = calibrationPath ?? ShippedCalibration;
         var calibration = ScanCalibration.Load(path);
@@ -133,8 +138,32 @@ static class ScanCommand
         if (calibration.Architecture != architecture)
             throw new TbarException($"{path} was calibrated on '{calibration.Architecture}', this model is '{architecture}': " +
                 "calibrate on clean models of this architecture (`tbar scan calibrate`)");
-        var verdict = calibration.Verdict ?? throw new TbarException($"{path}: holds only DECREE's PL1 threshold; re-run `tbar scan calibrate` " +
-            "to calibrate the two-inversion verdict");
+        return (calibration, path);
+    }
+
+    /// <summary>
+    /// A calibration made before the warp inversion holds DECREE's PL1 rule alone: the scan runs that rule (a stamp inversion
+    /// only) and says so, rather than refusing; `tbar scan calibrate` makes the two-inversion verdict.
+    /// </summary>
+    static bool DecreeOnly(Clip clip, ZeroShotHead head, Data.DataSplits data, (ScanCalibration File, string Path) calibration, double? threshold,
+        int? steps, long seed, string modelPath, string cleanSpec, string outDir, System.Diagnostics.Stopwatch clock, TextWriter stdout)
+    {
+        stdout.WriteLine($"{calibration.Path} holds DECREE's PL1 rule only, so this scan inverts a stamp and not a warp; " +
+            "`tbar scan calibrate` makes the two-inversion verdict (docs/detection.md)");
+        double limit = threshold ?? calibration.File.Threshold;
+        string source = threshold == null ? $"{calibration.Path}: {calibration.File.Rule}" : "--threshold";
+        var options = ScanOptions.Default with { Inversion = ScanOptions.Default.Inversion with { Seed = seed, Steps = steps ?? ScanOptions.Default.Inversion.Steps } };
+        var verdict = ProgressBar.Run(stdout, "trigger inversion", p => Scanner.Scan(clip, head, data.Train, data.TrainIndices, limit, source, options, p));
+        ScanReport.Write(outDir, Environment.CommandLine, ScanSettings.Of(modelPath, cleanSpec, options), verdict, clock.Elapsed.TotalSeconds);
+        stdout.WriteLine(verdict.Summary);
+        stdout.WriteLine($"wrote {outDir}");
+        return verdict.Backdoored;
+    }
+
+    static (VerdictCalibration Verdict, double Threshold, string Source) Threshold((ScanCalibration File, string Path) calibration, double? threshold)
+    {
+        var (file, path) = calibration;
+        var verdict = file.Verdict!;
         if (threshold == null) return (verdict, verdict.Threshold, $"{path}: {verdict.Rule}");
         if (!(threshold > 0 && threshold < 1)) throw new TbarException($"--threshold {threshold} must be a percentile in (0, 1)");
         return (verdict, threshold.Value, "--threshold");

@@ -12,10 +12,13 @@ namespace Tbar.Inversion;
 /// <param name="Images">Clean images the inversion optimises on.</param>
 /// <param name="HeldOut">Further clean images on which similarity and the inferred target are measured.</param>
 /// <param name="Warp">The warp inversion's settings (null: its defaults).</param>
-public sealed record ScanOptions(InversionOptions Inversion, int Images = 2000, int HeldOut = 1000, WarpOptions? Warp = null)
+public sealed record ScanOptions(InversionOptions Inversion, int Images = 2000, int HeldOut = 1000,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] WarpOptions? Warp = null)
 {
     public static ScanOptions Default => new(new InversionOptions());
 
+    /// <summary>The warp inversion's settings (the defaults when none are set); not a record field of its own.</summary>
+    [JsonIgnore]
     public WarpOptions WarpSettings => Warp ?? new WarpOptions();
 }
 

@@ -94,7 +94,7 @@ public class ArchitectureTests : TempFolder
         Assert.Equal(input.Entries.Select(Describe), output.Entries.Select(Describe));
         var statistics = input.Entries.Select(e => e.Name).Where(k => k.Contains("running_") || k.EndsWith("num_batches_tracked")).ToList();
         Assert.Equal(55 * 3, statistics.Count);
-        Assert.All(statistics, k => Assert.Equal(input.RawBytes(k), output.RawBytes(k)));
+        Assert.All(statistics, k => Assert.Equal(Models.CheckpointTests.StoredBytes(input, k), Models.CheckpointTests.StoredBytes(output, k)));
 
         Run("scan", "--model", model, "--tokenizer", tokenizer, "--clean", data, "--threshold", "0.05", "--steps", "3", "--out", scanned);
         Assert.True(File.Exists(Path.Combine(scanned, "trigger.safetensors")));

@@ -188,6 +188,22 @@ public class ContractTests : TempFolder
     }
 
     [Fact]
+    public void AScanWithTheShippedDecreeOnlyCalibrationRunsThatRuleAndSaysSo()
+    {
+        string data = Images(), scanned = Path.Combine(temp, "s");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        // Threshold 1 (PL1 < 100 %): every stamp is "backdoored", so --fail-on-backdoor exits 3 through the DECREE-only path too.
+        int code = TbarCli.Run(["scan", "--model", TbarRegressionTests.MiniClip(), "--clean", data, "--steps", "3", "--threshold", "1",
+            "--fail-on-backdoor", "--out", scanned], stdout, stderr);
+        Assert.True(code == 3, stderr.ToString());
+        Assert.Contains("holds DECREE's PL1 rule only", stdout.ToString());
+        var scan = ScanRecord.Load(scanned);
+        Assert.True(scan.Results.Backdoored);
+        Assert.Null(scan.Results.Warp);
+    }
+
+    [Fact]
     public void UnlearnTakesTheTargetAScanInferred()
     {
         string data = Images(), scanned = Path.Combine(temp, "s"), unlearned = Path.Combine(temp, "u");
