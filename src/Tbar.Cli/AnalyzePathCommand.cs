@@ -19,7 +19,8 @@ static partial class AnalyzeCommand
             var clock = System.Diagnostics.Stopwatch.StartNew();
             string dir = r.GetValue(unlearned)!;
             var result = PathAnalysis.Run(dir, r.GetValue(points));
-            stdout.Write(AnalysisReport.StraightPath(r.GetValue(output)!, Environment.CommandLine, dir, result, Unlearning.UnlearnRecord.Load(dir).Seed,
+            stdout.Write(AnalysisReport.StraightPath(r.GetValue(output)!, Environment.CommandLine, dir, result,
+                Unlearning.UnlearnRecord.Load(dir).Seed,
                 clock.Elapsed.TotalSeconds));
             return 0;
         });

@@ -27,12 +27,15 @@ static class ScanCommand
         var model = new Option<string>("--model") { Description = "Model folder or .safetensors file to scan", Required = true };
         var tokenizer = TokenizerOption();
         var clean = CleanOption();
-        var threshold = new Option<double?>("--threshold") { Description = "Threshold on the verdict's score, a percentile in (0, 1) (default: calibrated)" };
-        var calibration = new Option<string?>("--calibration") { Description = "Calibration JSON from `tbar scan calibrate` (default: the mini-CLIP's)" };
+        var threshold = new Option<double?>("--threshold")
+            { Description = "Threshold on the verdict's score, a percentile in (0, 1) (default: calibrated)" };
+        var calibration = new Option<string?>("--calibration")
+            { Description = "Calibration JSON from `tbar scan calibrate` (default: the mini-CLIP's)" };
         var steps = new Option<int?>("--steps") { Description = "DECREE inversion steps (default: the calibration's)" };
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var fail = new Option<bool>("--fail-on-backdoor") { Description = $"Exit with code {Backdoored} when the verdict is \"backdoored\"" };
-        var output = new Option<string>("--out") { Description = "Output folder: both inverted triggers, pictures, scan.json, scan.md", Required = true };
+        var output = new Option<string>("--out") { Description = "Output folder: both inverted triggers, pictures, scan.json, scan.md",
+            Required = true };
         var command = new Command("scan", "Is this model backdoored? Invert a stamp (DECREE) and a warp, judge both against clean models.")
             { model, tokenizer, clean, threshold, calibration, steps, seed, fail, output };
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(tokenizer), r.GetValue(clean)!, r.GetValue(threshold), r.GetValue(calibration),
@@ -63,10 +66,14 @@ static class ScanCommand
         var tokenizer = TokenizerOption();
         var clean = CleanOption();
         var steps = new Option<int>("--steps") { Description = "DECREE inversion steps", DefaultValueFactory = _ => new InversionOptions().Steps };
-        var warpSteps = new Option<int>("--warp-steps") { Description = "Warp inversion steps per start", DefaultValueFactory = _ => new WarpOptions().Steps };
-        var shift = new Option<double>("--warp-shift") { Description = "Warp budget: largest control-point shift, pixels", DefaultValueFactory = _ => new WarpOptions().MaxShift };
-        var residual = new Option<double>("--warp-residual") { Description = "Warp budget: largest |residual|", DefaultValueFactory = _ => new WarpOptions().Residual };
-        var batch = new Option<int>("--batch") { Description = "Images per step of both inversions", DefaultValueFactory = _ => new WarpOptions().BatchSize };
+        var warpSteps = new Option<int>("--warp-steps") { Description = "Warp inversion steps per start",
+            DefaultValueFactory = _ => new WarpOptions().Steps };
+        var shift = new Option<double>("--warp-shift") { Description = "Warp budget: largest control-point shift, pixels",
+            DefaultValueFactory = _ => new WarpOptions().MaxShift };
+        var residual = new Option<double>("--warp-residual") { Description = "Warp budget: largest |residual|",
+            DefaultValueFactory = _ => new WarpOptions().Residual };
+        var batch = new Option<int>("--batch") { Description = "Images per step of both inversions",
+            DefaultValueFactory = _ => new WarpOptions().BatchSize };
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "Calibration JSON to write", Required = true };
         var command = new Command("calibrate", "Fit the verdict on models known to be clean, at a target false-positive rate.")
@@ -74,7 +81,8 @@ static class ScanCommand
         command.SetAction(r => Calibrate(r.GetValue(models)!, r.GetValue(heldOut) ?? [], r.GetValue(fpr), r.GetValue(clean)!, ScanOptions.Default with
         {
             Inversion = new InversionOptions(Steps: r.GetValue(steps), BatchSize: r.GetValue(batch), Seed: r.GetValue(seed)),
-            Warp = new WarpOptions(Steps: r.GetValue(warpSteps), BatchSize: r.GetValue(batch), MaxShift: r.GetValue(shift), Residual: r.GetValue(residual)),
+            Warp = new WarpOptions(Steps: r.GetValue(warpSteps), BatchSize: r.GetValue(batch), MaxShift: r.GetValue(shift),
+                Residual: r.GetValue(residual)),
         }, r.GetValue(output)!, stdout));
         return command;
     }
@@ -152,8 +160,10 @@ static class ScanCommand
             "`tbar scan calibrate` makes the two-inversion verdict (docs/detection.md)");
         double limit = threshold ?? calibration.File.Threshold;
         string source = threshold == null ? $"{calibration.Path}: {calibration.File.Rule}" : "--threshold";
-        var options = ScanOptions.Default with { Inversion = ScanOptions.Default.Inversion with { Seed = seed, Steps = steps ?? ScanOptions.Default.Inversion.Steps } };
-        var verdict = ProgressBar.Run(stdout, "trigger inversion", p => Scanner.Scan(clip, head, data.Train, data.TrainIndices, limit, source, options, p));
+        var options = ScanOptions.Default with { Inversion = ScanOptions.Default.Inversion with { Seed = seed,
+            Steps = steps ?? ScanOptions.Default.Inversion.Steps } };
+        var verdict = ProgressBar.Run(stdout, "trigger inversion", p => Scanner.Scan(clip, head, data.Train, data.TrainIndices, limit, source,
+            options, p));
         ScanReport.Write(outDir, Environment.CommandLine, ScanSettings.Of(modelPath, cleanSpec, options), verdict, clock.Elapsed.TotalSeconds);
         stdout.WriteLine(verdict.Summary);
         stdout.WriteLine($"wrote {outDir}");

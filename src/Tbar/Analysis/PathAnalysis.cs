@@ -60,7 +60,8 @@ public static class PathAnalysis
         var record = UnlearnRecord.Load(unlearnedDir);
         string forget = record.Options.Forget;
         if (!forget.StartsWith("trigger:"))
-            throw new TbarException($"{System.IO.Path.Combine(unlearnedDir, UnlearnRecord.FileName)}: the path needs a run with --forget trigger:SPEC (got {forget})");
+            throw new TbarException($"{System.IO.Path.Combine(unlearnedDir, UnlearnRecord.FileName)}: the path needs a run with " +
+                $"--forget trigger:SPEC (got {forget})");
         using var model = ClipCheckpoint.Load(record.Options.Model);
         using var cleaned = ClipCheckpoint.Load(unlearnedDir);
         using var data = Data.DataSpec.Load(record.Options.Val, model.Config.Vision.ImageSize);

@@ -20,7 +20,8 @@ public sealed class ImageDataset : IDisposable
             throw new ArgumentException("pixels must be uint8 (N, 1|3, H, W)");
         if (pixels.shape[0] != labels.Length) throw new ArgumentException("one label per image");
         // −1 is "true class unknown" (a folder of triggered images, see UnlearnTask.ForgetLabelsKnown).
-        if (labels.Any(l => l < Unknown || l >= classNames.Count)) throw new TbarException($"{source}: a label is outside the {classNames.Count} classes");
+        if (labels.Any(l => l < Unknown || l >= classNames.Count))
+            throw new TbarException($"{source}: a label is outside the {classNames.Count} classes");
         Pixels = pixels;
         Labels = labels;
         ClassNames = classNames;

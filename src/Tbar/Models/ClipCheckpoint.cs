@@ -79,7 +79,8 @@ public static class ClipCheckpoint
             if (File.Exists(w)) throw new TbarException($"{dir}: has {Path.GetFileName(w)} but no {Path.GetFileName(c)}");
         }
         var pickles = Directory.EnumerateFiles(dir).Where(f => PickleSuffixes.Contains(Path.GetExtension(f).ToLowerInvariant())).ToList();
-        string hint = pickles.Count > 0 ? $" (found {Path.GetFileName(pickles[0])}: pickle checkpoints are never loaded; convert to safetensors)" : "";
+        string hint = pickles.Count > 0
+            ? $" (found {Path.GetFileName(pickles[0])}: pickle checkpoints are never loaded; convert to safetensors)" : "";
         throw new TbarException($"{dir}: not a CLIP model folder: expected config.json + model.safetensors (Hugging Face), " +
             $"open_clip_config.json + open_clip_model.safetensors (open_clip) or tbar_config.json + tbar_model.safetensors (Tbar){hint}");
     }
@@ -103,7 +104,8 @@ public static class ClipCheckpoint
             {
                 var target = parameters[rule.Internal];
                 using var scope = NewDisposeScope();
-                var stored = rule.External.Select((key, i) => ReadChecked(file, key, rule.ExternalShape(target.shape, i), target.is_floating_point())).ToList();
+                var stored = rule.External.Select((key, i) => ReadChecked(file, key, rule.ExternalShape(target.shape, i),
+                    target.is_floating_point())).ToList();
                 foreach (var (key, t) in rule.External.Zip(stored)) dtypes[key] = t.dtype;
                 target.copy_(rule.ToInternal(stored).to(target.dtype));
                 if (!target.isfinite().all().item<bool>())

@@ -65,7 +65,8 @@ public sealed record ModifiedResNetConfig(int ImageSize, IReadOnlyList<int> Laye
         ClipConfig.Require(Layers.Count == 4, source, $"a ModifiedResNet has 4 stages, 'layers' lists {Layers.Count}");
         ClipConfig.Require(Layers.All(n => n is > 0 and <= 1024) && Width is > 0 and <= 4096 && Heads > 0, source,
             "ModifiedResNet sizes must be positive (≤ 1024 blocks per stage, width ≤ 4096)");
-        ClipConfig.Require(ImageSize >= 32 && ImageSize % 32 == 0, source, $"a ModifiedResNet needs an image size that is a multiple of 32 (got {ImageSize})");
+        ClipConfig.Require(ImageSize >= 32 && ImageSize % 32 == 0, source,
+            $"a ModifiedResNet needs an image size that is a multiple of 32 (got {ImageSize})");
         ClipConfig.Require(FeatureWidth % Heads == 0, source, $"attention-pool width {FeatureWidth} is not divisible by {Heads} heads");
     }
 

@@ -29,7 +29,8 @@ sealed class SelfAttention : nn.Module<Tensor, Tensor>
         long b = x.shape[0], l = x.shape[1], d = x.shape[2];
         // (B, L, 3D) → (3, B, heads, L, D/heads)
         using var qkv = F.linear(x, inProjWeight, inProjBias).view(b, l, 3, heads, d / heads).permute(2, 0, 3, 1, 4);
-        using var attended = AttentionMath.PlainActive ? Plain(qkv[0], qkv[1], qkv[2]) : F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], is_casual: causal);
+        using var attended = AttentionMath.PlainActive ? Plain(qkv[0], qkv[1], qkv[2]) : F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2],
+            is_casual: causal);
         using var merged = attended.transpose(1, 2).reshape(b, l, d);
         return outProj.forward(merged);
     }

@@ -142,12 +142,14 @@ public static class AutoMethod
         var best = rows.Aggregate((a, b) => Better(b, a) ? b : a);
         if (!best.Removes)
             return new(null, $"No candidate brought validation ASR to ≤ {AsrTarget:P0}; the lowest was {best.Method} " +
-                $"({best.Validation.AttackSuccess.Value:P2}). Do not deploy this model; collect more clean data or a better forget set.", rows, skipped);
+                $"({best.Validation.AttackSuccess.Value:P2}). Do not deploy this model; collect more clean data or a better forget set.", rows,
+                    skipped);
         string kind = best.Alpha is > 0 ? $"negation with α = {best.Alpha:G3}" + (Methods.IncludesRepair(best.Method) ? " and a re-fit" : "")
             : best.Alpha is 0 ? "its chosen α is 0, so it is a repair, not TBAR" : "a fine-tuning method, not arithmetic";
         string durability = best.DurabilityAsr == null ? "its durability was not measured"
             : best.Durable
-            ? $"after one clean epoch on {DurabilitySize} held-out images its validation ASR is {best.DurabilityAsr:P2} (≤ {DurabilityBar:P0}: durable)"
+            ? $"after one clean epoch on {DurabilitySize} held-out images its validation ASR is {best.DurabilityAsr:P2} " +
+                $"(≤ {DurabilityBar:P0}: durable)"
             : $"**warning:** after one clean epoch on held-out images its validation ASR is {best.DurabilityAsr:P2} (> {DurabilityBar:P0}): " +
                 "no candidate that removes the backdoor is durable, so this one mutes it rather than removing it";
         var beaten = rows.Where(r => r != best && r.Removes && r.Validation.CleanAccuracy.Value > best.Validation.CleanAccuracy.Value && !r.Durable)

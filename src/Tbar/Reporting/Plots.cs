@@ -45,7 +45,8 @@ public static class Plots
             var withTarget = choice.Curve.Where(p => p.TargetClass != null).ToList();
             if (withTarget.Count > 0)
             {
-                var target = plot.Add.Scatter(withTarget.Select(p => p.Alpha).ToArray(), withTarget.Select(p => p.TargetClass!.Value).ToArray(), color);
+                var target = plot.Add.Scatter(withTarget.Select(p => p.Alpha).ToArray(), withTarget.Select(p => p.TargetClass!.Value).ToArray(),
+                    color);
                 target.LinePattern = LinePattern.Dotted;
                 target.LegendText = $"{name} target-class CA";
             }

@@ -8,7 +8,8 @@ namespace Tbar.Unlearning;
 public static class FineTuneVectors
 {
     /// <summary>τ_t = θ_b+t − θ_b over the image tower; the model is back at θ_b afterwards (bit for bit).</summary>
-    public static TaskVector TriggerVector(Clip model, ZeroShotHead head, UnlearnTask task, TrainOptions recipe, IProgress<TrainProgress>? progress) =>
+    public static TaskVector TriggerVector(Clip model, ZeroShotHead head, UnlearnTask task, TrainOptions recipe,
+        IProgress<TrainProgress>? progress) =>
         FineTuneVector(model, head, task.Forget.Indices.Length, positions => task.ForgetBatch(positions, model.Config.Preprocess), recipe,
             VectorMetadata(model, task, recipe), progress);
 
@@ -21,7 +22,8 @@ public static class FineTuneVectors
     };
 
     /// <summary>The image-tower weight change of one fine-tune run; the model's weights are restored afterwards.</summary>
-    public static TaskVector FineTuneVector(Clip model, ZeroShotHead head, int count, Func<long[], (TorchSharp.torch.Tensor, TorchSharp.torch.Tensor)> batch,
+    public static TaskVector FineTuneVector(Clip model, ZeroShotHead head, int count, Func<long[], (TorchSharp.torch.Tensor,
+        TorchSharp.torch.Tensor)> batch,
         TrainOptions recipe, IReadOnlyDictionary<string, string>? metadata, IProgress<TrainProgress>? progress = null)
         => FineTuneVector(model, () => FineTune.Train(model, head, count, batch, recipe, progress), metadata);
 

@@ -48,7 +48,8 @@ public sealed record ForgetSource(string Kind, string Argument, ITrigger? Trigge
         using var scope = NewDisposeScope();
         var pixels = stack(files.Select(f => Preprocess.LoadSquareBytes(f, imageSize)).ToArray()).MoveToOuterDisposeScope();
         // True classes are unknown (-1): the images are taken to be non-target images carrying the trigger.
-        var triggered = new ImageDataset(pixels, Enumerable.Repeat(ImageDataset.Unknown, files.Count).ToArray(), clean.ClassNames, $"images:{Argument}");
+        var triggered = new ImageDataset(pixels, Enumerable.Repeat(ImageDataset.Unknown, files.Count).ToArray(), clean.ClassNames,
+            $"images:{Argument}");
         return UnlearnTask.FromImages(triggered, clean, pool, target, forgetSize, valSize, seed);
     }
 

@@ -27,7 +27,8 @@ public static class Methods
         // TBAR with the trigger vector estimated under an embedding-consistency penalty on clean images (see the README).
         ["tbar-consistent"] = new((m, h, t, o, p) => TbarMethod.Run(m, h, t, o.Consistent, p, "tbar-consistent")),
         // Kept as an alias of `tbar --ca-floor 0.75`, the name the README's earlier tables use.
-        ["tbar-floor75"] = new((m, h, t, o, p) => TbarMethod.Run(m, h, t, o.Tbar with { Rule = o.Tbar.Rule with { CaFloor = 0.75 } }, p, "tbar-floor75")),
+        ["tbar-floor75"] = new((m, h, t, o, p) => TbarMethod.Run(m, h, t, o.Tbar with { Rule = o.Tbar.Rule with { CaFloor = 0.75 } }, p,
+            "tbar-floor75")),
         ["tbar-refit"] = new((m, h, t, o, p) => TbarRefit.Run(m, h, t, o.Tbar, o.Refit, p), Repairs: true, NeedsForgetLabels: true),
         ["tbar-proj"] = new((m, h, t, o, _) => ProjectedTbar.Run(m, h, t, o.Tbar)),
         ["repair"] = new((m, h, t, o, _) => TbarRefit.RepairOnly(m, h, t, o.Refit), Repairs: true, NeedsForgetLabels: true),
@@ -65,7 +66,8 @@ public static class Methods
             return;
         }
         if (!Registry.ContainsKey(name))
-            throw new TbarException($"unknown method '{name}' (valid: {string.Join(", ", Registry.Keys)}, or {EstimatorPrefix}ESTIMATOR with an estimator of " +
+            throw new TbarException($"unknown method '{name}' (valid: {string.Join(", ", Registry.Keys)}, " +
+                $"or {EstimatorPrefix}ESTIMATOR with an estimator of " +
                 $"{string.Join(", ", TauEstimators.Names)})");
     }
 

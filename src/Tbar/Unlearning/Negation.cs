@@ -13,9 +13,11 @@ public static class Negation
 {
     /// <summary>
     /// The rule's α for θ_b − α·τ on <paramref name="task"/>'s validation split. The model is back at θ_b afterwards; write the
-    /// choice with <see cref="Apply(Clip, TaskVector, double)"/>. <paramref name="atAlpha"/> runs after each edit, before the evaluation (e.g. a re-fit).
+    /// choice with <see cref="Apply(Clip, TaskVector, double)"/>. <paramref name="atAlpha"/> runs after each edit, before the
+    /// evaluation (e.g. a re-fit).
     /// </summary>
-    public static AlphaChoice Choose(Clip model, ZeroShotHead head, UnlearnTask task, TaskVector tau, AlphaRule rule, Action<double>? atAlpha = null) =>
+    public static AlphaChoice Choose(Clip model, ZeroShotHead head, UnlearnTask task, TaskVector tau, AlphaRule rule,
+        Action<double>? atAlpha = null) =>
         Choose(model, [tau], a => [-a], a => task.Point(model, head, a), a => task.Look(model, head, a, rule.LookSize), rule, atAlpha);
 
     /// <summary>
