@@ -251,7 +251,8 @@ public static class MainExperiment
         };
     });
 
-    static string RowFile(string dir, string name) => Path.Combine(dir, name + ".json");
+    // "tbar:NAME" rows: a colon is not allowed in file names on every system a clone may land on.
+    static string RowFile(string dir, string name) => Path.Combine(dir, name.Replace(':', '_') + ".json");
 
     /// <summary>Every finished row under <paramref name="outDir"/> (any model, attack, seed), in a stable order.</summary>
     public static List<MainRow> Collect(string outDir) => !Directory.Exists(outDir) ? [] : Directory
