@@ -19,6 +19,12 @@ public static class Plots
         var chosen = plot.Add.VerticalLine(choice.Alpha);
         chosen.LegendText = $"chosen α = {choice.Alpha:G3}{(choice.Feasible ? "" : " (rule not met)")}";
         chosen.LinePattern = LinePattern.Dashed;
+        SaveAlphaAxes(plot, title, path);
+    }
+
+    /// <summary>The axes, title and legend of a validation curve against α, then the file.</summary>
+    static void SaveAlphaAxes(Plot plot, string title, string path)
+    {
         plot.Axes.SetLimitsY(0, 1.02);
         plot.Title(title);
         plot.XLabel("α (θ = θ_b − α·τ)");
@@ -53,12 +59,7 @@ public static class Plots
             var chosen = plot.Add.VerticalLine(choice.Alpha, color: color);
             chosen.LinePattern = LinePattern.Dashed;
         }
-        plot.Axes.SetLimitsY(0, 1.02);
-        plot.Title(title);
-        plot.XLabel("α (θ = θ_b − α·τ)");
-        plot.YLabel("share of validation images");
-        plot.ShowLegend(Alignment.MiddleRight);
-        Save(plot, path);
+        SaveAlphaAxes(plot, title, path);
     }
 
     /// <summary>Validation clean loss, CA and ASR along the straight path θ_b → θ_out.</summary>
