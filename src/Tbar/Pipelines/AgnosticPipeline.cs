@@ -58,8 +58,8 @@ public static class Agnostic
 /// <param name="ValSize">Validation size.</param>
 /// <param name="AttackEpochs">Epochs of attacks and clean fine-tunes.</param>
 /// <param name="TrainLimit">Use only the first this many training indices (0: all).</param>
-public sealed record AgnosticOptions(string Model, string[] Triggers, long[] Seeds, long[] CalibrationSeeds, string Data = "fashion-mnist",
-    string Target = "Bag", ScanOptions? Scan = null, int ForgetSize = 2000, int ValSize = 2000, int AttackEpochs = 3, int TrainLimit = 0)
+public sealed record AgnosticOptions(string Model, string[] Triggers, long[] Seeds, long[] CalibrationSeeds, string Data = Defaults.Data,
+    string Target = "Bag", ScanOptions? Scan = null, int ForgetSize = Defaults.ForgetSize, int ValSize = Defaults.ValSize, int AttackEpochs = 3, int TrainLimit = 0)
 {
     public ScanOptions ScanSettings => Scan ?? ScanOptions.Default;
 }
@@ -146,7 +146,7 @@ public static class AgnosticExperiment
     }
 
     static AttackOptions Attack(AgnosticOptions o, string trigger, long seed) =>
-        new(trigger, o.Target, 0.03, AttackMode.Supervised, BackdoorAttack.DefaultTrain(AttackMode.Supervised) with { Epochs = o.AttackEpochs, Seed = seed }, seed);
+        new(trigger, o.Target, Defaults.PoisonRate, AttackMode.Supervised, BackdoorAttack.DefaultTrain(AttackMode.Supervised) with { Epochs = o.AttackEpochs, Seed = seed }, seed);
 
     static DataSplits Load(AgnosticOptions o)
     {

@@ -27,8 +27,8 @@ namespace Tbar.Pipelines;
 /// <param name="Agnostic">When set, also scan the backdoored model (threshold from this calibration) and clean it on the inverted trigger.</param>
 /// <param name="Scan">Scan settings for the agnostic rows (default: <see cref="ScanOptions.Default"/>).</param>
 /// <param name="MethodSettings">Every method's options (default: <see cref="MethodOptions.Default"/>).</param>
-public sealed record DemoOptions(string Model, string Data = "fashion-mnist", string Trigger = "badnet:size=3", string Target = "Bag",
-    double PoisonRate = 0.03, string[]? Methods = null, int ForgetSize = 2000, int ValSize = 1000, bool CleanReference = true,
+public sealed record DemoOptions(string Model, string Data = Defaults.Data, string Trigger = "badnet:size=3", string Target = "Bag",
+    double PoisonRate = Defaults.PoisonRate, string[]? Methods = null, int ForgetSize = Defaults.ForgetSize, int ValSize = 1000, bool CleanReference = true,
     int AttackEpochs = 1, long Seed = 0, int TrainLimit = 0, ScanCalibration? Agnostic = null, ScanOptions? Scan = null,
     MethodOptions? MethodSettings = null)
 {
