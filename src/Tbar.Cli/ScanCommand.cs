@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Tbar.Data;
+using Tbar.Pipelines;
 using Tbar.Inversion;
 using Tbar.Models;
 using Tbar.Io;
@@ -14,13 +14,13 @@ namespace Tbar.Cli;
 static class ScanCommand
 {
     /// <summary>The calibration shipped for the mini-CLIP architecture.</summary>
-    public static string ShippedCalibration => Path.Combine(Defaults.MiniClip, "scan-calibration.json");
+    public static string ShippedCalibration => Path.Combine(ModelNames.MiniClip, "scan-calibration.json");
 
     public static Command Create(TextWriter stdout)
     {
         var model = new Option<string>("--model") { Description = "Model folder or .safetensors file to scan", Required = true };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with vocab.json + merges.txt (open_clip models)" };
-        var clean = new Option<string>("--clean") { Description = "Data spec of the defender's clean images (its training indices)", DefaultValueFactory = _ => "fashion-mnist" };
+        var clean = new DataFlag("Data spec of the defender's clean images (its training indices)", "--clean");
         var threshold = new Option<double?>("--threshold") { Description = "PL1 threshold (default: from --calibration)" };
         var calibration = new Option<string?>("--calibration") { Description = "Calibration JSON from `tbar scan calibrate` (default: the mini-CLIP's shipped one)" };
         var steps = new Option<int>("--steps") { Description = "Inversion steps", DefaultValueFactory = _ => new InversionOptions().Steps };
@@ -28,8 +28,9 @@ static class ScanCommand
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "Output folder: trigger, mask/pattern PNGs, scan.json, scan.md", Required = true };
         var command = new Command("scan", "Is this model backdoored? Invert a trigger (DECREE-style) and judge by its size.")
-            { model, tokenizer, clean, threshold, calibration, steps, similarity, seed, output };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(tokenizer), r.GetValue(clean)!, r.GetValue(threshold), r.GetValue(calibration),
+            { model, tokenizer, threshold, calibration, steps, similarity, seed, output };
+        foreach (var o in clean.Options) command.Add(o);
+        command.SetAction(r => Run(ModelFlag.Resolve(r.GetValue(model)!, stdout), r.GetValue(tokenizer), clean.Value(r), r.GetValue(threshold), r.GetValue(calibration),
             new InversionOptions(Steps: r.GetValue(steps), SimilarityTarget: r.GetValue(similarity), Seed: r.GetValue(seed)), r.GetValue(output)!, stdout));
         command.Subcommands.Add(CalibrateCommand(stdout));
         return command;
@@ -39,13 +40,14 @@ static class ScanCommand
     {
         var models = new Option<string[]>("--models") { Description = "Clean model folders (same architecture), space separated", Required = true, AllowMultipleArgumentsPerToken = true };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with vocab.json + merges.txt (open_clip models)" };
-        var clean = new Option<string>("--clean") { Description = "Data spec of clean images", DefaultValueFactory = _ => "fashion-mnist" };
+        var clean = new DataFlag("Data spec of clean images", "--clean");
         var steps = new Option<int>("--steps") { Description = "Inversion steps", DefaultValueFactory = _ => new InversionOptions().Steps };
         var similarity = SimilarityOption();
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "Calibration JSON to write", Required = true };
-        var command = new Command("calibrate", "Set the PL1 threshold from models known to be clean.") { models, tokenizer, clean, steps, similarity, seed, output };
-        command.SetAction(r => Calibrate(r.GetValue(models)!, r.GetValue(tokenizer), r.GetValue(clean)!,
+        var command = new Command("calibrate", "Set the PL1 threshold from models known to be clean.") { models, tokenizer, steps, similarity, seed, output };
+        foreach (var o in clean.Options) command.Add(o);
+        command.SetAction(r => Calibrate(ModelFlag.Resolve(r.GetValue(models)!, stdout), r.GetValue(tokenizer), clean.Value(r),
             new InversionOptions(Steps: r.GetValue(steps), SimilarityTarget: r.GetValue(similarity), Seed: r.GetValue(seed)), r.GetValue(output)!, stdout));
         return command;
     }
@@ -60,10 +62,9 @@ static class ScanCommand
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         AtomicFolder.Check(outDir, "scan.json", modelPath);
-        using var clip = ClipCheckpoint.Load(modelPath);
+        using var bench = Workbench.Open(modelPath, tokenizerDir, cleanSpec);
+        var (clip, head, data) = (bench.Model, bench.Head, bench.Data);
         var (limit, source) = Threshold(clip, threshold, calibrationPath);
-        using var data = DataSpec.Load(cleanSpec, clip.Config.Vision.ImageSize);
-        using var head = ZeroShotHead.ForClasses(clip, Tokenizers.For(clip, tokenizerDir), data.Train.ClassNames);
         var options = ScanOptions.Default with { Inversion = inversion };
         var verdict = ProgressBar.Run(stdout, "trigger inversion", p => Scanner.Scan(clip, head, data.Train, data.TrainIndices, limit, source, options, p));
         ScanReport.Write(outDir, Environment.CommandLine, ScanSettings.Of(modelPath, cleanSpec, options), verdict, clock.Elapsed.TotalSeconds);
@@ -96,11 +97,11 @@ static class ScanCommand
         string? architecture = null;
         foreach (var path in models)
         {
-            using var clip = ClipCheckpoint.Load(path);
+            using var clip = Workbench.LoadModel(path);
             string arch = Scanner.Architecture(clip);
             if (architecture != null && arch != architecture) throw new TbarException($"{path}: architecture '{arch}' differs from the first model's '{architecture}'");
             architecture = arch;
-            using var data = DataSpec.Load(cleanSpec, clip.Config.Vision.ImageSize);
+            using var data = Workbench.LoadData(cleanSpec, clip);
             var point = ProgressBar.Run(stdout, $"inversion {path}", p => Scanner.MeasureClean(clip, path, data.Train, data.TrainIndices, options, p));
             found.Add(point);
             stdout.WriteLine($"{path}: PL1 {point.Pl1:P2}, held-out similarity {point.Similarity:F3}");
