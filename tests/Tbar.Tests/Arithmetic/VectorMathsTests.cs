@@ -64,7 +64,7 @@ public class VectorMathsTests
             var (t, c) = (tau[key], clean[key]);
             double cc = c.square().sum().item<float>();
             using var first = t - c * (t.mul(c).sum().item<float>() / cc);
-            Assert.True(first.equal(projected[key]).item<bool>(), key);
+            Assert.True(first.equal(projected[key]).all().item<bool>(), key);
         }
     }
 }
