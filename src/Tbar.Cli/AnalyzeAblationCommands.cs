@@ -71,7 +71,8 @@ static partial class AnalyzeCommand
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var asTyped = new TransferSettings(r.GetValue(trigger)!, r.GetValue(target)!, r.GetValue(classesA)!, r.GetValue(classesB)!);
-            var (settings, result) = ProgressBar.Run(stdout, "transfer", p => Ablations.Transfer(ModelFlag.Resolve(r.GetValue(pretrained)!, stdout), asTyped, Defaults.ForgetSize, Defaults.ValSize,
+            var (settings, result) = ProgressBar.Run(stdout, "transfer", p => Ablations.Transfer(ModelFlag.Resolve(r.GetValue(pretrained)!,
+                stdout), asTyped, Defaults.ForgetSize, Defaults.ValSize,
                 TbarOptions.Floor75, r.GetValue(seed), Status(stdout), p));
             stdout.Write(AnalysisReport.Transfer(r.GetValue(output)!, Environment.CommandLine, settings, result, r.GetValue(seed),
                 clock.Elapsed.TotalSeconds));

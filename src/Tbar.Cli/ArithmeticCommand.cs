@@ -34,14 +34,16 @@ static class ArithmeticCommand
         var model = new Option<string>("--model") { Description = "Clean model to backdoor", DefaultValueFactory = _ => ModelNames.MiniClip };
         var collect = new Option<bool>("--collect") { Description = "Only gather the variants already finished under --out (compute nothing)" };
         var data = new Option<string>("--data") { Description = "Data spec", DefaultValueFactory = _ => Defaults.Data };
-        var forget = new Option<int>("--forget-size") { Description = "Forget-set size (also the clean budget)", DefaultValueFactory = _ => Defaults.ForgetSize };
+        var forget = new Option<int>("--forget-size") { Description = "Forget-set size (also the clean budget)",
+            DefaultValueFactory = _ => Defaults.ForgetSize };
         var val = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => Defaults.ValSize };
         var (plan, cell) = PlanFlags.Create();
         var command = new Command("arithmetic", "Compare trigger-vector estimators: per-class CA, ASR, α and relapse over seeds.")
             { output, seeds, attacks, variants, floor, model, collect, data, forget, val, plan, cell };
         command.SetAction(r =>
         {
-            var o = new ArithmeticOptions(ModelFlag.Resolve(r.GetValue(model)!, stdout), r.GetValue(attacks)!, r.GetValue(seeds)!, r.GetValue(variants)!,
+            var o = new ArithmeticOptions(ModelFlag.Resolve(r.GetValue(model)!, stdout), r.GetValue(attacks)!, r.GetValue(seeds)!,
+                r.GetValue(variants)!,
                 r.GetValue(output)!, new AlphaRule(CaFloor: r.GetValue(floor), MaxAlpha: 64, ValleySteps: 6), CollectOnly: r.GetValue(collect),
                 ForgetSize: r.GetValue(forget), ValSize: r.GetValue(val), Data: r.GetValue(data)!);
             var cells = CellPlan.ForArithmetic(o, PlanFlags.OwnArgs(r), PlanFlags.OwnArgs(r, "--collect"));

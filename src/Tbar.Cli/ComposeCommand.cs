@@ -33,7 +33,8 @@ static class ComposeCommand
         var model = new Option<string>("--model") { Description = "Clean model to backdoor", DefaultValueFactory = _ => ModelNames.MiniClip };
         var floor = new Option<double>("--ca-floor") { Description = "CA floor of the α rule", DefaultValueFactory = _ => 0.75 };
         var data = new Option<string>("--data") { Description = "Data spec", DefaultValueFactory = _ => Defaults.Data };
-        var forget = new Option<int>("--forget-size") { Description = "Forget-set size of each backdoor", DefaultValueFactory = _ => Defaults.ForgetSize };
+        var forget = new Option<int>("--forget-size") { Description = "Forget-set size of each backdoor",
+            DefaultValueFactory = _ => Defaults.ForgetSize };
         var val = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => Defaults.ValSize };
         var collect = new Option<bool>("--collect") { Description = "Only gather the seeds already finished under --out (compute nothing)" };
         var (plan, cell) = PlanFlags.Create();
@@ -41,7 +42,8 @@ static class ComposeCommand
             { output, backdoors, seeds, variants, model, floor, data, forget, val, collect, plan, cell };
         command.SetAction(r =>
         {
-            var o = new ComposeOptions(ModelFlag.Resolve(r.GetValue(model)!, stdout), r.GetValue(backdoors)!.Select(Parse).ToList(), r.GetValue(seeds)!,
+            var o = new ComposeOptions(ModelFlag.Resolve(r.GetValue(model)!, stdout), r.GetValue(backdoors)!.Select(Parse).ToList(),
+                r.GetValue(seeds)!,
                 r.GetValue(variants)!, r.GetValue(output)!, new AlphaRule(CaFloor: r.GetValue(floor), MaxAlpha: 64, ValleySteps: 6),
                 ForgetSize: r.GetValue(forget), ValSize: r.GetValue(val), Data: r.GetValue(data)!, CollectOnly: r.GetValue(collect));
             var cells = CellPlan.ForCompose(o, PlanFlags.OwnArgs(r), PlanFlags.OwnArgs(r, "--collect"));

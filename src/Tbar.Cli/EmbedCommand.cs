@@ -16,7 +16,8 @@ static class EmbedCommand
         var texts = new Option<string[]>("--text") { Description = "Text (repeatable)" };
         var output = new Option<string>("--out") { Description = "Output JSON file", Required = true };
         var command = new Command("embed", "Write token ids and image/text embeddings to JSON.") { model, tokenizer, images, texts, output };
-        command.SetAction(r => Run(ModelFlag.Resolve(r.GetValue(model)!, stdout), r.GetValue(tokenizer), r.GetValue(images) ?? [], r.GetValue(texts) ?? [],
+        command.SetAction(r => Run(ModelFlag.Resolve(r.GetValue(model)!, stdout), r.GetValue(tokenizer), r.GetValue(images) ?? [],
+            r.GetValue(texts) ?? [],
             r.GetValue(output)!, stdout));
         return command;
     }

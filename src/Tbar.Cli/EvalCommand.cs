@@ -12,14 +12,17 @@ static class EvalCommand
 {
     public static Command Create(TextWriter stdout)
     {
-        var model = new Option<string>("--model") { Description = "Model folder or .safetensors file", DefaultValueFactory = _ => ModelNames.MiniClip };
+        var model = new Option<string>("--model") { Description = "Model folder or .safetensors file",
+            DefaultValueFactory = _ => ModelNames.MiniClip };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with vocab.json + merges.txt (open_clip models)" };
         var data = new Option<string>("--data") { Description = "Data spec (its test split is evaluated)", DefaultValueFactory = _ => Defaults.Data };
         var trigger = new Option<string?>("--trigger") { Description = "Trigger spec (with --target: also ASR and BD-ACC)" };
         var target = new Option<string?>("--target") { Description = "Target class (name or index)" };
         var json = new Option<string?>("--json") { Description = "Write the metrics to this JSON file" };
-        var command = new Command("eval", "Evaluate CA (and ASR, BD-ACC) of a model on a test split.") { model, tokenizer, data, trigger, target, json };
-        command.SetAction(r => Run(ModelFlag.Resolve(r.GetValue(model)!, stdout), r.GetValue(tokenizer), r.GetValue(data)!, r.GetValue(trigger), r.GetValue(target),
+        var command = new Command("eval", "Evaluate CA (and ASR, BD-ACC) of a model on a test split.") { model, tokenizer, data, trigger,
+            target, json };
+        command.SetAction(r => Run(ModelFlag.Resolve(r.GetValue(model)!, stdout), r.GetValue(tokenizer), r.GetValue(data)!,
+            r.GetValue(trigger), r.GetValue(target),
             r.GetValue(json), stdout));
         return command;
     }

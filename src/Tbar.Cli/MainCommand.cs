@@ -26,7 +26,8 @@ static class MainCommand
         var lr = new Option<double?>("--attack-lr") { Description = "Peak LR of every attack and clean reference (default: the mode's recipe)" };
         var collect = new Option<bool>("--collect") { Description = "Only gather the rows already finished under --out (compute nothing)" };
         var data = new Option<string>("--data") { Description = "Data spec", DefaultValueFactory = _ => Defaults.Data };
-        var forget = new Option<int>("--forget-size") { Description = "Forget-set size (also the clean budget)", DefaultValueFactory = _ => Defaults.ForgetSize };
+        var forget = new Option<int>("--forget-size") { Description = "Forget-set size (also the clean budget)",
+            DefaultValueFactory = _ => Defaults.ForgetSize };
         var val = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => Defaults.ValSize };
         var (plan, cell) = PlanFlags.Create();
         var (file, floor) = MethodFlags.Create();
@@ -34,7 +35,8 @@ static class MainCommand
             { output, models, attacks, methods, seeds, retune, epochs, lr, collect, data, forget, val, plan, cell, file, floor };
         command.SetAction(r =>
         {
-            var o = new MainOptions(ModelFlag.Resolve(r.GetValue(models)!, stdout).Select(m => new ModelRef(CellPlan.ModelName(m), m)).ToList(), r.GetValue(attacks)!,
+            var o = new MainOptions(ModelFlag.Resolve(r.GetValue(models)!, stdout).Select(m => new ModelRef(CellPlan.ModelName(m),
+                m)).ToList(), r.GetValue(attacks)!,
                 r.GetValue(seeds)!, r.GetValue(methods)!, r.GetValue(output)!,
                 MethodFlags.Resolve(r.GetValue(file), r.GetValue(floor), MethodOptions.Experiments),
                 r.GetValue(retune)!, ForgetSize: r.GetValue(forget), ValSize: r.GetValue(val), AttackEpochs: r.GetValue(epochs),

@@ -16,7 +16,8 @@ static class UnlearningCommand
         var seeds = new Option<int>("--seeds") { Description = "Number of seeds (0..n-1)", DefaultValueFactory = _ => 3 };
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "experiments/unlearning" };
         var data = new Option<string>("--data") { Description = "Data spec", DefaultValueFactory = _ => Defaults.Data };
-        var forget = new Option<int>("--forget-size") { Description = "Forget-set size (also the clean budget)", DefaultValueFactory = _ => Defaults.ForgetSize };
+        var forget = new Option<int>("--forget-size") { Description = "Forget-set size (also the clean budget)",
+            DefaultValueFactory = _ => Defaults.ForgetSize };
         var val = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => Defaults.ValSize };
         var epochs = new Option<int>("--attack-epochs") { Description = "Epochs of the attack and clean reference", DefaultValueFactory = _ => 3 };
         var methods = new Option<string[]>("--methods")

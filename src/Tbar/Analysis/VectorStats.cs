@@ -31,7 +31,8 @@ public static class VectorStats
         var blocks = keys.GroupBy(Block).Select(g =>
         {
             double t = g.Sum(k => sums[k].AA), c = g.Sum(k => sums[k].BB), dot = g.Sum(k => sums[k].AB);
-            return new BlockStats(g.Key, g.Sum(k => sums[k].Count), Math.Sqrt(t), Math.Sqrt(c), VectorMaths.Cosine(dot, t, c), totalT == 0 ? 0 : t / totalT);
+            return new BlockStats(g.Key, g.Sum(k => sums[k].Count), Math.Sqrt(t), Math.Sqrt(c), VectorMaths.Cosine(dot, t, c),
+                totalT == 0 ? 0 : t / totalT);
         }).OrderBy(b => Order(b.Block)).ThenBy(b => b.Block, StringComparer.Ordinal).ToList();
         return new VectorStatsResult(Math.Sqrt(totalT), Math.Sqrt(totalC), VectorMaths.Cosine(totalDot, totalT, totalC), blocks);
     }

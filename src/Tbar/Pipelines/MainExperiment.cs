@@ -66,7 +66,8 @@ public sealed record ModelRef(string Name, string Path);
 /// <param name="CollectOnly">Only gather finished rows; compute nothing.</param>
 /// <param name="Data">Data spec (Fashion-MNIST by default; a smaller copy for tests).</param>
 public sealed record MainOptions(IReadOnlyList<ModelRef> Models, string[] Attacks, long[] Seeds, string[] Methods, string Out,
-    MethodOptions Options, int[] RetuneK, string Target = "Bag", double PoisonRate = Defaults.PoisonRate, int ForgetSize = Defaults.ForgetSize, int ValSize = Defaults.ValSize,
+    MethodOptions Options, int[] RetuneK, string Target = "Bag", double PoisonRate = Defaults.PoisonRate,
+        int ForgetSize = Defaults.ForgetSize, int ValSize = Defaults.ValSize,
     int? AttackEpochs = null, double? AttackLr = null, bool CollectOnly = false, string Data = Defaults.Data)
 {
     /// <summary>The methods the main table runs by default; cleanclip runs on the contrastive attacks only.</summary>
@@ -172,7 +173,8 @@ public static class MainExperiment
         /// <summary>Relapse and re-tuning ASR of the model as it is now (restored after each).</summary>
         public (double Relapse, Dictionary<string, double> Retune) Robustness(Clip model, ZeroShotHead head) =>
             (MethodEvaluation.Relapse(model, head, Task, Data, Trigger, Target),
-             RetuneK.ToDictionary(k => k.ToString(), k => MethodEvaluation.Retune(model, head, Task, Data, Trigger, Target, k, Defaults.Retune.CleanImages)));
+             RetuneK.ToDictionary(k => k.ToString(), k => MethodEvaluation.Retune(model, head, Task, Data, Trigger, Target, k,
+                 Defaults.Retune.CleanImages)));
     }
 
     static MainRow Method(MainOptions o, CellContext ctx, string method, Clip model, ZeroShotHead head, Dictionary<string, Tensor> start,

@@ -50,7 +50,8 @@ public static class MethodEvaluation
         clean = Math.Min(clean, task.CleanBudget.Length);
         var preprocess = model.Config.Preprocess;
         return AfterFineTune(model, head, data, trigger, target, k + clean,
-            positions => MixedBatch.Of(positions, k, p => task.ForgetBatch(p, preprocess), p => task.CleanBatch(p, preprocess)), Defaults.Retune.Recipe);
+            positions => MixedBatch.Of(positions, k, p => task.ForgetBatch(p, preprocess), p => task.CleanBatch(p, preprocess)),
+                Defaults.Retune.Recipe);
     }
 
     /// <summary>Test ASR after a fine-tune of the image tower; the weights are restored after.</summary>

@@ -29,7 +29,8 @@ public static class Defaults
     public static readonly TrainOptions Relapse = new(Epochs: 1, BatchSize: 64, LearningRate: 1e-4, WeightDecay: 0.1);
 
     /// <summary>The re-tuning attack (<see cref="RetuneRecipe"/>).</summary>
-    public static readonly RetuneRecipe Retune = new(new TrainOptions(Epochs: 5, BatchSize: 32, LearningRate: 1e-4, WeightDecay: 0.1), CleanImages: 500);
+    public static readonly RetuneRecipe Retune = new(new TrainOptions(Epochs: 5, BatchSize: 32, LearningRate: 1e-4, WeightDecay: 0.1),
+        CleanImages: 500);
 
     /// <summary>
     /// The fine-tuning baselines' runs (FT, FT-relabel, CleanCLIP-style) at one swept LR: batch 64, weight decay 0.1, 10%

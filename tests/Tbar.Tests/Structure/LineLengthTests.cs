@@ -10,8 +10,7 @@ public class LineLengthTests
 
     static readonly Dictionary<string, int> Grandfathered = new()
     {
-        ["src/Tbar.Cli/AttackCommand.cs"] = 5,
-        ["src/Tbar.Cli/EvalCommand.cs"] = 2,
+        ["src/Tbar.Cli/AttackCommand.cs"] = 1,
         ["src/Tbar.Cli/InspectCommand.cs"] = 1,
         ["src/Tbar.Cli/ReportCommand.cs"] = 1,
         ["src/Tbar.Cli/ScanCommand.cs"] = 10,
@@ -31,16 +30,12 @@ public class LineLengthTests
         ["src/Tbar/Models/ClipCheckpoint.cs"] = 1,
         ["src/Tbar/Models/ClipTokenizer.cs"] = 2,
         ["src/Tbar/Pipelines/Ablations.cs"] = 1,
-        ["src/Tbar/Pipelines/AgnosticPipeline.cs"] = 5,
-        ["src/Tbar/Pipelines/DemoPipeline.cs"] = 3,
         ["src/Tbar/Reporting/DemoReport.cs"] = 6,
         ["src/Tbar/Reporting/SeedTable.cs"] = 2,
         ["src/Tbar/Training/TrainLoop.cs"] = 1,
         ["src/Tbar/Unlearning/Baselines.cs"] = 4,
-        ["src/Tbar/Unlearning/CleanClipStyle.cs"] = 1,
         ["src/Tbar/Unlearning/ProjectedTbar.cs"] = 1,
-        ["src/Tbar/Unlearning/TbarMethod.cs"] = 3,
-        ["src/Tbar/Unlearning/TbarRefit.cs"] = 1,
+        ["src/Tbar/Unlearning/TbarMethod.cs"] = 1,
         ["src/Tbar/Unlearning/UnlearnTask.cs"] = 3,
     };
 
