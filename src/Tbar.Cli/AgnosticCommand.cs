@@ -43,7 +43,7 @@ static class AgnosticCommand
             { output, seeds, calibrationSeeds, triggers, calibration, quick };
         command.SetAction(r =>
         {
-            var o = new AgnosticOptions(Defaults.MiniClip, r.GetValue(triggers)!, r.GetValue(seeds)!, r.GetValue(calibrationSeeds)!);
+            var o = new AgnosticOptions(ModelNames.MiniClip, r.GetValue(triggers)!, r.GetValue(seeds)!, r.GetValue(calibrationSeeds)!);
             if (r.GetValue(quick))
                 o = o with { TrainLimit = 3000, AttackEpochs = 1, ForgetSize = 200, ValSize = 300,
                     Scan = new ScanOptions(new InversionOptions(Steps: 50, BatchSize: 64), Images: 300, HeldOut: 200) };

@@ -37,7 +37,7 @@ static partial class AnalyzeCommand
                 var other => throw new TbarException($"--rule '{other}': expected tbar or tbar-floor75"),
             };
             var list = r.GetValue(sizes)!;
-            var points = Ablations.ForgetSizes(run, r.GetValue(data)!, list, 2000, options, r.GetValue(seed), Status(stdout));
+            var points = Ablations.ForgetSizes(run, r.GetValue(data)!, list, Defaults.ValSize, options, r.GetValue(seed), Status(stdout));
             var settings = new ForgetSizeSettings(r.GetValue(unlearned)!, list, rule);
             stdout.Write(AnalysisReport.ForgetSize(r.GetValue(output)!, Environment.CommandLine, settings, run, points, r.GetValue(seed),
                 clock.Elapsed.TotalSeconds));
@@ -71,7 +71,8 @@ static partial class AnalyzeCommand
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var asTyped = new TransferSettings(r.GetValue(trigger)!, r.GetValue(target)!, r.GetValue(classesA)!, r.GetValue(classesB)!);
-            var (settings, result) = ProgressBar.Run(stdout, "transfer", p => Ablations.Transfer(r.GetValue(pretrained)!, asTyped, 2000, 2000,
+            var (settings, result) = ProgressBar.Run(stdout, "transfer", p => Ablations.Transfer(ModelFlag.Resolve(r.GetValue(pretrained)!,
+                stdout), asTyped, Defaults.ForgetSize, Defaults.ValSize,
                 TbarOptions.Floor75, r.GetValue(seed), Status(stdout), p));
             stdout.Write(AnalysisReport.Transfer(r.GetValue(output)!, Environment.CommandLine, settings, result, r.GetValue(seed),
                 clock.Elapsed.TotalSeconds));

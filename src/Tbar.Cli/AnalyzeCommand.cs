@@ -1,8 +1,9 @@
 using System.CommandLine;
 using Spectre.Console;
+using Tbar.Pipelines;
 using Tbar.Analysis;
-using Tbar.Data;
 using Tbar.Reporting;
+using Tbar.Unlearning;
 
 namespace Tbar.Cli;
 
@@ -33,10 +34,10 @@ static partial class AnalyzeCommand
     static Option<string> PretrainedOption() => new("--pretrained")
     {
         Description = "θ_pre, the model before the backdoor",
-        DefaultValueFactory = _ => Defaults.MiniClip,
+        DefaultValueFactory = _ => ModelNames.MiniClip,
     };
 
-    static Option<string> DataOption() => new("--data") { Description = "Data spec", DefaultValueFactory = _ => "fashion-mnist" };
+    static Option<string> DataOption() => new("--data") { Description = "Data spec", DefaultValueFactory = _ => Defaults.Data };
     static Option<string> OutOption() => new("--out") { Description = "Output folder", Required = true };
 
     static Command Disentangle(TextWriter stdout)
@@ -53,8 +54,8 @@ static partial class AnalyzeCommand
         command.SetAction(r =>
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            using var vectors = RunVectors.Load(r.GetValue(unlearned)!, r.GetValue(pretrained)!);
-            using var splits = DataSpec.Load(r.GetValue(data)!, vectors.Pretrained.Config.Vision.ImageSize);
+            using var vectors = RunVectors.Load(r.GetValue(unlearned)!, ModelFlag.Resolve(r.GetValue(pretrained)!, stdout));
+            using var splits = Workbench.LoadData(r.GetValue(data)!, vectors.Pretrained);
             var result = ProgressBar.Run(stdout, "ξ grid",
                 p => Disentanglement.OnTestSplit(vectors, splits, r.GetValue(images), r.GetValue(range), r.GetValue(grid), p));
             var run = vectors.Run;
@@ -77,7 +78,7 @@ static partial class AnalyzeCommand
         command.SetAction(r =>
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            using var vectors = RunVectors.Load(r.GetValue(unlearned)!, r.GetValue(pretrained)!);
+            using var vectors = RunVectors.Load(r.GetValue(unlearned)!, ModelFlag.Resolve(r.GetValue(pretrained)!, stdout));
             var stats = VectorStats.Compute(vectors.Trigger, vectors.Clean);
             using var whole = vectors.WholeFineTune();
             var results = new VectorsResults(stats, VectorStats.Compute(vectors.Trigger, whole).Cosine);

@@ -3,6 +3,7 @@ using Spectre.Console;
 using Tbar.Evaluation;
 using Tbar.Pipelines;
 using Tbar.Reporting;
+using Tbar.Unlearning;
 
 namespace Tbar.Cli;
 
@@ -30,17 +31,19 @@ static class ArithmeticCommand
         };
         var floor = new Option<double>("--ca-floor")
             { Description = "CA floor of the α rule, as a share of the backdoored validation CA", DefaultValueFactory = _ => 0.75 };
-        var model = new Option<string>("--model") { Description = "Clean model to backdoor", DefaultValueFactory = _ => Defaults.MiniClip };
+        var model = new Option<string>("--model") { Description = "Clean model to backdoor", DefaultValueFactory = _ => ModelNames.MiniClip };
         var collect = new Option<bool>("--collect") { Description = "Only gather the variants already finished under --out (compute nothing)" };
-        var data = new Option<string>("--data") { Description = "Data spec", DefaultValueFactory = _ => "fashion-mnist" };
-        var forget = new Option<int>("--forget-size") { Description = "Forget-set size (also the clean budget)", DefaultValueFactory = _ => 2000 };
-        var val = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => 2000 };
+        var data = new Option<string>("--data") { Description = "Data spec", DefaultValueFactory = _ => Defaults.Data };
+        var forget = new Option<int>("--forget-size") { Description = "Forget-set size (also the clean budget)",
+            DefaultValueFactory = _ => Defaults.ForgetSize };
+        var val = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => Defaults.ValSize };
         var (plan, cell) = PlanFlags.Create();
         var command = new Command("arithmetic", "Compare trigger-vector estimators: per-class CA, ASR, α and relapse over seeds.")
             { output, seeds, attacks, variants, floor, model, collect, data, forget, val, plan, cell };
         command.SetAction(r =>
         {
-            var o = new ArithmeticOptions(r.GetValue(model)!, r.GetValue(attacks)!, r.GetValue(seeds)!, r.GetValue(variants)!,
+            var o = new ArithmeticOptions(ModelFlag.Resolve(r.GetValue(model)!, stdout), r.GetValue(attacks)!, r.GetValue(seeds)!,
+                r.GetValue(variants)!,
                 r.GetValue(output)!, new AlphaRule(CaFloor: r.GetValue(floor), MaxAlpha: 64, ValleySteps: 6), CollectOnly: r.GetValue(collect),
                 ForgetSize: r.GetValue(forget), ValSize: r.GetValue(val), Data: r.GetValue(data)!);
             var cells = CellPlan.ForArithmetic(o, PlanFlags.OwnArgs(r), PlanFlags.OwnArgs(r, "--collect"));

@@ -4,6 +4,7 @@ using Tbar.Evaluation;
 using Tbar.Io;
 using Tbar.Pipelines;
 using Tbar.Reporting;
+using Tbar.Unlearning;
 
 namespace Tbar.Cli;
 
@@ -29,18 +30,20 @@ static class ComposeCommand
             Description = "τ variants (see experiment arithmetic)", DefaultValueFactory = _ => ["plain", "emb-3"],
             AllowMultipleArgumentsPerToken = true,
         };
-        var model = new Option<string>("--model") { Description = "Clean model to backdoor", DefaultValueFactory = _ => Defaults.MiniClip };
+        var model = new Option<string>("--model") { Description = "Clean model to backdoor", DefaultValueFactory = _ => ModelNames.MiniClip };
         var floor = new Option<double>("--ca-floor") { Description = "CA floor of the α rule", DefaultValueFactory = _ => 0.75 };
-        var data = new Option<string>("--data") { Description = "Data spec", DefaultValueFactory = _ => "fashion-mnist" };
-        var forget = new Option<int>("--forget-size") { Description = "Forget-set size of each backdoor", DefaultValueFactory = _ => 2000 };
-        var val = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => 2000 };
+        var data = new Option<string>("--data") { Description = "Data spec", DefaultValueFactory = _ => Defaults.Data };
+        var forget = new Option<int>("--forget-size") { Description = "Forget-set size of each backdoor",
+            DefaultValueFactory = _ => Defaults.ForgetSize };
+        var val = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => Defaults.ValSize };
         var collect = new Option<bool>("--collect") { Description = "Only gather the seeds already finished under --out (compute nothing)" };
         var (plan, cell) = PlanFlags.Create();
         var command = new Command("compose", "Two backdoors at once: joint, separate and sequential negation, mean ± std over seeds.")
             { output, backdoors, seeds, variants, model, floor, data, forget, val, collect, plan, cell };
         command.SetAction(r =>
         {
-            var o = new ComposeOptions(r.GetValue(model)!, r.GetValue(backdoors)!.Select(Parse).ToList(), r.GetValue(seeds)!,
+            var o = new ComposeOptions(ModelFlag.Resolve(r.GetValue(model)!, stdout), r.GetValue(backdoors)!.Select(Parse).ToList(),
+                r.GetValue(seeds)!,
                 r.GetValue(variants)!, r.GetValue(output)!, new AlphaRule(CaFloor: r.GetValue(floor), MaxAlpha: 64, ValleySteps: 6),
                 ForgetSize: r.GetValue(forget), ValSize: r.GetValue(val), Data: r.GetValue(data)!, CollectOnly: r.GetValue(collect));
             var cells = CellPlan.ForCompose(o, PlanFlags.OwnArgs(r), PlanFlags.OwnArgs(r, "--collect"));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Spectre.Console;
 using Tbar.Pipelines;
 using Tbar.Reporting;
+using Tbar.Unlearning;
 
 namespace Tbar.Cli;
 
@@ -16,7 +17,7 @@ static class DemoCommand
         };
         var data = new Option<string>("--data")
         {
-            Description = "Data spec: fashion-mnist[:DIR], cifar10:DIR, cifar100:DIR, folder:DIR", DefaultValueFactory = _ => "fashion-mnist",
+            Description = "Data spec: fashion-mnist[:DIR], cifar10:DIR, cifar100:DIR, folder:DIR", DefaultValueFactory = _ => Defaults.Data,
         };
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "tbar-demo" };
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
@@ -49,7 +50,7 @@ static class DemoCommand
         command.SetAction(r =>
         {
             bool q = r.GetValue(quick);
-            string path = r.GetValue(model) ?? Defaults.MiniClip;
+            string path = ModelFlag.Resolve(r.GetValue(model) ?? ModelNames.MiniClip, stdout);
             var options = new DemoOptions(path, r.GetValue(data)!, Trigger: r.GetValue(trigger)!, Target: r.GetValue(target)!, Seed: r.GetValue(seed),
                 Methods: r.GetValue(methods)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
                 CleanReference: !q, AttackEpochs: q ? 1 : r.GetValue(epochs), ValSize: r.GetValue(valSize),

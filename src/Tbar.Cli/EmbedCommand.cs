@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Tbar.Pipelines;
 using Tbar.Models;
 using Tbar.Reporting;
 
@@ -15,7 +16,8 @@ static class EmbedCommand
         var texts = new Option<string[]>("--text") { Description = "Text (repeatable)" };
         var output = new Option<string>("--out") { Description = "Output JSON file", Required = true };
         var command = new Command("embed", "Write token ids and image/text embeddings to JSON.") { model, tokenizer, images, texts, output };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(tokenizer), r.GetValue(images) ?? [], r.GetValue(texts) ?? [],
+        command.SetAction(r => Run(ModelFlag.Resolve(r.GetValue(model)!, stdout), r.GetValue(tokenizer), r.GetValue(images) ?? [],
+            r.GetValue(texts) ?? [],
             r.GetValue(output)!, stdout));
         return command;
     }
@@ -23,8 +25,8 @@ static class EmbedCommand
     static int Run(string modelPath, string? tokenizerDir, string[] images, string[] texts, string outPath, TextWriter stdout)
     {
         if (images.Length == 0 && texts.Length == 0) throw new TbarException("give at least one --image or --text");
-        using var clip = ClipCheckpoint.Load(modelPath);
-        var tokenizer = texts.Length > 0 ? Tokenizers.For(clip, tokenizerDir) : null;
+        using var clip = Workbench.LoadModel(modelPath);
+        var tokenizer = texts.Length > 0 ? Workbench.Tokenizer(clip, tokenizerDir) : null;
         EmbedRecord.From(modelPath, images, texts, Embeddings.Compute(clip, tokenizer, images, texts)).Save(outPath);
         stdout.WriteLine($"wrote {outPath}: {images.Length} image(s), {texts.Length} text(s)");
         return 0;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
-using Tbar.Data;
+using Tbar.Unlearning;
 using Tbar.Pipelines;
 using Tbar.Reporting;
 
@@ -16,7 +16,7 @@ static class ExperimentCommand
     {
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "experiments/attacks" };
         var target = new Option<string>("--target") { Description = "Target class", DefaultValueFactory = _ => "Bag" };
-        var rate = new Option<double>("--poison-rate") { Description = "Poisoned share", DefaultValueFactory = _ => 0.03 };
+        var rate = new Option<double>("--poison-rate") { Description = "Poisoned share", DefaultValueFactory = _ => Defaults.PoisonRate };
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var attacks = new Command("attacks", "Backdoor the mini-CLIP with every trigger; write results.json and table.md.")
             { output, target, rate, seed };
@@ -32,9 +32,9 @@ static class ExperimentCommand
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var console = Output.Console(stdout);
-        string model = Defaults.MiniClip;
+        string model = ModelNames.MiniClip;
         Directory.CreateDirectory(outDir);
-        using var data = DataSpec.Load("fashion-mnist", 28);
+        using var data = Workbench.LoadData(Defaults.Data, 28);
         var result = ProgressBar.Run(stdout, "attacks",
             p => AttackExperiment.Run(model, data, target, rate, seed, outDir, s => console.MarkupLine($"[grey]{Markup.Escape(s)}[/]"), p));
         stdout.WriteLine(AttackTable.Save(outDir, Environment.CommandLine, new AttackTableSettings(target, rate, model), seed, result,

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
+using Tbar.Pipelines;
 using Tbar.Models;
 
 namespace Tbar.Cli;
@@ -11,13 +12,13 @@ static class InspectCommand
     {
         var model = new Option<string>("--model") { Description = "Model folder or .safetensors file", Required = true };
         var command = new Command("inspect", "Show a checkpoint's layout, architecture and size.") { model };
-        command.SetAction(r => Run(r.GetValue(model)!, stdout));
+        command.SetAction(r => Run(ModelFlag.Resolve(r.GetValue(model)!, stdout), stdout));
         return command;
     }
 
     static int Run(string path, TextWriter stdout)
     {
-        using var clip = ClipCheckpoint.Load(path, out var report);
+        using var clip = Workbench.LoadModel(path, out var report);
         var c = clip.Config;
         var table = new Table().AddColumns("field", "value");
         table.AddRow("layout", report.Layout.ToString());

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using Spectre.Console;
-using Tbar.Io;
 using Tbar.Pipelines;
 using Tbar.Reporting;
+using Tbar.Unlearning;
 
 namespace Tbar.Cli;
 
@@ -25,18 +25,20 @@ static class MainCommand
         var epochs = new Option<int?>("--attack-epochs") { Description = "Epochs of every attack and clean reference (default: the mode's recipe)" };
         var lr = new Option<double?>("--attack-lr") { Description = "Peak LR of every attack and clean reference (default: the mode's recipe)" };
         var collect = new Option<bool>("--collect") { Description = "Only gather the rows already finished under --out (compute nothing)" };
-        var data = new Option<string>("--data") { Description = "Data spec", DefaultValueFactory = _ => "fashion-mnist" };
-        var forget = new Option<int>("--forget-size") { Description = "Forget-set size (also the clean budget)", DefaultValueFactory = _ => 2000 };
-        var val = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => 2000 };
+        var data = new Option<string>("--data") { Description = "Data spec", DefaultValueFactory = _ => Defaults.Data };
+        var forget = new Option<int>("--forget-size") { Description = "Forget-set size (also the clean budget)",
+            DefaultValueFactory = _ => Defaults.ForgetSize };
+        var val = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => Defaults.ValSize };
         var (plan, cell) = PlanFlags.Create();
         var (file, floor) = MethodFlags.Create();
         var command = new Command("main", "Every attack × defence: CA per class, ASR, relapse and re-tuning ASR, mean ± std over seeds.")
             { output, models, attacks, methods, seeds, retune, epochs, lr, collect, data, forget, val, plan, cell, file, floor };
         command.SetAction(r =>
         {
-            var o = new MainOptions(r.GetValue(models)!.Select(m => new ModelRef(CellPlan.ModelName(m), m)).ToList(), r.GetValue(attacks)!,
+            var o = new MainOptions(ModelFlag.Resolve(r.GetValue(models)!, stdout).Select(m => new ModelRef(CellPlan.ModelName(m),
+                m)).ToList(), r.GetValue(attacks)!,
                 r.GetValue(seeds)!, r.GetValue(methods)!, r.GetValue(output)!,
-                MethodFlags.Resolve(r.GetValue(file), r.GetValue(floor), Tbar.Unlearning.MethodOptions.Experiments),
+                MethodFlags.Resolve(r.GetValue(file), r.GetValue(floor), MethodOptions.Experiments),
                 r.GetValue(retune)!, ForgetSize: r.GetValue(forget), ValSize: r.GetValue(val), AttackEpochs: r.GetValue(epochs),
                 AttackLr: r.GetValue(lr), CollectOnly: r.GetValue(collect), Data: r.GetValue(data)!);
             foreach (var a in o.Attacks) MainAttacks.Get(a);
@@ -77,22 +79,7 @@ static class MainCommand
 
     static int Write(string outDir, MainOptions? o, double seconds, TextWriter stdout)
     {
-        if (!Directory.Exists(outDir)) throw new TbarException($"{outDir}: no such folder");
-        var rows = MainExperiment.Collect(outDir);
-        if (rows.Count == 0) throw new TbarException($"{outDir}: no finished rows of `tbar experiment main` (…/MODEL/ATTACK/seedK/*.json)");
-        string table = MainTable.Markdown(rows);
-        AtomicFile.WriteText(Path.Combine(outDir, "table.md"), table);
-        string comparison = MainTable.Comparison(rows);
-        if (comparison.Length > 0) AtomicFile.WriteText(Path.Combine(outDir, "comparison.md"), comparison);
-        string weightSpace = WeightSpaceTable.Markdown(rows);
-        if (weightSpace.Length > 0)
-        {
-            AtomicFile.WriteText(Path.Combine(outDir, "weight-space.md"), weightSpace);
-            Plots.GapScatter(Path.Combine(outDir, "gap.png"), rows, "relapse and target-class CA against the linearisation gap");
-        }
-        new RunRecord(Environment.CommandLine, (object?)o ?? new { merged_from = outDir }, 0, new MainResults(MainTable.Summary(rows), rows), seconds)
-            .Save(Path.Combine(outDir, "results.json"));
-        stdout.WriteLine(table);
+        stdout.WriteLine(MainTable.Write(outDir, Environment.CommandLine, o, seconds));
         return 0;
     }
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Tbar.Io;
 using Tbar.Pipelines;
 
 namespace Tbar.Cli;
@@ -56,33 +55,13 @@ static class PretrainCommand
         return command;
     }
 
-    static int Run<T>(T options, Func<T, string, IProgress<TrainProgress>, PretrainResult> work, Func<T, long> seed, string outDir,
+    static int Run<T>(T options, Func<T, string, IProgress<TrainProgress>?, PretrainResult> work, Func<T, long> seed, string outDir,
         TextWriter stdout) where T : notnull
     {
-        var (result, seconds) = Build(outDir, "pretrain", options, seed(options), (dir, p) => work(options, dir, p), stdout);
+        var (result, seconds) = ProgressBar.Run(stdout, "pretrain",
+            p => PretrainedModel.Build(outDir, Environment.CommandLine, options, seed(options), (dir, q) => work(options, dir, q), p));
         stdout.WriteLine($"wrote {outDir}: zero-shot test accuracy {result.ZeroShotTestAccuracy}, {result.Parameters:N0} parameters, " +
             $"{seconds / 60:F1} min");
         return 0;
     }
-
-    /// <summary>
-    /// Runs <paramref name="work"/> into a temporary sibling of <paramref name="outDir"/> with a progress bar, adds pretrain.json,
-    /// and renames it into place (a killed run leaves no half-written model).
-    /// </summary>
-    public static (PretrainResult Result, double Seconds) Build(string outDir, string title, object options, long seed,
-        Func<string, IProgress<TrainProgress>, PretrainResult> work, TextWriter stdout)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        PretrainResult? result = null;
-        AtomicFolder.Write(outDir, "pretrain.json", dir =>
-        {
-            result = ProgressBar.Run(stdout, title, p => work(dir, p));
-            Record(result, options, seed, clock.Elapsed.TotalSeconds).Save(Path.Combine(dir, "pretrain.json"));
-        });
-        return (result!, clock.Elapsed.TotalSeconds);
-    }
-
-    /// <summary>The pretrain.json record of a run.</summary>
-    public static RunRecord Record(PretrainResult result, object options, long seed, double seconds) =>
-        new(Environment.CommandLine, options, seed, PretrainSummary.From(result), seconds);
 }

@@ -1,9 +1,8 @@
 using System.CommandLine;
-using Tbar.Data;
+using Tbar.Pipelines;
 using Tbar.Inversion;
 using Tbar.Models;
 using Tbar.Io;
-using Tbar.Pipelines;
 using Tbar.Reporting;
 
 namespace Tbar.Cli;
@@ -20,13 +19,13 @@ static class ScanCommand
     public const int Backdoored = 3;
 
     /// <summary>The calibration shipped for the mini-CLIP architecture.</summary>
-    public static string ShippedCalibration => Path.Combine(Defaults.MiniClip, "scan-calibration.json");
+    public static string ShippedCalibration => Path.Combine(ModelNames.MiniClip, "scan-calibration.json");
 
     public static Command Create(TextWriter stdout)
     {
         var model = new Option<string>("--model") { Description = "Model folder or .safetensors file to scan", Required = true };
         var tokenizer = TokenizerOption();
-        var clean = CleanOption();
+        var clean = new DataFlag("Data spec of the defender's clean images (its training indices)", "--clean");
         var threshold = new Option<double?>("--threshold")
             { Description = "Threshold on the verdict's score, a percentile in (0, 1) (default: calibrated)" };
         var calibration = new Option<string?>("--calibration")
@@ -37,8 +36,10 @@ static class ScanCommand
         var output = new Option<string>("--out") { Description = "Output folder: both inverted triggers, pictures, scan.json, scan.md",
             Required = true };
         var command = new Command("scan", "Is this model backdoored? Invert a stamp (DECREE) and a warp, judge both against clean models.")
-            { model, tokenizer, clean, threshold, calibration, steps, seed, fail, output };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(tokenizer), r.GetValue(clean)!, r.GetValue(threshold), r.GetValue(calibration),
+            { model, tokenizer, threshold, calibration, steps, seed, fail, output };
+        foreach (var o in clean.Options) command.Add(o);
+        command.SetAction(r => Run(ModelFlag.Resolve(r.GetValue(model)!, stdout), r.GetValue(tokenizer), clean.Value(r), r.GetValue(threshold),
+            r.GetValue(calibration),
             r.GetValue(steps), r.GetValue(seed), r.GetValue(output)!, stdout) && r.GetValue(fail) ? Backdoored : 0);
         command.Subcommands.Add(CalibrateCommand(stdout));
         command.Subcommands.Add(CleanModelsCommand(stdout));
@@ -46,11 +47,6 @@ static class ScanCommand
     }
 
     static Option<string?> TokenizerOption() => new("--tokenizer") { Description = "Folder with vocab.json + merges.txt (open_clip models)" };
-
-    static Option<string> CleanOption() => new("--clean")
-    {
-        Description = "Data spec of the defender's clean images (its training indices)", DefaultValueFactory = _ => "fashion-mnist",
-    };
 
     static Command CalibrateCommand(TextWriter stdout)
     {
@@ -64,7 +60,7 @@ static class ScanCommand
         };
         var fpr = new Option<double>("--target-fpr") { Description = "False-positive rate the threshold aims at", DefaultValueFactory = _ => 0.05 };
         var tokenizer = TokenizerOption();
-        var clean = CleanOption();
+        var clean = new DataFlag("Data spec of clean images", "--clean");
         var steps = new Option<int>("--steps") { Description = "DECREE inversion steps", DefaultValueFactory = _ => new InversionOptions().Steps };
         var warpSteps = new Option<int>("--warp-steps") { Description = "Warp inversion steps per start",
             DefaultValueFactory = _ => new WarpOptions().Steps };
@@ -77,8 +73,10 @@ static class ScanCommand
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "Calibration JSON to write", Required = true };
         var command = new Command("calibrate", "Fit the verdict on models known to be clean, at a target false-positive rate.")
-            { models, heldOut, fpr, tokenizer, clean, steps, warpSteps, shift, residual, batch, seed, output };
-        command.SetAction(r => Calibrate(r.GetValue(models)!, r.GetValue(heldOut) ?? [], r.GetValue(fpr), r.GetValue(clean)!, ScanOptions.Default with
+            { models, heldOut, fpr, tokenizer, steps, warpSteps, shift, residual, batch, seed, output };
+        foreach (var o in clean.Options) command.Add(o);
+        command.SetAction(r => Calibrate(ModelFlag.Resolve(r.GetValue(models)!, stdout), ModelFlag.Resolve(r.GetValue(heldOut) ?? [], stdout),
+            r.GetValue(fpr), clean.Value(r), ScanOptions.Default with
         {
             Inversion = new InversionOptions(Steps: r.GetValue(steps), BatchSize: r.GetValue(batch), Seed: r.GetValue(seed)),
             Warp = new WarpOptions(Steps: r.GetValue(warpSteps), BatchSize: r.GetValue(batch), MaxShift: r.GetValue(shift),
@@ -89,8 +87,8 @@ static class ScanCommand
 
     static Command CleanModelsCommand(TextWriter stdout)
     {
-        var model = new Option<string>("--model") { Description = "The clean model to fine-tune", DefaultValueFactory = _ => Defaults.MiniClip };
-        var clean = CleanOption();
+        var model = new Option<string>("--model") { Description = "The clean model to fine-tune", DefaultValueFactory = _ => "mini-clip" };
+        var clean = new DataFlag("Data spec of the clean images the fine-tunes draw from", "--clean");
         var count = new Option<int>("--count") { Description = "How many clean fine-tunes", DefaultValueFactory = _ => 40 };
         var first = new Option<long>("--first-seed")
         {
@@ -98,12 +96,13 @@ static class ScanCommand
         };
         var output = new Option<string>("--out") { Description = "Folder for one sub-folder per fine-tune (a stopped run resumes)", Required = true };
         var command = new Command("clean-models", "Make clean fine-tunes with different seeds, data subsets, learning rates and epochs.")
-            { model, clean, count, first, output };
+            { model, count, first, output };
+        foreach (var o in clean.Options) command.Add(o);
         command.SetAction(r =>
         {
-            string modelPath = r.GetValue(model)!;
-            using var probe = ClipCheckpoint.Load(modelPath);
-            using var data = DataSpec.Load(r.GetValue(clean)!, probe.Config.Vision.ImageSize);
+            string modelPath = ModelFlag.Resolve(r.GetValue(model)!, stdout);
+            using var probe = Workbench.LoadModel(modelPath);
+            using var data = Workbench.LoadData(clean.Value(r), probe);
             var folders = ProgressBar.Run(stdout, "clean fine-tunes", p => CleanFineTunes.Make(modelPath, data, r.GetValue(count), r.GetValue(first),
                 r.GetValue(output)!, s => stdout.WriteLine(s), p));
             stdout.WriteLine($"{folders.Count} clean models under {r.GetValue(output)}");
@@ -118,10 +117,9 @@ static class ScanCommand
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         AtomicFolder.Check(outDir, "scan.json", modelPath);
-        using var clip = ClipCheckpoint.Load(modelPath);
+        using var bench = Workbench.Open(modelPath, tokenizerDir, cleanSpec);
+        var (clip, head, data) = (bench.Model, bench.Head, bench.Data);
         var calibration = Calibration(clip, calibrationPath);
-        using var data = DataSpec.Load(cleanSpec, clip.Config.Vision.ImageSize);
-        using var head = ZeroShotHead.ForClasses(clip, Tokenizers.For(clip, tokenizerDir), data.Train.ClassNames);
         if (calibration.File.Verdict == null)
             return DecreeOnly(clip, head, data, calibration, threshold, steps, seed, modelPath, cleanSpec, outDir, clock, stdout);
         var (verdict, limit, source) = Threshold(calibration, threshold);
@@ -199,12 +197,12 @@ static class ScanCommand
         var found = new List<CalibrationModel>();
         foreach (var path in models)
         {
-            using var clip = ClipCheckpoint.Load(path);
+            using var clip = Workbench.LoadModel(path);
             string arch = Scanner.Architecture(clip);
             if (architecture != null && arch != architecture)
                 throw new TbarException($"{path}: architecture '{arch}' differs from the first model's '{architecture}'");
             architecture = arch;
-            using var data = DataSpec.Load(cleanSpec, clip.Config.Vision.ImageSize);
+            using var data = Workbench.LoadData(cleanSpec, clip);
             var point = ProgressBar.Run(stdout, $"inversions {path}", p => Detector.Measure(clip, path, data.Train, data.TrainIndices, options, p));
             found.Add(point);
             stdout.WriteLine($"{path}: PL1 {point.Pl1:P2}, warp similarity {point.WarpSimilarity:F3}");

@@ -17,7 +17,7 @@ public static class TbarCli
         ParseResult? parsed = null;
         try
         {
-            parsed = root.Parse(ModelNames.Rewrite(args, stdout));
+            parsed = root.Parse(args);
             if (parsed.Errors.Count == 0) ComputeFlags.Apply(parsed, device, threads);
             return parsed.Invoke(config);
         }

@@ -1,7 +1,6 @@
 using System.CommandLine;
-using Tbar.Data;
 using Tbar.Io;
-using Tbar.Models;
+using Tbar.Pipelines;
 using Tbar.Reporting;
 using Tbar.Unlearning;
 
@@ -16,7 +15,7 @@ static class UnlearnCommand
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with vocab.json + merges.txt (open_clip models)" };
         var forget = new Option<string>("--forget") { Description = "trigger:SPEC (known trigger on clean images), inverted:DIR (from `tbar scan`) or images:DIR (triggered images)", Required = true };
         var target = new Option<string?>("--target") { Description = "Target class of the backdoor (default with inverted:DIR: the scan's inferred target)" };
-        var val = new Option<string>("--val") { Description = "Data spec of the defender's clean images (its training indices)", DefaultValueFactory = _ => "fashion-mnist" };
+        var data = new DataFlag("Data spec of the defender's clean images (its training indices)", "--val");
         var method = new Option<string>("--method")
         {
             Description = $"One of: {string.Join(", ", Methods.Names)}, tbar:ESTIMATOR, or auto (try the candidates, keep the best durable one)",
@@ -26,15 +25,17 @@ static class UnlearnCommand
         {
             Description = $"With --method auto: comma-separated candidates (default {string.Join(",", Pipelines.AutoMethod.DefaultCandidates)})",
         };
-        var forgetSize = new Option<int>("--forget-size") { Description = "Forget-set size", DefaultValueFactory = _ => 2000 };
-        var valSize = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => 2000 };
+        var forgetSize = new Option<int>("--forget-size") { Description = "Forget-set size", DefaultValueFactory = _ => Defaults.ForgetSize };
+        var valSize = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => Defaults.ValSize };
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "Output folder", Required = true };
         var (optionsFile, caFloor) = MethodFlags.Create();
         var command = new Command("unlearn", "Remove a backdoor: TBAR or a baseline, α chosen on validation.")
-            { model, tokenizer, forget, target, val, method, candidates, forgetSize, valSize, seed, output, optionsFile, caFloor };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(tokenizer), r.GetValue(forget)!, r.GetValue(target), r.GetValue(val)!,
-            r.GetValue(method)!, r.GetValue(candidates)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+            { model, tokenizer, forget, target, method, candidates, forgetSize, valSize, seed, output, optionsFile, caFloor };
+        foreach (var o in data.Options) command.Add(o);
+        command.SetAction(r => Run(ModelFlag.Resolve(r.GetValue(model)!, stdout), r.GetValue(tokenizer), r.GetValue(forget)!, r.GetValue(target),
+            data.Value(r), r.GetValue(method)!,
+            r.GetValue(candidates)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
             r.GetValue(forgetSize), r.GetValue(valSize), r.GetValue(seed), r.GetValue(output)!,
             MethodFlags.Resolve(r.GetValue(optionsFile), r.GetValue(caFloor)), stdout));
         return command;
@@ -52,11 +53,10 @@ static class UnlearnCommand
         string?[] inputs = [modelPath, tokenizerDir, source.Kind == "trigger" ? null : source.Argument];
         AtomicFolder.Check(outDir, "report.json", inputs);
         string target = source.Target(targetGiven);
-        using var clip = ClipCheckpoint.Load(modelPath);
-        using var data = DataSpec.Load(valSpec, clip.Config.Vision.ImageSize);
-        int targetIndex = data.Train.ClassIndex(target);
-        using var head = ZeroShotHead.ForClasses(clip, Tokenizers.For(clip, tokenizerDir), data.Train.ClassNames);
-        var task = source.Task(data.Train, data.TrainIndices, targetIndex, forgetSize, valSize, seed, clip.Config.Vision.ImageSize);
+        using var bench = Workbench.Open(modelPath, tokenizerDir, valSpec);
+        var (clip, head, data) = (bench.Model, bench.Head, bench.Data);
+        var task = source.Task(data.Train, data.TrainIndices, data.Train.ClassIndex(target), forgetSize, valSize, seed,
+            clip.Config.Vision.ImageSize);
         Pipelines.AutoChoice? choice = null;
         UnlearnResult record;
         if (auto)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Tbar.Pipelines;
 using Tbar.Reporting;
+using Tbar.Unlearning;
 
 namespace Tbar.Cli;
 
@@ -14,9 +15,10 @@ static class UnlearningCommand
     {
         var seeds = new Option<int>("--seeds") { Description = "Number of seeds (0..n-1)", DefaultValueFactory = _ => 3 };
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "experiments/unlearning" };
-        var data = new Option<string>("--data") { Description = "Data spec", DefaultValueFactory = _ => "fashion-mnist" };
-        var forget = new Option<int>("--forget-size") { Description = "Forget-set size (also the clean budget)", DefaultValueFactory = _ => 2000 };
-        var val = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => 2000 };
+        var data = new Option<string>("--data") { Description = "Data spec", DefaultValueFactory = _ => Defaults.Data };
+        var forget = new Option<int>("--forget-size") { Description = "Forget-set size (also the clean budget)",
+            DefaultValueFactory = _ => Defaults.ForgetSize };
+        var val = new Option<int>("--val-size") { Description = "Validation size", DefaultValueFactory = _ => Defaults.ValSize };
         var epochs = new Option<int>("--attack-epochs") { Description = "Epochs of the attack and clean reference", DefaultValueFactory = _ => 3 };
         var methods = new Option<string[]>("--methods")
             { Description = $"Methods (default: {string.Join(" ", DemoOptions.DefaultMethods)})", AllowMultipleArgumentsPerToken = true };
@@ -25,7 +27,7 @@ static class UnlearningCommand
             { seeds, output, data, forget, val, epochs, methods, plan, cell };
         command.SetAction(r =>
         {
-            var demo = new DemoOptions(Defaults.MiniClip, r.GetValue(data)!, ForgetSize: r.GetValue(forget), ValSize: r.GetValue(val),
+            var demo = new DemoOptions(ModelNames.MiniClip, r.GetValue(data)!, ForgetSize: r.GetValue(forget), ValSize: r.GetValue(val),
                 AttackEpochs: r.GetValue(epochs), Methods: r.GetValue(methods) is { Length: > 0 } m ? m : null,
                 MethodSettings: Tbar.Unlearning.MethodOptions.Experiments);
             var o = new UnlearningOptions(demo, [.. Enumerable.Range(0, r.GetValue(seeds)).Select(s => (long)s)], r.GetValue(output)!);

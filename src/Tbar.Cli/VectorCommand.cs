@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Tbar.Pipelines;
 using Tbar.Arithmetic;
 using Tbar.Models;
 
@@ -15,7 +16,7 @@ static class VectorCommand
         var alpha = new Option<double>("--alpha") { Description = "Scale: θ + α·τ (TBAR removes with a negative α)", Required = true };
         var output = new Option<string>("--out") { Description = "Output model folder", Required = true };
         var apply = new Command("apply", "Write θ + α·τ in the model's own layout.") { model, tau, alpha, output };
-        apply.SetAction(r => Apply(r.GetValue(model)!, r.GetValue(tau)!, r.GetValue(alpha), r.GetValue(output)!, stdout));
+        apply.SetAction(r => Apply(ModelFlag.Resolve(r.GetValue(model)!, stdout), r.GetValue(tau)!, r.GetValue(alpha), r.GetValue(output)!, stdout));
 
         var terms = new Option<string[]>("--term") { Description = "COEF:FILE, repeatable (e.g. 1:tau_a.safetensors -0.5:tau_b.safetensors)", Required = true };
         var composed = new Option<string>("--out") { Description = "Output .safetensors", Required = true };
@@ -26,7 +27,7 @@ static class VectorCommand
 
     static int Apply(string modelPath, string tauPath, double alpha, string outDir, TextWriter stdout)
     {
-        using var clip = ClipCheckpoint.Load(modelPath);
+        using var clip = Workbench.LoadModel(modelPath);
         using var tau = TaskVector.Load(tauPath);
         using var edit = new WeightEdit(clip, tau);
         edit.Set(alpha);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Spectre.Console;
+using Tbar.Pipelines;
 using Tbar.Data;
 using Tbar.Models;
 using Tbar.Reporting;
@@ -18,7 +19,7 @@ static class ZeroShotCommand
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with vocab.json + merges.txt" };
         var json = new Option<string?>("--json") { Description = "Also write predictions to this JSON file" };
         var command = new Command("zeroshot", "Zero-shot classify images.") { model, images, classes, templates, tokenizer, json };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(images)!, r.GetValue(classes)!, r.GetValue(templates),
+        command.SetAction(r => Run(ModelFlag.Resolve(r.GetValue(model)!, stdout), r.GetValue(images)!, r.GetValue(classes)!, r.GetValue(templates),
             r.GetValue(tokenizer), r.GetValue(json), stdout));
         return command;
     }
@@ -27,8 +28,8 @@ static class ZeroShotCommand
     {
         var names = classList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         var files = ImageFiles(imageDir);
-        using var clip = ClipCheckpoint.Load(modelPath);
-        using var head = ZeroShotHead.Build(clip, Tokenizers.For(clip, tokenizerDir), names, Templates(templateFile));
+        using var clip = Workbench.LoadModel(modelPath);
+        using var head = Workbench.HeadFor(clip, tokenizerDir, names, Templates(templateFile));
         var rows = ZeroShotPredictions.Classify(clip, head, files);
         var table = new Table().AddColumns("image", "class", "p");
         foreach (var r in rows) table.AddRow(Markup.Escape(Path.GetRelativePath(imageDir, r.File)), Markup.Escape(r.Class), r.Probability.ToString("F3"));

@@ -30,7 +30,8 @@ public enum VendorFix
 /// <param name="CpuVendor">/proc/cpuinfo's vendor_id ("" where absent).</param>
 /// <param name="Shim">The shim's path when it was looked for, else null.</param>
 /// <param name="Reason">One sentence a user can act on.</param>
-public sealed record NativeState(VendorFix VendorFix, string CpuVendor, string? Shim, string Reason)
+public sealed record NativeState([property: JsonConverter(typeof(JsonStringEnumConverter<VendorFix>))] VendorFix VendorFix,
+    string CpuVendor, string? Shim, string Reason)
 {
     /// <summary>Whether oneMKL sees the shim's answer.</summary>
     public bool VendorFixActive => VendorFix == VendorFix.Active;

@@ -34,7 +34,7 @@ public static class PathAnalysis
         var end = VisualWeights.Snapshot(model);
         using var change = TaskVector.Between(start, end, end.Keys);
         double distance = change.Norm();
-        double? cosine = tau == null || distance == 0 ? null : VectorStats.Compute(change, OnKeys(tau, change)).Cosine;
+        double? cosine = tau == null || distance == 0 ? null : VectorMaths.Cosine(change, OnKeys(tau, change));
         var result = new List<PathPoint>();
         for (int i = 0; i < points; i++)
         {

@@ -1,5 +1,4 @@
 using Tbar.Arithmetic;
-using static TorchSharp.torch;
 
 namespace Tbar.Analysis;
 
@@ -27,27 +26,16 @@ public static class VectorStats
     public static VectorStatsResult Compute(TaskVector trigger, TaskVector clean)
     {
         var keys = trigger.Keys.ToList();
-        var missing = keys.Except(clean.Keys).Concat(clean.Keys.Except(keys)).ToList();
-        if (missing.Count > 0) throw new TbarException($"the two vectors cover different parameters (e.g. '{missing[0]}')");
-        // Per key: ‖t‖², ‖c‖², t·c (double sums of float32 values).
-        var sums = keys.ToDictionary(k => k, k =>
-        {
-            using var scope = NewDisposeScope();
-            var t = trigger[k].to(ScalarType.Float64);
-            var c = clean[k].to(ScalarType.Float64);
-            if (!t.shape.SequenceEqual(c.shape)) throw new TbarException($"parameter '{k}': the vectors' shapes differ");
-            return (T: t.square().sum().item<double>(), C: c.square().sum().item<double>(), Dot: (t * c).sum().item<double>(), N: t.numel());
-        });
-        double totalT = sums.Values.Sum(s => s.T), totalC = sums.Values.Sum(s => s.C), totalDot = sums.Values.Sum(s => s.Dot);
+        var sums = VectorMaths.Sums(trigger, clean);
+        double totalT = sums.Values.Sum(s => s.AA), totalC = sums.Values.Sum(s => s.BB), totalDot = sums.Values.Sum(s => s.AB);
         var blocks = keys.GroupBy(Block).Select(g =>
         {
-            double t = g.Sum(k => sums[k].T), c = g.Sum(k => sums[k].C), dot = g.Sum(k => sums[k].Dot);
-            return new BlockStats(g.Key, g.Sum(k => sums[k].N), Math.Sqrt(t), Math.Sqrt(c), Cos(dot, t, c), totalT == 0 ? 0 : t / totalT);
+            double t = g.Sum(k => sums[k].AA), c = g.Sum(k => sums[k].BB), dot = g.Sum(k => sums[k].AB);
+            return new BlockStats(g.Key, g.Sum(k => sums[k].Count), Math.Sqrt(t), Math.Sqrt(c), VectorMaths.Cosine(dot, t, c),
+                totalT == 0 ? 0 : t / totalT);
         }).OrderBy(b => Order(b.Block)).ThenBy(b => b.Block, StringComparer.Ordinal).ToList();
-        return new VectorStatsResult(Math.Sqrt(totalT), Math.Sqrt(totalC), Cos(totalDot, totalT, totalC), blocks);
+        return new VectorStatsResult(Math.Sqrt(totalT), Math.Sqrt(totalC), VectorMaths.Cosine(totalDot, totalT, totalC), blocks);
     }
-
-    static double Cos(double dot, double a2, double b2) => a2 == 0 || b2 == 0 ? 0 : dot / Math.Sqrt(a2 * b2);
 
     /// <summary>Input side first, transformer blocks in depth order, output side last.</summary>
     static int Order(string block) => block switch

@@ -64,8 +64,8 @@ public sealed class TaskVector : IDisposable
         }));
     }
 
-    /// <summary>Euclidean norm over all entries.</summary>
-    public double Norm() => Math.Sqrt(deltas.Values.Sum(t => t.square().sum().item<float>()));
+    /// <summary>Euclidean norm over all entries, in float64 (<see cref="VectorMaths"/>).</summary>
+    public double Norm() => VectorMaths.Norm(this);
 
     /// <summary>Checks every key exists in <paramref name="model"/> with the same shape; throws naming the first that does not.</summary>
     public void CheckFits(Clip model)

@@ -79,7 +79,7 @@ public static class Ablations
     {
         int imageSize;
         using (var probe = ClipCheckpoint.Load(pretrained)) imageSize = probe.Config.Vision.ImageSize;
-        using var full = DataSpec.Load("fashion-mnist", imageSize);
+        using var full = DataSpec.Load(Defaults.Data, imageSize);
         string Name(string c) => full.Train.ClassNames[full.Train.ClassIndex(c)];
         var s = new TransferSettings(asTyped.Trigger, Name(asTyped.Target), [.. asTyped.ClassesA.Select(Name)], [.. asTyped.ClassesB.Select(Name)]);
         var result = Transfer(pretrained, full, s.ClassesA, s.ClassesB, s.Trigger, s.Target, forgetSize, valSize, options, seed, status, progress);
@@ -113,7 +113,7 @@ public static class Ablations
             var model = ClipCheckpoint.Load(pretrained);
             tokenizer ??= Tokenizers.For(model, null);
             var attack = BackdoorAttack.Run(model, tokenizer, d.Train, d.TrainIndices, d.Test,
-                new AttackOptions(triggerSpec, target, 0.03, AttackMode.Supervised, recipe, seed), null, progress);
+                new AttackOptions(triggerSpec, target, Defaults.PoisonRate, AttackMode.Supervised, recipe, seed), null, progress);
             var task = UnlearnTask.FromPool(d.Train, attack.Poisoned.CleanPool(d.TrainIndices), trigger, attack.Target, forgetSize, valSize, seed);
             return new BackdooredSubset(model, ZeroShotHead.ForClasses(model, tokenizer, d.Train.ClassNames), attack, task);
         }
@@ -142,7 +142,7 @@ public static class Ablations
         var resultB = TbarMethod.Run(modelB, headB, taskB, options);
         using var tauB = resultB.Tau!;
         rows.Add(new("B − α_B·τ_B (own TBAR)", resultB.Alpha!.Alpha, Test(), resultB.Choice));
-        double cosine = VectorStats.Compute(tauA, tauB).Cosine;
+        double cosine = VectorMaths.Cosine(tauA, tauB);
         return new TransferResult(rows, cosine, classesA, classesB, clock.Elapsed.TotalSeconds);
     }
 

@@ -9,7 +9,8 @@ using Tbar.Unlearning;
 namespace Tbar.Pipelines;
 
 /// <summary>One scanned model: what it really is, the verdict, and the test metrics of each cleaning (real trigger, real target).</summary>
-public sealed record AgnosticRow(long Seed, string Trigger, bool ReallyBackdoored, ScanVerdict Verdict, TestRow Model, IReadOnlyList<TestRow> Cleaned);
+public sealed record AgnosticRow(long Seed, string Trigger, bool ReallyBackdoored, ScanVerdict Verdict, TestRow Model,
+    IReadOnlyList<TestRow> Cleaned);
 
 /// <summary>The scan step and the cleaning on its proxy trigger, shared by the demo and the experiment.</summary>
 public static class Agnostic
@@ -58,8 +59,9 @@ public static class Agnostic
 /// <param name="ValSize">Validation size.</param>
 /// <param name="AttackEpochs">Epochs of attacks and clean fine-tunes.</param>
 /// <param name="TrainLimit">Use only the first this many training indices (0: all).</param>
-public sealed record AgnosticOptions(string Model, string[] Triggers, long[] Seeds, long[] CalibrationSeeds, string Data = "fashion-mnist",
-    string Target = "Bag", ScanOptions? Scan = null, int ForgetSize = 2000, int ValSize = 2000, int AttackEpochs = 3, int TrainLimit = 0)
+public sealed record AgnosticOptions(string Model, string[] Triggers, long[] Seeds, long[] CalibrationSeeds, string Data = Defaults.Data,
+    string Target = "Bag", ScanOptions? Scan = null, int ForgetSize = Defaults.ForgetSize, int ValSize = Defaults.ValSize,
+        int AttackEpochs = 3, int TrainLimit = 0)
 {
     public ScanOptions ScanSettings => Scan ?? ScanOptions.Default;
 }
@@ -82,7 +84,8 @@ public static class AgnosticExperiment
             if (seed != null)
             {
                 status($"calibration: {name}");
-                BackdoorAttack.TrainClean(model, Tokenizers.For(model, null), data.Train, data.TrainIndices, Attack(o, "badnet", seed.Value), progress);
+                BackdoorAttack.TrainClean(model, Tokenizers.For(model, null), data.Train, data.TrainIndices, Attack(o, "badnet",
+                    seed.Value), progress);
             }
             status($"calibration: inversion on {name}");
             found.Add(Scanner.MeasureClean(model, name, data.Train, data.TrainIndices, o.ScanSettings, progress));
@@ -118,12 +121,14 @@ public static class AgnosticExperiment
                 else
                 {
                     status($"seed {seed}: attack {triggerSpec}");
-                    var attack = BackdoorAttack.Run(model, tokenizer, data.Train, data.TrainIndices, data.Test, Attack(o, triggerSpec, seed), null, progress);
+                    var attack = BackdoorAttack.Run(model, tokenizer, data.Train, data.TrainIndices, data.Test, Attack(o, triggerSpec,
+                        seed), null, progress);
                     pool = attack.Poisoned.CleanPool(data.TrainIndices);
                     modelRow = new TestRow("backdoored", attack.Test, null, attack.Training.Seconds, attack.TriggerSpec);
                 }
                 var (verdict, cleaned) = Agnostic.ScanAndClean(model, head, data, pool, calibration.Threshold, calibration.Rule,
-                    o.ScanSettings with { Inversion = o.ScanSettings.Inversion with { Seed = seed } }, reference, target, o.ForgetSize, o.ValSize, seed,
+                    o.ScanSettings with { Inversion = o.ScanSettings.Inversion with { Seed = seed } }, reference, target, o.ForgetSize,
+                        o.ValSize, seed,
                     MethodOptions.Experiments, status, progress);
                 if (triggerSpec != null)
                 {
@@ -146,7 +151,8 @@ public static class AgnosticExperiment
     }
 
     static AttackOptions Attack(AgnosticOptions o, string trigger, long seed) =>
-        new(trigger, o.Target, 0.03, AttackMode.Supervised, BackdoorAttack.DefaultTrain(AttackMode.Supervised) with { Epochs = o.AttackEpochs, Seed = seed }, seed);
+        new(trigger, o.Target, Defaults.PoisonRate, AttackMode.Supervised,
+            BackdoorAttack.DefaultTrain(AttackMode.Supervised) with { Epochs = o.AttackEpochs, Seed = seed }, seed);
 
     static DataSplits Load(AgnosticOptions o)
     {

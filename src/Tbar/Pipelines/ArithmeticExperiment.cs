@@ -81,8 +81,9 @@ public static class ArithmeticVariants
 /// <param name="CollectOnly">Only gather the variants already finished in <paramref name="Out"/>; compute nothing (and load no data).</param>
 /// <param name="Data">Data spec (Fashion-MNIST by default; a smaller copy for tests).</param>
 public sealed record ArithmeticOptions(string Model, string[] Attacks, long[] Seeds, string[] Variants, string Out, AlphaRule Rule,
-    string Target = "Bag", double PoisonRate = 0.03, int ForgetSize = 2000, int ValSize = 2000, bool CollectOnly = false,
-    string Data = "fashion-mnist");
+    string Target = "Bag", double PoisonRate = Defaults.PoisonRate, int ForgetSize = Defaults.ForgetSize, int ValSize = Defaults.ValSize,
+        bool CollectOnly = false,
+    string Data = Defaults.Data);
 
 /// <summary>Test metrics of one model in one cell, per class.</summary>
 public sealed record ClassSplit(double Ca, double? Asr, double TargetCa, double OthersCa, IReadOnlyList<Rate> PerClass, Rate CleanAccuracy,

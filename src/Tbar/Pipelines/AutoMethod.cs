@@ -119,7 +119,7 @@ public static class AutoMethod
             var ids = positions.Select(p => heldOut[p]).ToArray();
             using var raw = task.CleanPool.Images(ids);
             return (Preprocess.Apply(raw, preprocess), task.CleanPool.LabelTensor(ids));
-        }, RelapseCheck.Recipe);
+        }, Defaults.Relapse);
         double asr = task.Point(model, head, 0).AttackSuccess.Value;
         VisualWeights.Restore(model, saved);
         VisualWeights.Dispose([saved]);

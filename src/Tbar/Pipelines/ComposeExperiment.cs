@@ -25,7 +25,8 @@ public sealed record BackdoorSpec(string Trigger, string Target);
 /// <param name="Data">Data spec.</param>
 /// <param name="CollectOnly">Only gather the variants already finished in <paramref name="Out"/>; compute nothing (and load no data).</param>
 public sealed record ComposeOptions(string Model, IReadOnlyList<BackdoorSpec> Backdoors, long[] Seeds, string[] Variants,
-    string Out, AlphaRule Rule, double PoisonRate = 0.03, int ForgetSize = 2000, int ValSize = 2000, string Data = "fashion-mnist",
+    string Out, AlphaRule Rule, double PoisonRate = Defaults.PoisonRate, int ForgetSize = Defaults.ForgetSize,
+        int ValSize = Defaults.ValSize, string Data = Defaults.Data,
     bool CollectOnly = false);
 
 /// <summary>Test metrics after one way of removing both backdoors.</summary>

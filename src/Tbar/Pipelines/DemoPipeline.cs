@@ -27,8 +27,9 @@ namespace Tbar.Pipelines;
 /// <param name="Agnostic">When set, also scan the backdoored model (threshold from this calibration) and clean it on the inverted trigger.</param>
 /// <param name="Scan">Scan settings for the agnostic rows (default: <see cref="ScanOptions.Default"/>).</param>
 /// <param name="MethodSettings">Every method's options (default: <see cref="MethodOptions.Default"/>).</param>
-public sealed record DemoOptions(string Model, string Data = "fashion-mnist", string Trigger = "badnet:size=3", string Target = "Bag",
-    double PoisonRate = 0.03, string[]? Methods = null, int ForgetSize = 2000, int ValSize = 1000, bool CleanReference = true,
+public sealed record DemoOptions(string Model, string Data = Defaults.Data, string Trigger = "badnet:size=3", string Target = "Bag",
+    double PoisonRate = Defaults.PoisonRate, string[]? Methods = null, int ForgetSize = Defaults.ForgetSize, int ValSize = 1000,
+        bool CleanReference = true,
     int AttackEpochs = 1, long Seed = 0, int TrainLimit = 0, ScanCalibration? Agnostic = null, ScanOptions? Scan = null,
     MethodOptions? MethodSettings = null)
 {
@@ -94,8 +95,10 @@ public static class DemoPipeline
         {
             status("clean reference fine-tune");
             using var clean = ClipCheckpoint.Load(o.Model);
-            var t = BackdoorAttack.TrainClean(clean, tokenizer, data.Train, data.TrainIndices, new AttackOptions(o.Trigger, o.Target, o.PoisonRate, AttackMode.Supervised, recipe, o.Seed), progress);
-            reference = new TestRow("clean_reference", Metrics.Evaluate(clean, head, data.Test, allTest, trigger, target), null, t.Seconds, "same recipe without poison");
+            var t = BackdoorAttack.TrainClean(clean, tokenizer, data.Train, data.TrainIndices, new AttackOptions(o.Trigger, o.Target,
+                o.PoisonRate, AttackMode.Supervised, recipe, o.Seed), progress);
+            reference = new TestRow("clean_reference", Metrics.Evaluate(clean, head, data.Test, allTest, trigger, target), null, t.Seconds,
+                "same recipe without poison");
         }
 
         status("backdoor attack");
@@ -123,7 +126,8 @@ public static class DemoPipeline
         if (o.Agnostic != null)
         {
             VisualWeights.Restore(model, start);
-            var (v, agnosticRows) = Agnostic.ScanAndClean(model, head, data, pool, o.Agnostic.Threshold, o.Agnostic.Rule, o.Scan ?? ScanOptions.Default,
+            var (v, agnosticRows) = Agnostic.ScanAndClean(model, head, data, pool, o.Agnostic.Threshold, o.Agnostic.Rule,
+                o.Scan ?? ScanOptions.Default,
                 trigger, target, o.ForgetSize, o.ValSize, o.Seed, o.Options, status, progress);
             verdict = v;
             rows.AddRange(agnosticRows);

@@ -66,8 +66,9 @@ public sealed record ModelRef(string Name, string Path);
 /// <param name="CollectOnly">Only gather finished rows; compute nothing.</param>
 /// <param name="Data">Data spec (Fashion-MNIST by default; a smaller copy for tests).</param>
 public sealed record MainOptions(IReadOnlyList<ModelRef> Models, string[] Attacks, long[] Seeds, string[] Methods, string Out,
-    MethodOptions Options, int[] RetuneK, string Target = "Bag", double PoisonRate = 0.03, int ForgetSize = 2000, int ValSize = 2000,
-    int? AttackEpochs = null, double? AttackLr = null, bool CollectOnly = false, string Data = "fashion-mnist")
+    MethodOptions Options, int[] RetuneK, string Target = "Bag", double PoisonRate = Defaults.PoisonRate,
+        int ForgetSize = Defaults.ForgetSize, int ValSize = Defaults.ValSize,
+    int? AttackEpochs = null, double? AttackLr = null, bool CollectOnly = false, string Data = Defaults.Data)
 {
     /// <summary>The methods the main table runs by default; cleanclip runs on the contrastive attacks only.</summary>
     public static readonly string[] DefaultMethods = Unlearning.Methods.MainDefault;
@@ -95,8 +96,6 @@ public sealed record MainRow(string Model, string Attack, long Seed, string Meth
 /// </summary>
 public static class MainExperiment
 {
-    /// <summary>Clean images mixed with the k poisoned ones in the re-tuning attack.</summary>
-    public const int RetuneClean = 500;
 
     public static List<MainRow> Run(MainOptions o, Action<string>? status = null, IProgress<TrainProgress>? progress = null)
     {
@@ -174,7 +173,8 @@ public static class MainExperiment
         /// <summary>Relapse and re-tuning ASR of the model as it is now (restored after each).</summary>
         public (double Relapse, Dictionary<string, double> Retune) Robustness(Clip model, ZeroShotHead head) =>
             (MethodEvaluation.Relapse(model, head, Task, Data, Trigger, Target),
-             RetuneK.ToDictionary(k => k.ToString(), k => MethodEvaluation.Retune(model, head, Task, Data, Trigger, Target, k, RetuneClean)));
+             RetuneK.ToDictionary(k => k.ToString(), k => MethodEvaluation.Retune(model, head, Task, Data, Trigger, Target, k,
+                 Defaults.Retune.CleanImages)));
     }
 
     static MainRow Method(MainOptions o, CellContext ctx, string method, Clip model, ZeroShotHead head, Dictionary<string, Tensor> start,

@@ -36,7 +36,7 @@ public static class MethodEvaluation
     /// <summary>Robustness check: test ASR after a short clean fine-tune (<see cref="RelapseCheck"/>); weights restored after.</summary>
     public static double Relapse(Clip model, ZeroShotHead head, UnlearnTask task, DataSplits data, ITrigger trigger, int target) =>
         AfterFineTune(model, head, data, trigger, target, task.CleanBudget.Length, p => task.CleanBatch(p, model.Config.Preprocess),
-            RelapseCheck.Recipe);
+            Defaults.Relapse);
 
     /// <summary>
     /// Re-tuning attack: test ASR after fine-tuning on <paramref name="k"/> poisoned samples (the first k forget images, triggered
@@ -49,16 +49,9 @@ public static class MethodEvaluation
         if (k < 1 || k > n) throw new TbarException($"re-tuning needs 1..{n} poisoned samples (got {k})");
         clean = Math.Min(clean, task.CleanBudget.Length);
         var preprocess = model.Config.Preprocess;
-        return AfterFineTune(model, head, data, trigger, target, k + clean, positions =>
-        {
-            var poisoned = positions.Where(p => p < k).ToArray();
-            var rest = positions.Where(p => p >= k).Select(p => p - k).ToArray();
-            if (poisoned.Length == 0) return task.CleanBatch(rest, preprocess);
-            if (rest.Length == 0) return task.ForgetBatch(poisoned, preprocess);
-            var (a, la) = task.ForgetBatch(poisoned, preprocess);
-            var (b, lb) = task.CleanBatch(rest, preprocess);
-            using (a) using (la) using (b) using (lb) return (cat([a, b]), cat([la, lb]));
-        }, new TrainOptions(5, 32, 1e-4, 0.1));
+        return AfterFineTune(model, head, data, trigger, target, k + clean,
+            positions => MixedBatch.Of(positions, k, p => task.ForgetBatch(p, preprocess), p => task.CleanBatch(p, preprocess)),
+                Defaults.Retune.Recipe);
     }
 
     /// <summary>Test ASR after a fine-tune of the image tower; the weights are restored after.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Tbar.Io;
 using Tbar.Pipelines;
 
 namespace Tbar.Reporting;
@@ -23,6 +24,30 @@ public static class MainTable
             MeanStd.IfAny(g.Where(r => r.RelapseAsr != null).Select(r => r.RelapseAsr!.Value)),
             ks.ToDictionary(k => k, k => MeanStd.IfAny(g.Where(r => r.RetuneAsr?.ContainsKey(k) == true).Select(r => r.RetuneAsr![k]))!));
     }).ToList();
+
+    /// <summary>
+    /// Writes table.md, comparison.md (when there is a comparison) and results.json from every finished row under
+    /// <paramref name="outDir"/>; <paramref name="options"/> are the run's, or null when merging cells run elsewhere. Returns the table.
+    /// </summary>
+    public static string Write(string outDir, string command, MainOptions? options, double seconds)
+    {
+        if (!Directory.Exists(outDir)) throw new TbarException($"{outDir}: no such folder");
+        var rows = MainExperiment.Collect(outDir);
+        if (rows.Count == 0) throw new TbarException($"{outDir}: no finished rows of `tbar experiment main` (…/MODEL/ATTACK/seedK/*.json)");
+        string table = Markdown(rows);
+        AtomicFile.WriteText(Path.Combine(outDir, "table.md"), table);
+        string comparison = Comparison(rows);
+        if (comparison.Length > 0) AtomicFile.WriteText(Path.Combine(outDir, "comparison.md"), comparison);
+        string weightSpace = WeightSpaceTable.Markdown(rows);
+        if (weightSpace.Length > 0)
+        {
+            AtomicFile.WriteText(Path.Combine(outDir, "weight-space.md"), weightSpace);
+            Plots.GapScatter(Path.Combine(outDir, "gap.png"), rows, "relapse and target-class CA against the linearisation gap");
+        }
+        new RunRecord(command, (object?)options ?? new { merged_from = outDir }, 0, new MainResults(Summary(rows), rows), seconds)
+            .Save(Path.Combine(outDir, "results.json"));
+        return table;
+    }
 
     /// <summary>
     /// Markdown, one section per (model, attack). Each row states its own number of seeds n (rows of one section can have

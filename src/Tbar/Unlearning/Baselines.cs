@@ -24,7 +24,7 @@ public static class Baselines
     public static UnlearnResult FineTuneClean(Clip model, ZeroShotHead head, UnlearnTask task, BaselineOptions o) =>
         LearningRateSweep("finetune", model, head, task, o, lr =>
             FineTune.Train(model, head, task.CleanBudget.Length, positions => task.CleanBatch(positions, model.Config.Preprocess),
-                new TrainOptions(o.Epochs, 64, lr, 0.1, 0.1, 1.0)));
+                Defaults.BaselineTraining(o.Epochs, lr)));
 
     /// <summary>
     /// FT-relabel: the image tower fine-tuned on the clean budget plus the forget images with their true labels (what a
@@ -32,16 +32,8 @@ public static class Baselines
     /// </summary>
     public static UnlearnResult FineTuneRelabel(Clip model, ZeroShotHead head, UnlearnTask task, BaselineOptions o) =>
         LearningRateSweep("ft-relabel", model, head, task, o, lr =>
-        {
-            int clean = task.CleanBudget.Length, forget = task.Forget.Indices.Length;
-            FineTune.Train(model, head, clean + forget, positions =>
-            {
-                var (cleanImages, cleanLabels) = task.CleanBatch(positions.Where(p => p < clean).ToArray(), model.Config.Preprocess);
-                var (forgetImages, trueLabels) = task.ForgetBatchTrueLabels(
-                    positions.Where(p => p >= clean).Select(p => p - clean).ToArray(), model.Config.Preprocess);
-                return (cat([cleanImages, forgetImages], 0), cat([cleanLabels, trueLabels], 0));
-            }, new TrainOptions(o.Epochs, 64, lr, 0.1, 0.1, 1.0));
-        });
+            FineTune.Train(model, head, task.RelabelledCount, positions => task.RelabelledBatch(positions, model.Config.Preprocess),
+                Defaults.BaselineTraining(o.Epochs, lr)));
 
     /// <summary>
     /// One training run per LR from the same start (<paramref name="train"/> trains the model in place at the given LR),
@@ -112,7 +104,7 @@ public static class Baselines
     {
         var parameters = model.Visual.parameters().ToList();
         using var optimizer = optim.AdamW(parameters, lr, weight_decay: 0);
-        var rng = new Random(0);
+        var rng = new Random(Defaults.AscentSeed);
         int step = 0, n = task.Forget.Indices.Length;
         for (int epoch = 0; epoch < o.Epochs; epoch++)
         {

@@ -27,8 +27,8 @@ public static class CleanClipStyle
     public static UnlearnResult Run(Clip model, ZeroShotHead head, UnlearnTask task, CleanClipOptions o) =>
         Baselines.LearningRateSweep("cleanclip", model, head, task, o.Baseline, lr =>
         {
-            var rng = new Random(17);
-            TrainLoop.Run(model.Visual.parameters().ToList(), task.CleanBudget.Length, new TrainOptions(o.Baseline.Epochs, 64, lr, 0.1, 0.1, 1.0), positions =>
+            var rng = new Random(Defaults.CleanClipAugmentSeed);
+            TrainLoop.Run(model.Visual.parameters().ToList(), task.CleanBudget.Length, Defaults.BaselineTraining(o.Baseline.Epochs, lr), positions =>
             {
                 model.train();
                 var (images, labels) = task.CleanBatch(positions, model.Config.Preprocess);

@@ -31,8 +31,9 @@ public static class ProjectedTbar
         foreach (var key in tau.Keys)
         {
             var (t, c) = (tau[key], clean[key]);
-            double cc = c.square().sum().item<float>();
-            result[key] = cc > 0 ? t - c * (t.mul(c).sum().item<float>() / cc) : t.clone();
+            // Sums in float32 as first committed: the projected τ feeds the α choice.
+            double cc = VectorMaths.DotAsStored(c, c);
+            result[key] = cc > 0 ? VectorMaths.RemoveAlong(t, c, VectorMaths.DotAsStored(t, c) / cc) : t.clone();
         }
         return new TaskVector(result, tau.Metadata.Append(new("projected_off", "clean fine-tune vector")).ToDictionary());
     }

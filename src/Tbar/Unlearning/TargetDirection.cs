@@ -36,26 +36,16 @@ public static class TargetDirection
             var (images, labels) = task.CleanBatch(positions, preprocess);
             using (labels) return (images, full_like(labels, task.Target));
         }, recipe, null);
-        var keys = tau.Keys.ToList();
-        double Dot(Tensor a, Tensor b)
-        {
-            using var a64 = a.to_type(ScalarType.Float64);
-            using var b64 = b.to_type(ScalarType.Float64);
-            using var product = (a64 * b64).sum();
-            return product.item<double>();
-        }
-        var dots = keys.ToDictionary(k => k, k => (TauY: Dot(tau[k], answer[k]), YY: Dot(answer[k], answer[k]), TauTau: Dot(tau[k], tau[k])));
-        double tauY = dots.Values.Sum(d => d.TauY), yy = dots.Values.Sum(d => d.YY), tauTau = dots.Values.Sum(d => d.TauTau);
-        double cosine = tauY / Math.Sqrt(yy * tauTau);
+        var sums = VectorMaths.Sums(tau, answer);
+        double tauY = sums.Values.Sum(d => d.AB), yy = sums.Values.Sum(d => d.BB), tauTau = sums.Values.Sum(d => d.AA);
         var result = new Dictionary<string, Tensor>();
-        foreach (var key in keys)
+        foreach (var (key, s) in sums)
         {
-            var (ty, y2, _) = dots[key];
-            double coefficient = how == TargetProjection.Global ? (yy > 0 ? tauY / yy : 0) : (y2 > 0 ? ty / y2 : 0);
-            result[key] = tau[key] - coefficient * answer[key];
+            double coefficient = how == TargetProjection.Global ? VectorMaths.Coefficient(tauY, yy) : VectorMaths.Coefficient(s.AB, s.BB);
+            result[key] = VectorMaths.RemoveAlong(tau[key], answer[key], coefficient);
         }
         var metadata = tau.Metadata.ToDictionary(p => p.Key, p => p.Value);
-        metadata["target_vector_cosine"] = cosine.ToString("R");
+        metadata["target_vector_cosine"] = VectorMaths.Cosine(tauY, tauTau, yy).ToString("R");
         metadata["projected_off"] = $"target-class vector ({how.ToString().ToLowerInvariant()})";
         return new TaskVector(result, metadata);
     }

@@ -89,15 +89,13 @@ public static class TbarRefit
             return;
         }
         var held = named.Where(p => !Refitted(p.name) && p.parameter.requires_grad).Select(p => p.parameter).ToList();
-        int clean = task.CleanBudget.Length, forget = task.Forget.Indices.Length;
         foreach (var p in held) p.requires_grad_(false);
         try
         {
-            TrainLoop.RunWithGradients(parameters, clean + forget, refit.Recipe, positions =>
+            TrainLoop.RunWithGradients(parameters, task.RelabelledCount, refit.Recipe, positions =>
             {
-                var (cleanImages, cleanLabels) = task.CleanBatch(positions.Where(p => p < clean).ToArray(), model.Config.Preprocess);
-                var (forgetImages, trueLabels) = task.ForgetBatchTrueLabels(positions.Where(p => p >= clean).Select(p => p - clean).ToArray(), model.Config.Preprocess);
-                return FineTune.Gradients(model, head, cat([cleanImages, forgetImages], 0), cat([cleanLabels, trueLabels], 0), parameters);
+                var (images, labels) = task.RelabelledBatch(positions, model.Config.Preprocess);
+                return FineTune.Gradients(model, head, images, labels, parameters);
             });
         }
         finally

@@ -140,6 +140,16 @@ public sealed record UnlearnTask(TriggeredSet Forget, int Target, ImageDataset V
         return (Preprocess.Apply(raw, preprocess), Forget.Data.LabelTensor(positions.Select(p => Forget.Indices[p]).ToArray()));
     }
 
+    /// <summary>Size of the relabelled mix: the clean budget, then the forget set.</summary>
+    public int RelabelledCount => CleanBudget.Length + Forget.Indices.Length;
+
+    /// <summary>
+    /// The clean budget followed by the forget images with their true labels (<see cref="MixedBatch"/>), for positions into
+    /// <see cref="RelabelledCount"/>: FT-relabel's data and TBAR-refit's repair.
+    /// </summary>
+    public (Tensor Images, Tensor Labels) RelabelledBatch(long[] positions, PreprocessConfig preprocess) =>
+        MixedBatch.Of(positions, CleanBudget.Length, p => CleanBatch(p, preprocess), p => ForgetBatchTrueLabels(p, preprocess));
+
     /// <summary>Normalised forget-set images labelled with the target, for positions into the forget set.</summary>
     public (Tensor Images, Tensor Labels) ForgetBatch(long[] positions, PreprocessConfig preprocess)
     {

@@ -30,4 +30,22 @@ public class ModelNamesTests
         Assert.NotEqual(0, code);
         Assert.Contains("no-such-model-folder", err);
     }
+
+    /// <summary>Names are resolved where the model is used, not by rewriting arguments: a value given to another option stays as typed.</summary>
+    [Fact]
+    public void AModelNameGivenToAnotherOptionIsNotRewritten()
+    {
+        var (code, _, err) = Run("eval", "--model", "mini-clip", "--data", "mini-clip");
+        Assert.NotEqual(0, code);
+        Assert.Contains("mini-clip", err);
+        Assert.DoesNotContain("models/mini-clip", err);
+    }
+
+    [Fact]
+    public void ResolvingAPathOrAnUnknownNameBuildsNothing()
+    {
+        Assert.False(Tbar.Pipelines.ModelNames.NeedsBuild("mini-clip"));
+        Assert.False(Tbar.Pipelines.ModelNames.NeedsBuild("no-such-model-folder"));
+        Assert.Equal("no-such-model-folder", Tbar.Pipelines.ModelNames.Resolve("no-such-model-folder"));
+    }
 }

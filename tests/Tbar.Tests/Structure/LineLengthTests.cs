@@ -10,8 +10,7 @@ public class LineLengthTests
 
     static readonly Dictionary<string, int> Grandfathered = new()
     {
-        ["src/Tbar.Cli/AttackCommand.cs"] = 5,
-        ["src/Tbar.Cli/EvalCommand.cs"] = 2,
+        ["src/Tbar.Cli/AttackCommand.cs"] = 1,
         ["src/Tbar.Cli/InspectCommand.cs"] = 1,
         ["src/Tbar.Cli/ReportCommand.cs"] = 1,
         ["src/Tbar.Cli/UnlearnCommand.cs"] = 3,
@@ -35,7 +34,6 @@ public class LineLengthTests
         ["src/Tbar/Reporting/SeedTable.cs"] = 2,
         ["src/Tbar/Training/TrainLoop.cs"] = 1,
         ["src/Tbar/Unlearning/Baselines.cs"] = 4,
-        ["src/Tbar/Unlearning/CleanClipStyle.cs"] = 1,
         ["src/Tbar/Unlearning/ProjectedTbar.cs"] = 1,
         ["src/Tbar/Unlearning/TbarMethod.cs"] = 1,
         ["src/Tbar/Unlearning/TbarRefit.cs"] = 1,
