@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Tbar.Evaluation;
 using Tbar.Models;
-using Tbar.Training;
 using Tbar.Unlearning;
 using static TorchSharp.torch;
 
@@ -112,18 +111,13 @@ public static class AutoMethod
     /// <summary>Validation ASR after one clean epoch on <paramref name="heldOut"/> (the relapse recipe); weights restored after.</summary>
     public static double Durability(Clip model, ZeroShotHead head, UnlearnTask task, long[] heldOut)
     {
-        var saved = VisualWeights.Snapshot(model);
         var preprocess = model.Config.Preprocess;
-        FineTune.Train(model, head, heldOut.Length, positions =>
+        return MethodEvaluation.AfterFineTune(model, head, heldOut.Length, positions =>
         {
             var ids = positions.Select(p => heldOut[p]).ToArray();
             using var raw = task.CleanPool.Images(ids);
             return (Preprocess.Apply(raw, preprocess), task.CleanPool.LabelTensor(ids));
-        }, Defaults.Relapse);
-        double asr = task.Point(model, head, 0).AttackSuccess.Value;
-        VisualWeights.Restore(model, saved);
-        VisualWeights.Dispose([saved]);
-        return asr;
+        }, Defaults.Relapse, () => task.Point(model, head, 0).AttackSuccess.Value);
     }
 
     /// <summary>The rule's order: removes before not; among removers durable before not, then higher CA; else lower ASR.</summary>

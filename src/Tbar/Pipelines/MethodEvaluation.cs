@@ -56,13 +56,19 @@ public static class MethodEvaluation
 
     /// <summary>Test ASR after a fine-tune of the image tower; the weights are restored after.</summary>
     static double AfterFineTune(Clip model, ZeroShotHead head, DataSplits data, ITrigger trigger, int target, int count,
-        Func<long[], (Tensor Images, Tensor Labels)> batch, TrainOptions recipe)
+        Func<long[], (Tensor Images, Tensor Labels)> batch, TrainOptions recipe) =>
+        AfterFineTune(model, head, count, batch, recipe, () => Metrics.AttackSuccess(model, head, data.Test, data.Test.AllIndices(), trigger,
+            target).Value);
+
+    /// <summary><paramref name="measure"/> of the model after a fine-tune of its image tower; the weights are restored after.</summary>
+    public static T AfterFineTune<T>(Clip model, ZeroShotHead head, int count, Func<long[], (Tensor Images, Tensor Labels)> batch,
+        TrainOptions recipe, Func<T> measure)
     {
         var saved = VisualWeights.Snapshot(model);
         FineTune.Train(model, head, count, batch, recipe);
-        var asr = Metrics.AttackSuccess(model, head, data.Test, data.Test.AllIndices(), trigger, target).Value;
+        var result = measure();
         VisualWeights.Restore(model, saved);
         VisualWeights.Dispose([saved]);
-        return asr;
+        return result;
     }
 }
