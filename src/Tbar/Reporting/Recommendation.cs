@@ -38,7 +38,7 @@ public sealed record Recommendation(string? Method, bool Arithmetic, string Text
     }
 
     /// <summary>Test ASR after the relapse check above which the recommended row is said to mute the backdoor, not remove it.</summary>
-    public const double RelapseBar = 0.10;
+    public const double RelapseBar = AutoMethod.DurabilityBar;
 
     /// <summary>A warning when the recommended row's backdoor comes back after the short clean fine-tune (test split, a check).</summary>
     static string RelapseWarning(TestRow row) => row.RelapseAsr is double r && r > RelapseBar
