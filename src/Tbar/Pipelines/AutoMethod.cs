@@ -100,8 +100,7 @@ public static class AutoMethod
         foreach (var n in list) Methods.Check(n);
         if (list.Contains("auto")) throw new TbarException("'auto' cannot be its own candidate");
         if (task.ForgetLabelsKnown) return (list, []);
-        var usable = Methods.WithoutForgetLabels.ToHashSet();
-        var skipped = list.Where(n => !usable.Contains(n) && !n.StartsWith(Methods.EstimatorPrefix)).ToList();
+        var skipped = list.Where(Methods.NeedsForgetLabels).ToList();
         var names = list.Except(skipped).ToList();
         if (names.Count == 0)
             throw new TbarException($"none of the candidates ({string.Join(", ", list)}) can run without the forget images' true classes");

@@ -20,6 +20,9 @@ public static class TrainLoop
             return value.item<float>();
         }, progress);
 
+    /// <summary>Optimiser steps of a run over <paramref name="count"/> items: epochs × batches per epoch (the last one partial).</summary>
+    public static int Steps(int count, TrainOptions options) => (count + options.BatchSize - 1) / options.BatchSize * options.Epochs;
+
     /// <summary>
     /// As <see cref="Run"/>, but <paramref name="gradients"/> fills the parameters' gradients for a batch of indices itself
     /// (e.g. from row blocks computed side by side, <see cref="Shards"/>) and returns the batch's loss.
@@ -29,7 +32,7 @@ public static class TrainLoop
     {
         options.Validate();
         if (count == 0) throw new TbarException("cannot train on an empty set");
-        int perEpoch = (count + options.BatchSize - 1) / options.BatchSize, total = perEpoch * options.Epochs;
+        int perEpoch = (count + options.BatchSize - 1) / options.BatchSize, total = Steps(count, options);
         using var optimizer = optim.AdamW(parameters, options.LearningRate, weight_decay: options.WeightDecay);
         var rng = new Random((int)(options.Seed & 0x7fffffff));
         var clock = Stopwatch.StartNew();

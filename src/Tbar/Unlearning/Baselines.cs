@@ -35,6 +35,28 @@ public static class Baselines
             FineTune.Train(model, head, task.RelabelledCount, positions => task.RelabelledBatch(positions, model.Config.Preprocess),
                 Defaults.BaselineTraining(o.Epochs, lr)));
 
+    /// <summary>The optimiser steps of FT-relabel's run at one LR (every LR of its sweep takes as many).</summary>
+    public static int RelabelSteps(UnlearnTask task, BaselineOptions o) =>
+        TrainLoop.Steps(task.RelabelledCount, Defaults.BaselineTraining(o.Epochs, 1));
+
+    /// <summary>
+    /// FT-relabel cut to <paramref name="steps"/> optimiser steps on the same data (one pass of a cosine schedule over
+    /// <paramref name="steps"/> batches; position p of the shuffled pass is relabelled image p mod the data's size), with the
+    /// same LR sweep and choice: the relabelling half of a negation-then-relabel method that keeps FT-relabel's step budget.
+    /// </summary>
+    public static UnlearnResult FineTuneRelabelSteps(string name, Clip model, ZeroShotHead head, UnlearnTask task, BaselineOptions o,
+        int steps, IProgress<TrainProgress>? progress = null)
+    {
+        if (steps < 1) throw new TbarException($"{name}: no optimiser steps for the relabelling (got {steps})");
+        int n = task.RelabelledCount;
+        return LearningRateSweep(name, model, head, task, o, lr =>
+        {
+            var recipe = Defaults.BaselineTraining(1, lr);
+            FineTune.Train(model, head, steps * recipe.BatchSize,
+                positions => task.RelabelledBatch(positions.Select(p => p % n).ToArray(), model.Config.Preprocess), recipe, progress);
+        });
+    }
+
     /// <summary>
     /// One training run per LR from the same start (<paramref name="train"/> trains the model in place at the given LR),
     /// each validated; the run the selection rule prefers is kept, the other snapshots are freed.

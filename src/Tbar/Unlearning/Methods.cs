@@ -1,4 +1,5 @@
 using Tbar.Models;
+using Tbar.Training;
 
 namespace Tbar.Unlearning;
 
@@ -20,6 +21,12 @@ public static class Methods
 
     /// <summary>The prefix of TBAR with a named τ estimator, e.g. "tbar:tangent".</summary>
     public const string EstimatorPrefix = "tbar:";
+
+    /// <summary>
+    /// The suffix of negation-then-relabel: "tbar-consistent+relabel" runs that TBAR method, then FT-relabel on the
+    /// negated model for the steps FT-relabel alone would take less those of the τ fine-tune, on the same data.
+    /// </summary>
+    public const string RelabelSuffix = "+relabel";
 
     static readonly Dictionary<string, Entry> Registry = new(StringComparer.Ordinal)
     {
@@ -49,7 +56,12 @@ public static class Methods
     public static readonly string[] DemoResNet = ["tbar", "tbar-consistent", "tbar-refit"];
 
     /// <summary>Whether the method ends with a re-fit on clean data.</summary>
-    public static bool IncludesRepair(string name) => Registry.TryGetValue(name, out var e) && e.Repairs;
+    public static bool IncludesRepair(string name) =>
+        name.EndsWith(RelabelSuffix, StringComparison.Ordinal) || Registry.TryGetValue(name, out var e) && e.Repairs;
+
+    /// <summary>Whether the method needs the forget images' true classes.</summary>
+    public static bool NeedsForgetLabels(string name) =>
+        name.EndsWith(RelabelSuffix, StringComparison.Ordinal) || Registry.TryGetValue(name, out var e) && e.NeedsForgetLabels;
 
     /// <summary>The registered methods that work without the forget images' true classes.</summary>
     public static IEnumerable<string> WithoutForgetLabels => Registry.Where(e => !e.Value.NeedsForgetLabels).Select(e => e.Key);
@@ -60,6 +72,15 @@ public static class Methods
     /// <summary>Throws naming the valid methods when <paramref name="name"/> is not one.</summary>
     public static void Check(string name)
     {
+        if (name.EndsWith(RelabelSuffix, StringComparison.Ordinal))
+        {
+            var first = name[..^RelabelSuffix.Length];
+            if (!IsNegation(first))
+                throw new TbarException($"'{name}': only a TBAR method (tbar, tbar-consistent, tbar-floor75 or " +
+                    $"{EstimatorPrefix}ESTIMATOR) can be followed by {RelabelSuffix}");
+            Check(first);
+            return;
+        }
         if (name.StartsWith(EstimatorPrefix, StringComparison.Ordinal))
         {
             TauEstimators.Get(name[EstimatorPrefix.Length..], TbarOptions.Default.Recipe);
@@ -76,8 +97,34 @@ public static class Methods
         IProgress<TrainProgress>? progress)
     {
         Check(name);
+        if (name.EndsWith(RelabelSuffix, StringComparison.Ordinal)) return NegateThenRelabel(name, model, head, task, options, progress);
         if (!name.StartsWith(EstimatorPrefix, StringComparison.Ordinal)) return Registry[name].Run(model, head, task, options, progress);
         var tbar = options.Consistent with { Tau = name[EstimatorPrefix.Length..] };
         return TbarMethod.Run(model, head, task, tbar, progress, name);
+    }
+
+    static bool IsNegation(string name) =>
+        name.StartsWith(EstimatorPrefix, StringComparison.Ordinal) || name is "tbar" or "tbar-consistent" or "tbar-floor75";
+
+    /// <summary>The TBAR options a negation method runs with (for its τ fine-tune's step count).</summary>
+    static TbarOptions NegationOptions(string name, MethodOptions o) => name is "tbar" or "tbar-floor75" ? o.Tbar : o.Consistent;
+
+    /// <summary>
+    /// Negation, then relabelling, on FT-relabel's step budget: the τ fine-tune's optimiser steps are taken from the
+    /// relabelling's, so the pair sees the same clean images and takes as many steps as FT-relabel alone.
+    /// </summary>
+    static UnlearnResult NegateThenRelabel(string name, Clip model, ZeroShotHead head, UnlearnTask task, MethodOptions options,
+        IProgress<TrainProgress>? progress)
+    {
+        var first = name[..^RelabelSuffix.Length];
+        int tauSteps = TrainLoop.Steps(task.Forget.Indices.Length, NegationOptions(first, options).Recipe);
+        int left = Baselines.RelabelSteps(task, options.Baseline) - tauSteps;
+        if (left < 1)
+            throw new TbarException($"{name}: no optimiser steps left for the relabelling (FT-relabel's budget " +
+                $"{Baselines.RelabelSteps(task, options.Baseline)}, the τ fine-tune takes {tauSteps})");
+        var negation = Run(first, model, head, task, options, progress);
+        var relabel = Baselines.FineTuneRelabelSteps(name, model, head, task, options.Baseline, left, progress);
+        return new UnlearnResult(name, negation.Alpha, $"{negation.Choice}; then {tauSteps} fewer relabelling steps, {relabel.Choice}",
+            relabel.Validation, negation.Tau, negation.Seconds + relabel.Seconds, relabel.Extra);
     }
 }

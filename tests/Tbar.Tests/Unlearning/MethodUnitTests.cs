@@ -52,6 +52,58 @@ public class MethodUnitTests
         return FineTune.Loss(model, head, images, labels).item<float>();
     }
 
+    /// <summary>Records every progress report as it is made (Progress&lt;T&gt; would post them later).</summary>
+    sealed class Reports : IProgress<TrainProgress>
+    {
+        public readonly List<TrainProgress> All = [];
+        public void Report(TrainProgress value) => All.Add(value);
+    }
+
+    [Fact]
+    public void NegationThenRelabelTakesFtRelabelsStepBudgetBetweenItsTwoParts()
+    {
+        using var toy = Setting();
+        var (model, head, task, _) = toy;
+        // Small batches and more epochs than the defaults, so both parts take several steps on the toy task.
+        var defaults = MethodOptions.Default;
+        var options = defaults with
+        {
+            Tbar = defaults.Tbar with { Recipe = defaults.Tbar.Recipe with { BatchSize = 16 } },
+            Baseline = defaults.Baseline with { Epochs = 5, LearningRates = [1e-4, 3e-4] },
+        };
+        var reports = new Reports();
+        var result = Methods.Run("tbar" + Methods.RelabelSuffix, model, head, task, options, reports);
+        int tauSteps = TrainLoop.Steps(task.Forget.Indices.Length, options.Tbar.Recipe);
+        int budget = Baselines.RelabelSteps(task, options.Baseline);
+        Assert.True(budget > tauSteps, $"toy budget {budget} must exceed the τ fine-tune's {tauSteps} steps");
+        Assert.NotEqual(tauSteps, budget - tauSteps);
+        // The τ fine-tune reports its own run; every LR of the relabelling sweep reports a run of the remaining steps.
+        Assert.Equal(new[] { tauSteps, budget - tauSteps }.Order(), reports.All.Select(r => r.TotalSteps).Distinct().Order());
+        Assert.Equal(tauSteps, reports.All.Count(r => r.TotalSteps == tauSteps));
+        Assert.Equal((budget - tauSteps) * options.Baseline.LearningRates.Length, reports.All.Count(r => r.TotalSteps == budget - tauSteps));
+        Assert.NotNull(result.Alpha);
+        Assert.IsType<List<LrTrial>>(result.Extra);
+        Assert.True(Methods.IncludesRepair(result.Method));
+    }
+
+    [Fact]
+    public void NegationThenRelabelWithNoStepsLeftSaysSo()
+    {
+        using var toy = Setting();
+        var (model, head, task, _) = toy;
+        var defaults = MethodOptions.Default;
+        var options = defaults with { Tbar = defaults.Tbar with { Recipe = defaults.Tbar.Recipe with { BatchSize = 1, Epochs = 1 } } };
+        var error = Assert.Throws<TbarException>(() => Methods.Run("tbar" + Methods.RelabelSuffix, model, head, task, options, null));
+        Assert.Contains("no optimiser steps left", error.Message);
+    }
+
+    [Theory]
+    [InlineData("ft-relabel+relabel")]
+    [InlineData("repair+relabel")]
+    [InlineData("tbar:no-such-estimator+relabel")]
+    public void OnlyANegationCanBeFollowedByRelabelling(string name) =>
+        Assert.Throws<TbarException>(() => Methods.Check(name));
+
     [Fact]
     public void RefitRepairChangesOnlyTheProjectionAndTheLastNorm()
     {
