@@ -51,6 +51,7 @@ static class AttackCommand
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (!(options.PoisonRate > 0 && options.PoisonRate <= 1)) throw new TbarException($"--poison-rate {options.PoisonRate} must be in (0, 1]");
         AtomicFolder.Check(outDir, "attack.json", modelPath, tokenizerDir);
+        AtomicFolder.RequireRoom(outDir, new FileInfo(ClipCheckpoint.Resolve(modelPath).Weights).Length);
         using var clip = Workbench.LoadModel(modelPath);
         var tokenizer = Workbench.Tokenizer(clip, tokenizerDir);
         using var data = Workbench.LoadData(dataSpec, clip);

@@ -18,13 +18,28 @@ public static class TbarCli
         try
         {
             parsed = root.Parse(args);
-            if (parsed.Errors.Count == 0) ComputeFlags.Apply(parsed, device, threads);
+            if (parsed.Errors.Count == 0)
+            {
+                ComputeFlags.Apply(parsed, device, threads);
+                RequireWritableOut(parsed);
+            }
             return parsed.Invoke(config);
         }
         catch (Exception e)
         {
             return Report(e, parsed?.GetValue(verbose) ?? args.Contains("--verbose"), stderr);
         }
+    }
+
+    /// <summary>
+    /// Every command's --out (a folder or file, given or by default) is checked for writing before the command computes
+    /// anything, so a read-only or forbidden location is an error at the start, not after hours (help is left alone).
+    /// </summary>
+    static void RequireWritableOut(ParseResult parsed)
+    {
+        if (parsed.Action is System.CommandLine.Help.HelpAction) return;
+        if (parsed.CommandResult.Command.Options.FirstOrDefault(o => o.Name == "--out") is not Option<string> option) return;
+        if (parsed.GetValue(option) is { Length: > 0 } path) Tbar.Io.AtomicFolder.RequireWritable(path);
     }
 
     /// <summary>The whole command tree, every command with its options (what tests and the docs check read).</summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tbar.Io;
+using Tbar.Models;
 using Tbar.Pipelines;
 using Tbar.Reporting;
 using Tbar.Unlearning;
@@ -52,6 +53,8 @@ static class UnlearnCommand
         var source = ForgetSource.Parse(forget);
         string?[] inputs = [modelPath, tokenizerDir, source.Kind == "trigger" ? null : source.Argument];
         AtomicFolder.Check(outDir, "report.json", inputs);
+        // The cleaned model and τ (at most the model's size again), written after the whole computation.
+        AtomicFolder.RequireRoom(outDir, 2 * new FileInfo(ClipCheckpoint.Resolve(modelPath).Weights).Length);
         string target = source.Target(targetGiven);
         using var bench = Workbench.Open(modelPath, tokenizerDir, valSpec);
         var (clip, head, data) = (bench.Model, bench.Head, bench.Data);

@@ -33,7 +33,8 @@ static class BadInputs
         {
             var cases = Corpus.Build(inputs, Path.GetFullPath(miniClip));
             var outcomes = cases.Select(c => RunCli(Path.GetFullPath(cliDll), inputs, c)).ToList();
-            File.WriteAllText(Path.Combine(outDir, "bad-inputs.md"), Table(outcomes).Replace(Path.GetFullPath(miniClip), miniClip));
+            File.WriteAllText(Path.Combine(outDir, "bad-inputs.md"),
+                Table(outcomes).Replace(Path.GetFullPath(miniClip), miniClip).Replace(inputs + Path.DirectorySeparatorChar, ""));
             File.WriteAllText(Path.Combine(outDir, "bad-inputs.json"), JsonSerializer.Serialize(outcomes, new JsonSerializerOptions { WriteIndented = true }) + "\n");
             int clear = outcomes.Count(o => o.Clear);
             Console.WriteLine($"{outcomes.Count} bad inputs, {clear} with a clear error (exit 1, message, no stack trace), {outcomes.Count - clear} not");
@@ -42,6 +43,7 @@ static class BadInputs
         }
         finally
         {
+            Corpus.Unmount();
             Directory.Delete(inputs, recursive: true);
         }
     }
@@ -298,10 +300,6 @@ static class Corpus
         Warp("warp-shape", zeros(2, 4, 3), zeros(3, 28, 28), "inverted warp flow not (2, k, k)");
         Warp("warp-residual", zeros(2, 4, 4), full(3, 28, 28, 3f), "inverted warp residual outside [−1, 1]");
         Warp("warp-size", zeros(2, 4, 4), zeros(3, 16, 16), "inverted warp 16×16 on 28×28 images");
-        File.WriteAllText(Path.Combine(dir, "calibration-pl1-only.json"), "{\"threshold\": 0.01, \"rule\": \"x\", \"clean_models\": [], \"architecture\": " +
-            "\"vit image 28 patch 7 width 128 layers 4 embed 64\"}");
-        cases.Add(new BadCase("calibration-pl1-only.json", "calibration without the two-inversion verdict",
-            ["scan", "--model", miniClip, "--calibration", "calibration-pl1-only.json", "--out", "s"]));
     }
 
     static void Outputs(string dir, string miniClip, List<BadCase> cases)
@@ -312,6 +310,49 @@ static class Corpus
         cases.Add(new BadCase(Path.GetFileName(miniClip) + "/", "--out is the input model", ["unlearn", "--model", miniClip, "--forget", "trigger:badnet", "--target", "Bag", "--out", miniClip]));
         Directory.CreateDirectory(Path.Combine(dir, "a-folder.json"));
         cases.Add(new BadCase("a-folder.json/", "--out of a JSON file is a folder", ["embed", "--model", miniClip, "--text", "a bag", "--out", "a-folder.json"]));
+        // A full disk (a 4 MB file system; the model and τ need twice the 6 MB model) and a read-only one: real mounts, so
+        // these two rows need root; without it they are left out and the run says so.
+        string[] unlearn = ["unlearn", "--model", miniClip, "--forget", "trigger:badnet", "--target", "Bag", "--out"];
+        if (Mount(dir, "full-disk", "size=4m"))
+            cases.Add(new BadCase("full-disk/", "--out on a file system with 4 MB free", [.. unlearn, "full-disk/cleaned"]));
+        if (Mount(dir, "read-only", "ro,size=1m"))
+            cases.Add(new BadCase("read-only/", "--out on a read-only file system", [.. unlearn, "read-only/cleaned"]));
+    }
+
+    static readonly List<string> Mounted = [];
+
+    /// <summary>Mounts a tmpfs with <paramref name="options"/> at dir/name; false (and a note) when mounting is not allowed.</summary>
+    static bool Mount(string dir, string name, string options)
+    {
+        string at = Path.Combine(dir, name);
+        Directory.CreateDirectory(at);
+        if (Command("mount", "-t", "tmpfs", "-o", options, "tmpfs", at)) { Mounted.Add(at); return true; }
+        Console.Error.WriteLine($"note: could not mount a tmpfs at {at} (not root?); its row is left out");
+        return false;
+    }
+
+    public static void Unmount()
+    {
+        foreach (var at in Mounted) Command("umount", at);
+        Mounted.Clear();
+    }
+
+    static bool Command(string file, params string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        try
+        {
+            using var p = Process.Start(info)!;
+            p.StandardOutput.ReadToEnd();
+            p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            return p.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
     }
 
     static byte[] St(string header, byte[] data) => Raw(Encoding.UTF8.GetByteCount(header), Encoding.UTF8.GetBytes(header), data);

@@ -46,7 +46,52 @@ public static class AtomicFolder
         if (Path.GetDirectoryName(full) is null) throw new TbarException($"{path}: cannot write an output folder at the file-system root");
         RequireOutside(path, full, inputs);
         CheckReplaceable(path, full, ownFile);
+        RequireWritable(path);
         return full;
+    }
+
+    /// <summary>
+    /// Throws when nothing can be written where <paramref name="path"/> (a file or folder, existing or not) would go: a small
+    /// file is made and removed in the nearest folder that exists on the way to it (a read-only file system, no permission).
+    /// </summary>
+    public static void RequireWritable(string path)
+    {
+        string folder = NearestFolder(path);
+        string probe = Path.Combine(folder, $"{Marker}probe.{Environment.ProcessId}.{Guid.NewGuid():N}");
+        try
+        {
+            File.WriteAllBytes(probe, [0]);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The system's reason without the probe file's name ("Read-only file system : '…/.tbar-probe…'").
+            string reason = e.Message.Split(" : '")[0].Trim();
+            throw new TbarException($"{path}: cannot write there ({folder}: {reason}); choose another --out");
+        }
+    }
+
+    /// <summary>
+    /// Throws when the file system that <paramref name="path"/> would go to has fewer than <paramref name="bytes"/> free: a
+    /// command that writes a model calls it first, with the model's size, instead of failing after the computation.
+    /// </summary>
+    public static void RequireRoom(string path, long bytes)
+    {
+        string folder = NearestFolder(path);
+        long free = new DriveInfo(folder).AvailableFreeSpace;
+        if (free < bytes)
+            throw new TbarException($"{path}: needs about {Megabytes(bytes)} MB and {folder} has {Megabytes(free)} MB free; " +
+                "free some space or choose another --out");
+    }
+
+    static string Megabytes(long bytes) => (bytes / 1e6).ToString(bytes < 10_000_000 ? "0.0" : "0", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The path itself when it is a folder, else the nearest folder above it that exists.</summary>
+    static string NearestFolder(string path)
+    {
+        string? folder = Path.GetFullPath(path);
+        while (folder != null && !Directory.Exists(folder)) folder = Path.GetDirectoryName(folder);
+        return folder ?? Path.GetPathRoot(Path.GetFullPath(path))!;
     }
 
     static void RequireOutside(string path, string full, IEnumerable<string?> inputs)

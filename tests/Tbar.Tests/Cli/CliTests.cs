@@ -19,6 +19,19 @@ public class CliTests : TempFolder
     static string Hash(string dir) => Convert.ToHexString(SHA256.HashData(
         Directory.GetFiles(dir).Order(StringComparer.Ordinal).SelectMany(File.ReadAllBytes).ToArray()));
 
+    [Theory]
+    [InlineData("unlearn", "--model", "mini-clip", "--forget", "trigger:badnet", "--target", "Bag")]
+    [InlineData("experiment", "main")]
+    [InlineData("scan", "--model", "mini-clip")]
+    public void AnUnwritableOutIsAnErrorBeforeAnyWork(params string[] args)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (code, _, err) = Run([.. args, "--out", "/proc/tbar-out"]);
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: /proc/tbar-out: cannot write there", err);
+        Assert.True(clock.Elapsed.TotalSeconds < 20, $"took {clock.Elapsed.TotalSeconds:F0} s: the check came after the work");
+    }
+
     [FixtureFact]
     public void EmbedWritesReferenceNumbersAndLeavesInputsAlone()
     {

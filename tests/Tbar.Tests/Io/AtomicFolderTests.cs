@@ -49,6 +49,24 @@ public class AtomicFolderTests : TempFolder
     }
 
     [Fact]
+    public void AnUnwritableLocationIsRefusedBeforeAnythingIsWritten()
+    {
+        // /proc takes no new files, whoever asks (root included); elsewhere the probe file is made and removed.
+        var e = Assert.Throws<TbarException>(() => AtomicFolder.Check("/proc/tbar-out/model", "report.json"));
+        Assert.Contains("/proc/tbar-out/model: cannot write there (/proc:", e.Message);
+        AtomicFolder.RequireWritable(Path.Combine(Out, "deeper", "still"));
+        Assert.Empty(Siblings());
+    }
+
+    [Fact]
+    public void AnOutputWithoutRoomForTheModelIsRefusedUpFront()
+    {
+        var e = Assert.Throws<TbarException>(() => AtomicFolder.RequireRoom(Out, long.MaxValue / 2));
+        Assert.Matches(@"out: needs about \d+ MB and .* has \d+ MB free", e.Message);
+        AtomicFolder.RequireRoom(Out, 1);
+    }
+
+    [Fact]
     public void AnInputInsideTheOutputIsRefused()
     {
         AtomicFolder.Write(Out, "report.json", stage => File.WriteAllText(Path.Combine(stage, "report.json"), "1"));
