@@ -19,7 +19,12 @@ public class DemoOptionsTests
         var o = new DemoOptions("m").ScaledFor(ResNetConfig.Rn18(32));
         Assert.Equal((1, false, DemoOptions.ResNetTrainLimit, DemoOptions.ResNetValSize), (o.AttackEpochs, o.CleanReference, o.TrainLimit, o.ValSize));
         Assert.Equal(DemoOptions.ResNetMethods, o.MethodList);
+        Assert.Equal(DemoOptions.ResNetPoisonRate, o.PoisonRate);
     }
+
+    [Fact]
+    public void AGivenPoisonRateIsKeptOnAResNetTower() =>
+        Assert.Equal(0.05, new DemoOptions("m", PoisonRate: 0.05).ScaledFor(ResNetConfig.Rn18(32)).PoisonRate);
 
     [Fact]
     public void NamedMethodsAndASmallerLimitAreKept()
