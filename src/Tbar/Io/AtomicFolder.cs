@@ -84,7 +84,8 @@ public static class AtomicFolder
                 "free some space or choose another --out");
     }
 
-    static string Megabytes(long bytes) => (bytes / 1e6).ToString(bytes < 10_000_000 ? "0.0" : "0", System.Globalization.CultureInfo.InvariantCulture);
+    static string Megabytes(long bytes) =>
+        (bytes / 1e6).ToString(bytes < 10_000_000 ? "0.0" : "0", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The path itself when it is a folder, else the nearest folder above it that exists.</summary>
     static string NearestFolder(string path)
