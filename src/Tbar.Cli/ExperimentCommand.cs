@@ -24,7 +24,7 @@ static class ExperimentCommand
         return new Command("experiment", "Reproduce a README table.")
         {
             attacks, UnlearningCommand.Create(stdout), AgnosticCommand.Create(stdout), ArithmeticCommand.Create(stdout),
-            MainCommand.Create(stdout), ComposeCommand.Create(stdout),
+            MainCommand.Create(stdout), ComposeCommand.Create(stdout), DetectionCommand.Create(stdout),
         };
     }
 

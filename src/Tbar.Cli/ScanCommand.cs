@@ -127,8 +127,7 @@ static class ScanCommand
         var options = verdict.Scan with { Inversion = inversion };
         var detection = ProgressBar.Run(stdout, "trigger inversions", p =>
             Detector.Detect(clip, head, data.Train, data.TrainIndices, verdict, limit, source, options, p));
-        var samples = Scanner.Split(data.TrainIndices, options).HeldOut.Take(8).ToArray();
-        ScanReport.Write(outDir, Environment.CommandLine, ScanSettings.Of(modelPath, cleanSpec, options, warp: true), detection, data.Train, samples,
+        ScanReport.Write(outDir, Environment.CommandLine, modelPath, cleanSpec, options, detection, data.Train, data.TrainIndices,
             clock.Elapsed.TotalSeconds);
         stdout.WriteLine(detection.Summary);
         stdout.WriteLine($"wrote {outDir}");

@@ -77,10 +77,10 @@ public sealed record ScanVerdict(bool Backdoored, double Pl1, double Threshold, 
 public static class Scanner
 {
     /// <summary>The architecture a calibration holds for: image tower shape and input size.</summary>
-    public static string Architecture(Clip model)
-    {
-        return $"{model.Config.Vision.Summary} embed {model.Config.EmbedDim}";
-    }
+    public static string Architecture(Clip model) => Architecture(model.Config);
+
+    /// <summary>The architecture of a model's config (read without loading its weights).</summary>
+    public static string Architecture(ClipConfig config) => $"{config.Vision.Summary} embed {config.EmbedDim}";
 
     /// <summary>Splits the defender's clean pool into inversion images and held-out images (disjoint, from the seed).</summary>
     public static (long[] Train, long[] HeldOut) Split(long[] pool, ScanOptions o)

@@ -14,7 +14,7 @@ namespace Tbar.Pipelines;
 public sealed record PlannedCell(int Index, string Model, string Attack, long Seed, string Out, string CellFolder, IReadOnlyList<string> Args);
 
 /// <summary>A plan: every cell of an experiment as a job, and the command that merges their results afterwards.</summary>
-/// <param name="Experiment">"main", "compose", "arithmetic" or "unlearning".</param>
+/// <param name="Experiment">"main", "compose", "arithmetic", "unlearning" or "detection".</param>
 /// <param name="Cells">The jobs, cell K at index K.</param>
 /// <param name="MergeArgs">Arguments of <c>tbar</c> that make the experiment's table from the finished cells, computing nothing.</param>
 public sealed record CellPlan(string Experiment, IReadOnlyList<PlannedCell> Cells, IReadOnlyList<string> MergeArgs)
@@ -56,6 +56,13 @@ public sealed record CellPlan(string Experiment, IReadOnlyList<PlannedCell> Cell
         var (model, seed, attack) = Pick(MainCells(o), k);
         return o with { Models = [model], Seeds = [seed], Attacks = [attack] };
     }
+
+    /// <summary>
+    /// The cells of a detection experiment (held-out clean models, then backdoored models); <paramref name="mergeArgs"/> gathers them.
+    /// </summary>
+    public static CellPlan ForDetection(DetectionOptions o, IReadOnlyList<string> args, IReadOnlyList<string> mergeArgs) => Of("detection", o.Out,
+        [.. DetectionExperiment.Cells(o).Select(c => new Key(c.Model?.Name ?? ModelName(c.HeldOut!), c.Attack ?? "held-out clean", c.Seed,
+            c.Folder(o.Out)))], args, mergeArgs);
 
     /// <summary>The cells (one per seed) of a compose experiment; <paramref name="mergeArgs"/> gathers them.</summary>
     public static CellPlan ForCompose(ComposeOptions o, IReadOnlyList<string> args, IReadOnlyList<string> mergeArgs)

@@ -128,12 +128,10 @@ public static class MainExperiment
         string where = $"{modelName} {attack.Name} seed {seed}";
         using var data = DataSpec.Load(o.Data, ClipCheckpoint.ReadConfig(modelPath).Vision.ImageSize);
         int target = data.Train.ClassIndex(o.Target);
-        string spec = TriggerFor(attack, dir, data, target);
-        var recipe = BackdoorAttack.DefaultTrain(attack.Mode);
-        recipe = recipe with { Epochs = o.AttackEpochs ?? recipe.Epochs, LearningRate = o.AttackLr ?? recipe.LearningRate };
-        var attackOptions = new AttackOptions(spec, o.Target, o.PoisonRate, attack.Mode, recipe, seed);
+        var attackOptions = AttackOf(attack, dir, data, o.Target, o.PoisonRate, seed, o.AttackEpochs, o.AttackLr);
+        string spec = attackOptions.Trigger;
         using var model = Backdoored(dir, modelPath, data, attackOptions, s => status($"{where}: {s}"), progress);
-        var trigger = Triggers.Parse(File.ReadAllText(Path.Combine(dir, "backdoored", "trigger.txt")).Trim());
+        var trigger = PlantedTrigger(dir);
         var tokenizer = Tokenizers.For(model, null);
         using var head = ZeroShotHead.ForClasses(model, tokenizer, data.Test.ClassNames);
         var plan = PoisonPlan.Draw(data.TrainIndices, data.Train.Labels, target, o.PoisonRate, seed);
@@ -235,9 +233,30 @@ public static class MainExperiment
         return $"{attack.Trigger},path={path}";
     }
 
+    /// <summary>
+    /// A cell's attack as the main table plants it: the attack's trigger (the adaptive attack's pattern written into
+    /// <paramref name="dir"/>), the mode's recipe with <paramref name="epochs"/> and <paramref name="lr"/> when given, and the seed.
+    /// The detection experiment plants through this too, so both tables hold the same backdoored models.
+    /// </summary>
+    public static AttackOptions AttackOf(MainAttack attack, string dir, DataSplits data, string target, double poisonRate, long seed, int? epochs,
+        double? lr)
+    {
+        string spec = TriggerFor(attack, dir, data, data.Train.ClassIndex(target));
+        var recipe = BackdoorAttack.DefaultTrain(attack.Mode);
+        recipe = recipe with { Epochs = epochs ?? recipe.Epochs, LearningRate = lr ?? recipe.LearningRate };
+        return new AttackOptions(spec, target, poisonRate, attack.Mode, recipe, seed);
+    }
+
+    /// <summary>The folder of a cell's backdoored model.</summary>
+    public static string BackdoorDir(string cellDir) => Path.Combine(cellDir, "backdoored");
+
+    /// <summary>The trigger planted in a cell's backdoored model (its trigger.txt).</summary>
+    public static ITrigger PlantedTrigger(string cellDir) =>
+        Triggers.Parse(File.ReadAllText(Path.Combine(BackdoorDir(cellDir), "trigger.txt")).Trim());
+
     /// <summary>The cell's backdoored model (<see cref="SavedBackdoor"/>), with the trigger spec in trigger.txt beside its weights.</summary>
-    static Clip Backdoored(string dir, string cleanPath, DataSplits data, AttackOptions o, Action<string> status,
-        IProgress<TrainProgress>? progress) => SavedBackdoor.LoadOrPlant(Path.Combine(dir, "backdoored"), cleanPath, model =>
+    public static Clip Backdoored(string dir, string cleanPath, DataSplits data, AttackOptions o, Action<string> status,
+        IProgress<TrainProgress>? progress) => SavedBackdoor.LoadOrPlant(BackdoorDir(dir), cleanPath, model =>
     {
         status("backdoor attack");
         string patchPath = Path.Combine(dir, "patch.png");

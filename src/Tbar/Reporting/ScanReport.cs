@@ -20,6 +20,15 @@ public static class ScanReport
             SaveSamples(Path.Combine(stage, "warp-samples.png"), samples, sampleIds, d.Warp.Trigger);
         });
 
+    /// <summary>
+    /// `tbar scan`'s folder for a model scanned on the clean <paramref name="pool"/> of <paramref name="dataSpec"/>: the warp
+    /// samples are the first 8 of the scan's held-out images.
+    /// </summary>
+    public static void Write(string dir, string command, string model, string dataSpec, ScanOptions options, Detection d, ImageDataset data,
+        long[] pool, double seconds) =>
+        Write(dir, command, ScanSettings.Of(model, dataSpec, options, warp: true), d, data, Scanner.Split(pool, options).HeldOut.Take(8).ToArray(),
+            seconds);
+
     static void WriteFolder(string dir, ScanSettings settings, InversionResult decree, ScanSummary summary, string command, double seconds,
         string markdown, Action<string>? more)
     {
