@@ -4,7 +4,12 @@ using static TorchSharp.torch;
 
 namespace Tbar.Tests.Training;
 
-/// <summary>The tangent-space machinery on tiny towers (a ViT and a BatchNorm ResNet), in float64 where differences are checked.</summary>
+/// <summary>
+/// The tangent-space machinery on tiny towers (a ViT and a BatchNorm ResNet), in float64 where differences are checked. It
+/// switches libtorch's process-wide default dtype while building a float64 tower, so it runs alone, never beside a test that
+/// builds a model (which would then be built in float64).
+/// </summary>
+[Collection("libtorch settings")]
 public class LinearisationTests
 {
     static Clip Vit(long seed)
