@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tbar.Io;
+using Tbar.Models;
 using Tbar.Pipelines;
 using Tbar.Reporting;
 using Tbar.Unlearning;
@@ -55,6 +56,7 @@ static class UnlearnCommand
         string target = source.Target(targetGiven);
         using var bench = Workbench.Open(modelPath, tokenizerDir, valSpec);
         var (clip, head, data) = (bench.Model, bench.Head, bench.Data);
+        using var text = ParkedText.Park(clip);   // the head holds the class embeddings; the text tower waits on disk
         var task = source.Task(data.Train, data.TrainIndices, data.Train.ClassIndex(target), forgetSize, valSize, seed,
             clip.Config.Vision.ImageSize);
         Pipelines.AutoChoice? choice = null;
@@ -72,6 +74,7 @@ static class UnlearnCommand
         else record = ProgressBar.Run(stdout, method, p => Methods.Run(method, clip, head, task, options, p));
         var settings = new UnlearnSettings(modelPath, forget, target, valSpec, auto ? $"auto:{record.Method}" : method, forgetSize, valSize,
             options.ToJson());
+        text.Restore();
         UnlearnReport.Write(outDir, clip, Environment.CommandLine, settings, source.Spec, seed, record, clock.Elapsed.TotalSeconds, choice, inputs);
         stdout.WriteLine($"{record.Method}: {record.Choice}");
         stdout.WriteLine($"validation CA {record.Validation.CleanAccuracy}, ASR {record.Validation.AttackSuccess}; wrote {outDir}");
