@@ -173,15 +173,20 @@ static class QuickGelu
 
         // Autograd's pass over x·s with s = σ(1.702·x): MulBackward gives g·s to x and g·x to s; SigmoidBackward turns the
         // latter into (g·x)·(1 − s)·s; the scalar product's backward multiplies by 1.702; x's two parts are added (a sum of
-        // two is the same in either order).
+        // two is the same in either order). In place where a value is used once, so at most three (tokens, 3072) tensors
+        // are alive at a time: the same products of the same numbers, so the same bits.
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
         {
-            using var scope = NewDisposeScope();
-            var x = ctx.get_saved_variables()[0];
-            var s = F.sigmoid(Slope * x);
-            var direct = grad * s;
-            var throughGate = grad * x * (1 - s) * s * Slope;
-            return [(direct + throughGate).MoveToOuterDisposeScope()];
+            using var x = ctx.get_saved_variables()[0];
+            using var scaled = Slope * x;
+            using var s = F.sigmoid(scaled);
+            var throughGate = grad * x;
+            using (var complement = 1 - s) throughGate.mul_(complement);
+            throughGate.mul_(s).mul_(Slope);
+            var result = grad * s;
+            result.add_(throughGate);
+            throughGate.Dispose();
+            return [result];
         }
     }
 }
