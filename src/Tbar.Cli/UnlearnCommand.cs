@@ -15,7 +15,10 @@ static class UnlearnCommand
         var model = new Option<string>("--model") { Description = "Backdoored model folder or .safetensors file", Required = true };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with vocab.json + merges.txt (open_clip models)" };
         var forget = new Option<string>("--forget") { Description = "trigger:SPEC (known trigger on clean images), inverted:DIR (from `tbar scan`) or images:DIR (triggered images)", Required = true };
-        var target = new Option<string?>("--target") { Description = "Target class of the backdoor (default with inverted:DIR: the scan's inferred target)" };
+        var target = new Option<string?>("--target")
+        {
+            Description = "Target class of the backdoor (default with inverted:DIR: the scan's inferred target)",
+        };
         var data = new DataFlag("Data spec of the defender's clean images (its training indices)", "--val");
         var method = new Option<string>("--method")
         {
