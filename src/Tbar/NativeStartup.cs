@@ -69,14 +69,16 @@ public static class NativeStartup
     /// <summary>
     /// glibc malloc settings made with mallopt at start-up (glibc reads its MALLOC_* variables before any code of ours runs, so
     /// setting those from inside the process would do nothing). One that the user set through its environment variable is left
-    /// as glibc read it. Blocks of <c>M_MMAP_THRESHOLD</c> bytes or more (a ViT's activations and gradients) are mapped
-    /// for themselves and given back to the system when freed; smaller ones come from at most <c>M_ARENA_MAX</c> heaps
-    /// instead of one per thread (8 per core); a heap's free top beyond <c>M_TRIM_THRESHOLD</c> is given back.
+    /// as glibc read it. Blocks of <c>M_MMAP_THRESHOLD</c> bytes or more (a ViT-B/32's large activations) are mapped for
+    /// themselves and given back to the system when freed; smaller ones come from at most <c>M_ARENA_MAX</c> heaps instead
+    /// of one per thread (8 per core); a heap's free top beyond <c>M_TRIM_THRESHOLD</c> is given back. The threshold is
+    /// 8 MiB, not lower: every mapped block costs page faults when first written, and at 1 MiB the mini-CLIP's fine-tune
+    /// ran at a quarter of its speed (docs/checkpoints.md, "Memory"); at 8 MiB its speed was unchanged.
     /// </summary>
     public static readonly IReadOnlyList<AllocatorSetting> AllocatorSettings =
     [
         new("M_ARENA_MAX", -8, 2, "MALLOC_ARENA_MAX"),
-        new("M_MMAP_THRESHOLD", -3, 1 << 20, "MALLOC_MMAP_THRESHOLD_"),
+        new("M_MMAP_THRESHOLD", -3, 8 << 20, "MALLOC_MMAP_THRESHOLD_"),
         new("M_TRIM_THRESHOLD", -1, 32 << 20, "MALLOC_TRIM_THRESHOLD_"),
     ];
 
