@@ -72,13 +72,14 @@ public static class NativeStartup
     /// as glibc read it. Blocks of <c>M_MMAP_THRESHOLD</c> bytes or more (a ViT-B/32's large activations) are mapped for
     /// themselves and given back to the system when freed; smaller ones come from at most <c>M_ARENA_MAX</c> heaps instead
     /// of one per thread (8 per core); a heap's free top beyond <c>M_TRIM_THRESHOLD</c> is given back. The threshold is
-    /// 8 MiB, not lower: every mapped block costs page faults when first written, and at 1 MiB the mini-CLIP's fine-tune
-    /// ran at a quarter of its speed (docs/checkpoints.md, "Memory"); at 8 MiB its speed was unchanged.
+    /// 4 MiB (docs/checkpoints.md, "Memory"): every mapped block costs page faults when first written, and at 1 MiB the
+    /// mini-CLIP's fine-tune (tensors of 1–3 MiB) ran at a quarter of its speed; at 8 MiB a ViT-B/32 with two threads
+    /// (blocks of 32 images: 4.9 MB tensors) kept them in the heaps and peaked at 4.7 GB.
     /// </summary>
     public static readonly IReadOnlyList<AllocatorSetting> AllocatorSettings =
     [
         new("M_ARENA_MAX", -8, 2, "MALLOC_ARENA_MAX"),
-        new("M_MMAP_THRESHOLD", -3, 8 << 20, "MALLOC_MMAP_THRESHOLD_"),
+        new("M_MMAP_THRESHOLD", -3, 4 << 20, "MALLOC_MMAP_THRESHOLD_"),
         new("M_TRIM_THRESHOLD", -1, 32 << 20, "MALLOC_TRIM_THRESHOLD_"),
     ];
 

@@ -109,7 +109,7 @@ public sealed class AllocatorTests
         int Record(int p, int v) { calls.Add((p, v)); return 1; }
         string done = NativeStartup.TuneAllocator(Environment(), Record);
         Assert.Equal(NativeStartup.AllocatorSettings.Select(s => (s.Parameter, s.Value)), calls);
-        Assert.Contains("M_MMAP_THRESHOLD=8388608", done);
+        Assert.Contains("M_MMAP_THRESHOLD=4194304", done);
 
         calls.Clear();
         done = NativeStartup.TuneAllocator(Environment(("MALLOC_ARENA_MAX", "4")), Record);
@@ -130,7 +130,7 @@ public sealed class AllocatorTests
         Assert.Equal(1, NativeStartup.AllocatorTunings);
         Assert.Contains("M_MMAP_THRESHOLD=", first.Allocator);
         // With glibc's default (a threshold that rises to the size of any mapped block freed, up to 32 MiB), freeing a 24 MiB
-        // block lets the next 12 MiB block come from the heap; with the fixed 8 MiB threshold it is mapped for itself.
+        // block lets the next 12 MiB block come from the heap; with the fixed 4 MiB threshold it is mapped for itself.
         Marshal.FreeHGlobal(Marshal.AllocHGlobal(24 << 20));
         long mappedBefore = MallInfo2().Mapped;
         IntPtr block = Marshal.AllocHGlobal(12 << 20);
