@@ -132,12 +132,14 @@ sealed class ResidualBlock : nn.Module<Tensor, Tensor>
 /// ViT-B/32 that is three of the MLP's (tokens, 3072) tensors per block, a third of a fine-tune step's activations. Where
 /// a plain backward pass is all that is needed, it runs as one autograd function that keeps only x and recomputes σ in
 /// its backward pass, with the same operations, in the same order, as autograd's own pass over the written-out form: the
-/// values and gradients are the same bits (<c>QuickGeluTests</c>). Under <see cref="AttentionMath.Plain()"/>, which the
+/// values and gradients are the same bits (<c>MemoryTests</c>). Under <see cref="AttentionMath.Plain()"/>, which the
 /// passes that differentiate twice turn on, the written-out form is used.
 /// </summary>
 static class QuickGelu
 {
-    const double Slope = 1.702;
+    // Made once and kept: a Scalar made for each call (as `1.702 * x` makes one) is freed by its finalizer, which the GC
+    // may run while the native call that uses it is still going on another thread.
+    static readonly Scalar Slope = 1.702.ToScalar(), One = 1.0.ToScalar();
 
     /// <summary>x·σ(1.702·x), through the lean autograd function when x needs a gradient.</summary>
     public static Tensor Apply(Tensor x)
@@ -155,7 +157,7 @@ static class QuickGelu
     /// <summary>x·σ(1.702·x) as plain operations.</summary>
     public static Tensor WrittenOut(Tensor x)
     {
-        using var scaled = Slope * x;
+        using var scaled = x.mul(Slope);
         using var gate = F.sigmoid(scaled);
         return x * gate;
     }
@@ -178,10 +180,10 @@ static class QuickGelu
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
         {
             using var x = ctx.get_saved_variables()[0];
-            using var scaled = Slope * x;
+            using var scaled = x.mul(Slope);
             using var s = F.sigmoid(scaled);
             var throughGate = grad * x;
-            using (var complement = 1 - s) throughGate.mul_(complement);
+            using (var complement = s.neg().add_(One)) throughGate.mul_(complement);   // −s + 1 is 1 − s, rounded once
             throughGate.mul_(s).mul_(Slope);
             var result = grad * s;
             result.add_(throughGate);
