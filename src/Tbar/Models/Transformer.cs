@@ -139,7 +139,7 @@ static class QuickGelu
 {
     // Made once and kept: a Scalar made for each call (as `1.702 * x` makes one) is freed by its finalizer, which the GC
     // may run while the native call that uses it is still going on another thread.
-    static readonly Scalar Slope = 1.702.ToScalar(), One = 1.0.ToScalar();
+    static readonly TorchSharp.Scalar Slope = 1.702, One = 1.0;
 
     /// <summary>x·σ(1.702·x), through the lean autograd function when x needs a gradient.</summary>
     public static Tensor Apply(Tensor x)
