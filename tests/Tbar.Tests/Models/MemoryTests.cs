@@ -132,10 +132,19 @@ public sealed class AllocatorTests
         // With glibc's default (a threshold that rises to the size of any mapped block freed, up to 32 MiB), freeing a 24 MiB
         // block lets the next 12 MiB block come from the heap; with the fixed 4 MiB threshold it is mapped for itself. Read
         // from the block's own header (glibc's IS_MMAPPED bit), not from process-wide counts that other tests move.
+        static bool Mapped(IntPtr block) => (Marshal.ReadInt64(block, -8) & 2) != 0;
         Marshal.FreeHGlobal(Marshal.AllocHGlobal(24 << 20));
-        IntPtr block = Marshal.AllocHGlobal(12 << 20);
-        try { Assert.True((Marshal.ReadInt64(block, -8) & 2) != 0, "a 12 MiB block came from the heap"); }
-        finally { Marshal.FreeHGlobal(block); }
+        IntPtr block = Marshal.AllocHGlobal(12 << 20), small = Marshal.AllocHGlobal(1024);
+        try
+        {
+            Assert.True(Mapped(block), "a 12 MiB block came from the heap");
+            Assert.False(Mapped(small), "a 1 KiB block was mapped: the header is not read right");
+        }
+        finally
+        {
+            Marshal.FreeHGlobal(block);
+            Marshal.FreeHGlobal(small);
+        }
     }
 }
 
