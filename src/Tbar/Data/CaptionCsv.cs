@@ -35,6 +35,7 @@ public static class CaptionCsv
             pixels.Add(LoadRow(csvPath, r, Path.Combine(folder, rows[r][image]), size));
             captions.Add(rows[r][caption]);
         }
+        if (pixels.Count == 0) throw new TbarException($"{csvPath}: needs at least one image row (only blank rows after the header)");
         var stacked = stack(pixels);
         foreach (var p in pixels) p.Dispose();
         return new CaptionedImages(stacked, captions, $"csv:{csvPath}");
