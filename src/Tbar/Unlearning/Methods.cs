@@ -17,7 +17,12 @@ public static class Methods
     /// <param name="Run">The method.</param>
     /// <param name="Repairs">It re-fits weights on clean data after (or instead of) negation, so α alone does not say what acted.</param>
     /// <param name="NeedsForgetLabels">It needs the forget images' true classes (not known for a folder of triggered images).</param>
-    sealed record Entry(Method Run, bool Repairs = false, bool NeedsForgetLabels = false);
+    /// <param name="Negation">For a plain negation method (TBAR with one estimator and α rule), the options it runs with.</param>
+    sealed record Entry(Method Run, bool Repairs = false, bool NeedsForgetLabels = false, Func<MethodOptions, TbarOptions>? Negation = null);
+
+    /// <summary>A negation method: its record runs TBAR with the options <paramref name="options"/> picks.</summary>
+    static Entry Negating(Func<MethodOptions, TbarOptions> options, string name) =>
+        new((m, h, t, o, p) => TbarMethod.Run(m, h, t, options(o), p, name), Negation: options);
 
     /// <summary>The prefix of TBAR with a named τ estimator, e.g. "tbar:tangent".</summary>
     public const string EstimatorPrefix = "tbar:";
@@ -30,12 +35,11 @@ public static class Methods
 
     static readonly Dictionary<string, Entry> Registry = new(StringComparer.Ordinal)
     {
-        ["tbar"] = new((m, h, t, o, p) => TbarMethod.Run(m, h, t, o.Tbar, p)),
+        ["tbar"] = Negating(o => o.Tbar, "tbar"),
         // TBAR with the trigger vector estimated under an embedding-consistency penalty on clean images (see the README).
-        ["tbar-consistent"] = new((m, h, t, o, p) => TbarMethod.Run(m, h, t, o.Consistent, p, "tbar-consistent")),
+        ["tbar-consistent"] = Negating(o => o.Consistent, "tbar-consistent"),
         // Kept as an alias of `tbar --ca-floor 0.75`, the name the README's earlier tables use.
-        ["tbar-floor75"] = new((m, h, t, o, p) => TbarMethod.Run(m, h, t, o.Tbar with { Rule = o.Tbar.Rule with { CaFloor = 0.75 } }, p,
-            "tbar-floor75")),
+        ["tbar-floor75"] = Negating(o => o.Tbar with { Rule = o.Tbar.Rule with { CaFloor = 0.75 } }, "tbar-floor75"),
         ["tbar-refit"] = new((m, h, t, o, p) => TbarRefit.Run(m, h, t, o.Tbar, o.Refit, p), Repairs: true, NeedsForgetLabels: true),
         ["tbar-proj"] = new((m, h, t, o, _) => ProjectedTbar.Run(m, h, t, o.Tbar)),
         ["repair"] = new((m, h, t, o, _) => TbarRefit.RepairOnly(m, h, t, o.Refit), Repairs: true, NeedsForgetLabels: true),
@@ -76,7 +80,8 @@ public static class Methods
         {
             var first = name[..^RelabelSuffix.Length];
             if (!IsNegation(first))
-                throw new TbarException($"'{name}': only a TBAR method (tbar, tbar-consistent, tbar-floor75 or " +
+                throw new TbarException($"'{name}': only a TBAR method " +
+                    $"({string.Join(", ", Registry.Where(e => e.Value.Negation != null).Select(e => e.Key))} or " +
                     $"{EstimatorPrefix}ESTIMATOR) can be followed by {RelabelSuffix}");
             Check(first);
             return;
@@ -104,10 +109,11 @@ public static class Methods
     }
 
     static bool IsNegation(string name) =>
-        name.StartsWith(EstimatorPrefix, StringComparison.Ordinal) || name is "tbar" or "tbar-consistent" or "tbar-floor75";
+        name.StartsWith(EstimatorPrefix, StringComparison.Ordinal) || Registry.TryGetValue(name, out var e) && e.Negation != null;
 
     /// <summary>The TBAR options a negation method runs with (for its τ fine-tune's step count).</summary>
-    static TbarOptions NegationOptions(string name, MethodOptions o) => name is "tbar" or "tbar-floor75" ? o.Tbar : o.Consistent;
+    static TbarOptions NegationOptions(string name, MethodOptions o) =>
+        Registry.TryGetValue(name, out var e) && e.Negation != null ? e.Negation(o) : o.Consistent with { Tau = name[EstimatorPrefix.Length..] };
 
     /// <summary>
     /// Negation, then relabelling, on FT-relabel's step budget: the τ fine-tune's optimiser steps are taken from the
