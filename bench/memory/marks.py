@@ -6,17 +6,19 @@ def edit(path, old, new):
     open(path, 'w').write(s.replace(old, new, 1))
 M = lambda l: f'MemoryProbe.Mark("{l}");'
 p='src/Tbar.Cli/UnlearnCommand.cs'
-edit(p, "        using var clip = ClipCheckpoint.Load(modelPath);\n", f"        {M('start')}\n        using var clip = ClipCheckpoint.Load(modelPath);\n        {M('model loaded')}\n")
-edit(p, "        int targetIndex", f"        {M('data loaded')}\n        int targetIndex")
-edit(p, "        var task = source.Task", f"        {M('head built')}\n        var task = source.Task")
+edit(p, "        using var bench = Workbench.Open(", f"        {M('start')}\n        using var bench = Workbench.Open(")
+edit(p, "        var (clip, head, data) = (bench.Model, bench.Head, bench.Data);\n",
+     f"        var (clip, head, data) = (bench.Model, bench.Head, bench.Data);\n        {M('model, data and head loaded')}\n")
 edit(p, "        var settings = new", f"        {M('method done')}\n        var settings = new")
-edit(p, "        stdout.WriteLine($\"{method}: {record.Choice}\");", f"        {M('report written')}\n        stdout.WriteLine($\"{{method}}: {{record.Choice}}\");")
-p='src/Tbar/Unlearning/TbarMethod.cs'
-edit(p, "        var before = VisualWeights.Snapshot(model);\n", f"        {M('tau: start')}\n        var before = VisualWeights.Snapshot(model);\n        {M('tau: before snapshot')}\n")
+edit(p, "        stdout.WriteLine($\"{record.Method}: {record.Choice}\");",
+     f"        {M('report written')}\n        stdout.WriteLine($\"{{record.Method}}: {{record.Choice}}\");")
+p='src/Tbar/Unlearning/FineTuneVectors.cs'
+edit(p, "        using var before = SpilledTensors.Write(", f"        {M('tau: start')}\n        using var before = SpilledTensors.Write(")
 edit(p, "        train();\n", f"        train();\n        {M('tau: trained')}\n")
-edit(p, "        using var edit = new WeightEdit(model, tau);\n", f"        {M('tau: made; alpha: start')}\n        using var edit = new WeightEdit(model, tau);\n        {M('alpha: edit made')}\n")
-edit(p, "            return task.Point(model, head, alpha);\n", "            var pt = task.Point(model, head, alpha);\n            MemoryProbe.Mark($\"alpha: point {alpha}\");\n            return pt;\n")
-edit(p, "        edit.Set(-choice.Alpha);\n        return choice;", f"        edit.Set(-choice.Alpha);\n        {M('alpha: chosen')}\n        return choice;")
+p='src/Tbar/Unlearning/Negation.cs'
+edit(p, "        using var edit = new WeightEdit(model, vectors);\n", f"        {M('alpha: start')}\n        using var edit = new WeightEdit(model, vectors);\n        {M('alpha: edit made')}\n")
+edit(p, "            atAlpha?.Invoke(alpha);\n", "            atAlpha?.Invoke(alpha);\n            MemoryProbe.Mark($\"alpha: set {alpha}\");\n")
+edit(p, "        edit.Restore();\n        return choice;", f"        edit.Restore();\n        {M('alpha: chosen')}\n        return choice;")
 p='src/Tbar/Training/TrainLoop.cs'
 edit(p, "        using var optimizer = optim.AdamW(", f"        {M('train: start')}\n        using var optimizer = optim.AdamW(")
 edit(p, "        var rng = new Random(", f"        {M('train: optimizer made')}\n        var rng = new Random(")

@@ -15,7 +15,10 @@ static class UnlearnCommand
         var model = new Option<string>("--model") { Description = "Backdoored model folder or .safetensors file", Required = true };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with vocab.json + merges.txt (open_clip models)" };
         var forget = new Option<string>("--forget") { Description = "trigger:SPEC (known trigger on clean images), inverted:DIR (from `tbar scan`) or images:DIR (triggered images)", Required = true };
-        var target = new Option<string?>("--target") { Description = "Target class of the backdoor (default with inverted:DIR: the scan's inferred target)" };
+        var target = new Option<string?>("--target")
+        {
+            Description = "Target class of the backdoor (default with inverted:DIR: the scan's inferred target)",
+        };
         var data = new DataFlag("Data spec of the defender's clean images (its training indices)", "--val");
         var method = new Option<string>("--method")
         {
@@ -59,6 +62,7 @@ static class UnlearnCommand
         string target = source.Target(targetGiven);
         using var bench = Workbench.Open(modelPath, tokenizerDir, valSpec);
         var (clip, head, data) = (bench.Model, bench.Head, bench.Data);
+        using var text = ParkedText.Park(clip);   // the head holds the class embeddings; the text tower waits on disk
         var task = source.Task(data.Train, data.TrainIndices, data.Train.ClassIndex(target), forgetSize, valSize, seed,
             clip.Config.Vision.ImageSize);
         Pipelines.AutoChoice? choice = null;
@@ -76,6 +80,7 @@ static class UnlearnCommand
         else record = ProgressBar.Run(stdout, method, p => Methods.Run(method, clip, head, task, options, p));
         var settings = new UnlearnSettings(modelPath, forget, target, valSpec, auto ? $"auto:{record.Method}" : method, forgetSize, valSize,
             options.ToJson());
+        text.Restore();
         UnlearnReport.Write(outDir, clip, Environment.CommandLine, settings, source.Spec, seed, record, clock.Elapsed.TotalSeconds, choice, inputs);
         stdout.WriteLine($"{record.Method}: {record.Choice}");
         stdout.WriteLine($"validation CA {record.Validation.CleanAccuracy}, ASR {record.Validation.AttackSuccess}; wrote {outDir}");

@@ -25,6 +25,9 @@ public enum VendorFix
     LoadedAfterLibtorch,
 }
 
+/// <summary>A glibc malloc setting: its name, mallopt's parameter number, the value, and glibc's own environment variable for it.</summary>
+public sealed record AllocatorSetting(string Name, int Parameter, int Value, string EnvironmentVariable);
+
 /// <summary>What <see cref="NativeStartup.Initialize"/> did: recorded by run records and benchmark JSON.</summary>
 /// <param name="VendorFix">The oneMKL vendor fix's state.</param>
 /// <param name="CpuVendor">/proc/cpuinfo's vendor_id ("" where absent).</param>
@@ -33,6 +36,9 @@ public enum VendorFix
 public sealed record NativeState([property: JsonConverter(typeof(JsonStringEnumConverter<VendorFix>))] VendorFix VendorFix,
     string CpuVendor, string? Shim, string Reason)
 {
+    /// <summary>The glibc malloc settings made at start-up (<see cref="NativeStartup.AllocatorSettings"/>), or why none were.</summary>
+    public string Allocator { get; init; } = "";
+
     /// <summary>Whether oneMKL sees the shim's answer.</summary>
     public bool VendorFixActive => VendorFix == VendorFix.Active;
 }
@@ -40,8 +46,10 @@ public sealed record NativeState([property: JsonConverter(typeof(JsonStringEnumC
 /// <summary>
 /// Native settings that must be made before libtorch loads. Every Tbar program calls <see cref="Initialize"/> first, before
 /// any TorchSharp call (the CLI, the benchmarks, the fuzzer and the tests do; Tbar's own module initializer does too, but
-/// that runs only once a Tbar type is touched, which may be after a program's first TorchSharp call). Today it loads the
-/// oneMKL vendor fix (docs/speed.md): on non-Intel x86 CPUs oneMKL would run its slow generic kernels.
+/// that runs only once a Tbar type is touched, which may be after a program's first TorchSharp call). It loads the oneMKL
+/// vendor fix (docs/speed.md): on non-Intel x86 CPUs oneMKL would run its slow generic kernels. And it tunes glibc's malloc
+/// (<see cref="AllocatorSettings"/>, docs/checkpoints.md "Memory"): libtorch allocates every tensor with malloc, and by default
+/// freed activations stay in per-thread heaps, so a ViT-B/32 fine-tune's resident memory grew far past its live memory.
 /// </summary>
 public static class NativeStartup
 {
@@ -55,11 +63,60 @@ public static class NativeStartup
     static readonly Lock gate = new();
     static NativeState? state;
 
+    /// <summary>The environment variable that turns the malloc settings off when set to 0 (or false, off).</summary>
+    public const string AllocatorSwitchVariable = "TBAR_MALLOC_TUNING";
+
+    /// <summary>
+    /// glibc malloc settings made with mallopt at start-up (glibc reads its MALLOC_* variables before any code of ours runs, so
+    /// setting those from inside the process would do nothing). One that the user set through its environment variable is left
+    /// as glibc read it. Blocks of <c>M_MMAP_THRESHOLD</c> bytes or more (a ViT-B/32's large activations) are mapped for
+    /// themselves and given back to the system when freed; smaller ones come from at most <c>M_ARENA_MAX</c> heaps instead
+    /// of one per thread (8 per core); a heap's free top beyond <c>M_TRIM_THRESHOLD</c> is given back. The threshold is
+    /// 4 MiB (docs/checkpoints.md, "Memory"): every mapped block costs page faults when first written, and at 1 MiB the
+    /// mini-CLIP's fine-tune (tensors of 1–3 MiB) ran at a quarter of its speed; at 8 MiB a ViT-B/32 with two threads
+    /// (blocks of 32 images: 4.9 MB tensors) kept them in the heaps and peaked at 4.7 GB.
+    /// </summary>
+    public static readonly IReadOnlyList<AllocatorSetting> AllocatorSettings =
+    [
+        new("M_ARENA_MAX", -8, 2, "MALLOC_ARENA_MAX"),
+        new("M_MMAP_THRESHOLD", -3, 4 << 20, "MALLOC_MMAP_THRESHOLD_"),
+        new("M_TRIM_THRESHOLD", -1, 32 << 20, "MALLOC_TRIM_THRESHOLD_"),
+    ];
+
     /// <summary>Runs once per process (later calls return the first call's state); never throws.</summary>
     public static NativeState Initialize()
     {
-        lock (gate) return state ??= LoadVendorFix(CpuInfo.Read().Vendor, Environment.GetEnvironmentVariable(SwitchVariable), ShimFolder);
+        lock (gate)
+        {
+            if (state != null) return state;
+            string allocator = TuneAllocator(Environment.GetEnvironmentVariable, Libc.MallOpt);
+            AllocatorTunings++;
+            return state = LoadVendorFix(CpuInfo.Read().Vendor, Environment.GetEnvironmentVariable(SwitchVariable), ShimFolder)
+                with { Allocator = allocator };
+        }
     }
+
+    /// <summary>How many times <see cref="Initialize"/> has made the malloc settings in this process (at most once).</summary>
+    public static int AllocatorTunings { get; private set; }
+
+    /// <summary>
+    /// Makes <see cref="AllocatorSettings"/> with <paramref name="mallopt"/>, except when switched off and except those the
+    /// user set through glibc's own variable (<paramref name="environment"/> reads the environment); returns what was done.
+    /// </summary>
+    internal static string TuneAllocator(Func<string, string?> environment, Func<int, int, int> mallopt)
+    {
+        if (Switched(environment(AllocatorSwitchVariable))) return $"{AllocatorSwitchVariable}=0: glibc's defaults";
+        if (!Libc.IsGlibc) return "not glibc: the allocator is left as it is";
+        var done = new List<string>();
+        foreach (var s in AllocatorSettings)
+        {
+            if (environment(s.EnvironmentVariable) is { } given) done.Add($"{s.Name}={given} (from {s.EnvironmentVariable})");
+            else done.Add(mallopt(s.Parameter, s.Value) == 1 ? $"{s.Name}={s.Value}" : $"{s.Name}: mallopt refused {s.Value}");
+        }
+        return string.Join(", ", done);
+    }
+
+    static bool Switched(string? value) => value?.Trim().ToLowerInvariant() is "0" or "false" or "off";
 
     // A library's module initializer is the last resort for a program that forgot Initialize(); see the class remarks.
     [ModuleInitializer]
@@ -72,7 +129,7 @@ public static class NativeStartup
     /// </summary>
     public static VendorFix Decide(string cpuVendor, string? switchValue)
     {
-        if (switchValue?.Trim().ToLowerInvariant() is "0" or "false" or "off") return VendorFix.DisabledByEnvironment;
+        if (Switched(switchValue)) return VendorFix.DisabledByEnvironment;
         if (cpuVendor.Length == 0 || !OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
             return VendorFix.NotApplicable;
         return cpuVendor == "GenuineIntel" ? VendorFix.InactiveIntel : VendorFix.Active;
@@ -110,6 +167,28 @@ public static class NativeStartup
         return File.Exists(unavailable)
             ? $"{ShimFile} was not built: {File.ReadAllText(unavailable).Trim()}"
             : $"{shim} does not exist (the program's build did not import Tbar's Directory.Build.targets, or it was not copied)";
+    }
+
+    /// <summary>glibc's mallopt, and whether this process runs on glibc at all.</summary>
+    static class Libc
+    {
+        [DllImport("libc", EntryPoint = "mallopt")]
+        static extern int MallOptNative(int parameter, int value);
+
+        [DllImport("libc", EntryPoint = "gnu_get_libc_version")]
+        static extern IntPtr Version();
+
+        public static int MallOpt(int parameter, int value) => MallOptNative(parameter, value);
+
+        public static bool IsGlibc
+        {
+            get
+            {
+                if (!OperatingSystem.IsLinux()) return false;
+                try { return Version() != IntPtr.Zero; }
+                catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { return false; }
+            }
+        }
     }
 
     /// <summary>The few libdl calls: .NET's NativeLibrary.Load cannot load RTLD_GLOBAL.</summary>

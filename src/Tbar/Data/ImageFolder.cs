@@ -23,7 +23,7 @@ public static class ImageFolder
         var files = classes.SelectMany((c, label) => Images(Path.Combine(folder, c!)).Select(f => (File: f, Label: (long)label))).ToList();
         if (files.Count == 0) throw new TbarException($"{folder}: no images in class sub-folders ({string.Join(", ", Suffixes)})");
         string cache = Path.Combine(cacheDir ?? DefaultCache(), Key(files.Select(f => f.File), size) + ".safetensors");
-        var pixels = Cached(cache, files.Count, size) ?? Decode(files.Select(f => f.File).ToList(), size, cache);
+        var pixels = OneChannelIfGrey(Cached(cache, files.Count, size) ?? Decode(files.Select(f => f.File).ToList(), size, cache));
         return new ImageDataset(pixels, files.Select(f => f.Label).ToArray(), classes!, $"folder:{folder}");
     }
 
@@ -45,6 +45,23 @@ public static class ImageFolder
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// (N, 1, S, S) when all three channels are equal (grey images, e.g. Fashion-MNIST written as PNGs), else the pixels as
+    /// they are: a third of the memory, and <see cref="ImageDataset.Images"/> gives back the same three equal channels.
+    /// </summary>
+    public static Tensor OneChannelIfGrey(Tensor pixels)
+    {
+        if (pixels.shape[1] != 3) return pixels;
+        using (var scope = NewDisposeScope())
+        {
+            var r = pixels.select(1, 0);
+            if (!r.eq(pixels.select(1, 1)).all().item<bool>() || !r.eq(pixels.select(1, 2)).all().item<bool>()) return pixels;
+        }
+        var grey = pixels.narrow(1, 0, 1).clone();
+        pixels.Dispose();
+        return grey;
     }
 
     static Tensor Decode(List<string> files, int size, string cache)

@@ -37,7 +37,16 @@ public sealed class Clip : nn.Module
     public Tensor EncodeImage(Tensor images) => Visual.forward(images);
 
     /// <summary>(B, L) token ids → (B, embed), before normalisation.</summary>
-    public Tensor EncodeText(Tensor tokens) => text.Forward(tokens);
+    public Tensor EncodeText(Tensor tokens) =>
+        TextParked ? throw new TbarException("the text tower is parked (ParkedText): restore it before encoding text") : text.Forward(tokens);
+
+    /// <summary>Whether the text tower's weights are in a temporary file (<see cref="ParkedText"/>), not in the model.</summary>
+    public bool TextParked { get; internal set; }
+
+    /// <summary>The text tower's parameters by name: all but the image tower's (visual.*) and logit_scale.</summary>
+    public Dictionary<string, Parameter> TextParameters() =>
+        named_parameters().Where(p => !p.name.StartsWith("visual.", StringComparison.Ordinal) && p.name != "logit_scale")
+            .ToDictionary(p => p.name, p => p.parameter);
 
     /// <summary>The learned temperature, exp(logit_scale).</summary>
     public Tensor LogitScale => logitScale.exp();

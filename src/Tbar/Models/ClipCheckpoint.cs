@@ -159,6 +159,7 @@ public static class ClipCheckpoint
     /// <summary>As <see cref="Save"/>, into an existing folder (a command's staged output folder); returns the weights path.</summary>
     public static string WriteInto(Clip model, string outDir, CheckpointLayout? layout = null, string architecture = "clip")
     {
+        if (model.TextParked) throw new TbarException("the text tower is parked (ParkedText): restore it before writing the model");
         var origin = model.Origin;
         var target = layout ?? origin?.Layout ?? CheckpointLayout.HuggingFace;
         if (origin != null && Path.GetFullPath(outDir).TrimEnd('/') == origin.Folder.TrimEnd('/'))

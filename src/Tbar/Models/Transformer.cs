@@ -110,7 +110,7 @@ sealed class ResidualBlock : nn.Module<Tensor, Tensor>
 
     internal static Tensor Apply(Activation act, Tensor x) => act switch
     {
-        Activation.QuickGelu => x * F.sigmoid(1.702 * x),
+        Activation.QuickGelu => QuickGelu.Apply(x),
         Activation.Gelu => F.gelu(x),
         Activation.GeluTanh => F.gelu(x, GELU.Approximate.tanh),
         _ => throw new ArgumentOutOfRangeException(nameof(act)),
@@ -123,6 +123,72 @@ sealed class ResidualBlock : nn.Module<Tensor, Tensor>
         {
             register_module("c_fc", fc);
             register_module("c_proj", proj);
+        }
+    }
+}
+
+/// <summary>
+/// QuickGELU, x·σ(1.702·x). Written out, autograd keeps x, σ(1.702·x) and the product for the backward pass: in a
+/// ViT-B/32 that is three of the MLP's (tokens, 3072) tensors per block, a third of a fine-tune step's activations. Where
+/// a plain backward pass is all that is needed, it runs as one autograd function that keeps only x and recomputes σ in
+/// its backward pass, with the same operations, in the same order, as autograd's own pass over the written-out form: the
+/// values and gradients are the same bits (<c>MemoryTests</c>). Under <see cref="AttentionMath.Plain()"/>, which the
+/// passes that differentiate twice turn on, the written-out form is used.
+/// </summary>
+static class QuickGelu
+{
+    // Made once and kept: a Scalar made for each call (as `1.702 * x` makes one) is freed by its finalizer, which the GC
+    // may run while the native call that uses it is still going on another thread.
+    static readonly TorchSharp.Scalar Slope = 1.702, One = 1.0;
+
+    /// <summary>x·σ(1.702·x), through the lean autograd function when x needs a gradient.</summary>
+    public static Tensor Apply(Tensor x)
+    {
+        if (!x.requires_grad || !is_grad_enabled() || AttentionMath.PlainActive) return WrittenOut(x);
+        Interlocked.Increment(ref applications);
+        return Function.apply(x);
+    }
+
+    static long applications;
+
+    /// <summary>How many times the lean function ran in this process (for tests).</summary>
+    internal static long Applications => Interlocked.Read(ref applications);
+
+    /// <summary>x·σ(1.702·x) as plain operations.</summary>
+    public static Tensor WrittenOut(Tensor x)
+    {
+        using var scaled = x.mul(Slope);
+        using var gate = F.sigmoid(scaled);
+        return x * gate;
+    }
+
+    sealed class Function : autograd.SingleTensorFunction<Function>
+    {
+        public override string Name => "QuickGelu";
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var x = (Tensor)vars[0];
+            ctx.save_for_backward([x]);
+            return WrittenOut(x);
+        }
+
+        // Autograd's pass over x·s with s = σ(1.702·x): MulBackward gives g·s to x and g·x to s; SigmoidBackward turns the
+        // latter into (g·x)·(1 − s)·s; the scalar product's backward multiplies by 1.702; x's two parts are added (a sum of
+        // two is the same in either order). In place where a value is used once, so at most three (tokens, 3072) tensors
+        // are alive at a time: the same products of the same numbers, so the same bits.
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
+        {
+            using var x = ctx.get_saved_variables()[0];
+            using var scaled = x.mul(Slope);
+            using var s = F.sigmoid(scaled);
+            var throughGate = grad * x;
+            using (var complement = s.neg().add_(One)) throughGate.mul_(complement);   // −s + 1 is 1 − s, rounded once
+            throughGate.mul_(s).mul_(Slope);
+            var result = grad * s;
+            result.add_(throughGate);
+            throughGate.Dispose();
+            return [result];
         }
     }
 }

@@ -53,6 +53,9 @@ public static class FineTune
         long rows = inputs.shape[0];
         if (Shards.Count(rows) == 1)
         {
+            // Its own scope, as each block below has: the forward pass's tensors, and through them the autograd graph with
+            // what it saved, go as soon as the gradients are in (not at the end of the training step, after AdamW's update).
+            using var scope = NewDisposeScope();
             using var loss = Loss(encode, head, inputs, labels);
             loss.backward();
             return loss.item<float>();

@@ -1,4 +1,5 @@
 using Tbar.Arithmetic;
+using Tbar.Io;
 using Tbar.Models;
 using Tbar.Training;
 
@@ -27,10 +28,13 @@ public static class FineTuneVectors
         TrainOptions recipe, IReadOnlyDictionary<string, string>? metadata, IProgress<TrainProgress>? progress = null)
         => FineTuneVector(model, () => FineTune.Train(model, head, count, batch, recipe, progress), metadata);
 
-    /// <summary>The image-tower weight change made by <paramref name="train"/>; the model's weights are restored afterwards.</summary>
+    /// <summary>
+    /// The image-tower weight change made by <paramref name="train"/>; the model's weights are restored afterwards. θ_b waits
+    /// in a temporary file while <paramref name="train"/> runs: the fine-tune's peak holds no copy of the tower.
+    /// </summary>
     public static TaskVector FineTuneVector(Clip model, Action train, IReadOnlyDictionary<string, string>? metadata)
     {
-        var before = VisualWeights.Snapshot(model);
+        using var before = SpilledTensors.Write(VisualWeights.Live(model));
         train();
         return new TaskVector(VisualWeights.RestoreTakingChange(model, before), metadata);
     }

@@ -1,3 +1,4 @@
+using Tbar.Io;
 using Tbar.Models;
 using static TorchSharp.torch;
 
@@ -17,23 +18,41 @@ public static class VisualWeights
         foreach (var (name, p) in model.Visual.named_parameters()) p.copy_(state["visual." + name]);
     }
 
+    /// <summary>The image tower's parameters themselves (not copies), by key.</summary>
+    public static Dictionary<string, Tensor> Live(Clip model) =>
+        model.Visual.named_parameters().ToDictionary(p => "visual." + p.name, p => (Tensor)p.parameter);
+
     /// <summary>
     /// Puts <paramref name="state"/> back and returns the change θ − state per key (float32; the same values as
     /// <see cref="Arithmetic.TaskVector.Between"/>), one key at a time: no second copy of the tower is made. The snapshot's
     /// tensors are disposed and the dictionary emptied.
     /// </summary>
-    public static Dictionary<string, Tensor> RestoreTakingChange(Clip model, Dictionary<string, Tensor> state)
+    public static Dictionary<string, Tensor> RestoreTakingChange(Clip model, Dictionary<string, Tensor> state) =>
+        RestoreTakingChange(model, key =>
+        {
+            var saved = state[key];
+            state.Remove(key);
+            return saved;
+        });
+
+    /// <summary>
+    /// As above with the saved weights read from a file (<see cref="SpilledTensors.Write"/> of <see cref="Live"/>), one key at a
+    /// time: while the model trained, θ_b was on disk, not in memory.
+    /// </summary>
+    public static Dictionary<string, Tensor> RestoreTakingChange(Clip model, SpilledTensors saved) => RestoreTakingChange(model, saved.Read);
+
+    // take(key) hands over the saved tensor of a key (it is disposed here).
+    static Dictionary<string, Tensor> RestoreTakingChange(Clip model, Func<string, Tensor> take)
     {
         using var guard = no_grad();
         var change = new Dictionary<string, Tensor>();
         foreach (var (name, p) in model.Visual.named_parameters())
         {
             using var scope = NewDisposeScope();
-            var saved = state["visual." + name];
-            change["visual." + name] = (p.detach().to(ScalarType.Float32) - saved.to(ScalarType.Float32)).cpu().MoveToOuterDisposeScope();
-            p.copy_(saved);
-            state.Remove("visual." + name);
-            saved.Dispose();
+            using var saved = take("visual." + name);
+            var before = saved.to(p.device);
+            change["visual." + name] = (p.detach().to(ScalarType.Float32) - before.to(ScalarType.Float32)).cpu().MoveToOuterDisposeScope();
+            p.copy_(before);
         }
         return change;
     }

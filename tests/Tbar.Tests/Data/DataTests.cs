@@ -74,10 +74,29 @@ public class DataTests : TempFolder
         string cache = Path.Combine(temp, "cache");
         using var first = ImageFolder.Load(Path.Combine(temp, "imgs"), 8, cache);
         Assert.Equal(["cat", "dog"], first.ClassNames);
-        Assert.Equal([2L, 3, 8, 8], first.Pixels.shape);
+        Assert.Equal([2L, 1, 8, 8], first.Pixels.shape);   // grey: held as one channel
         Assert.Single(Directory.GetFiles(cache));
         using var second = ImageFolder.Load(Path.Combine(temp, "imgs"), 8, cache);
         Assert.True(first.Pixels.eq(second.Pixels).all().item<bool>());
+    }
+
+    [Fact]
+    public void AGreyFolderIsHeldAsOneChannelAndGivesTheSameImagesAsThreeAColourOneKeepsThree()
+    {
+        using var grey = randint(0, 256, [4, 1, 6, 6], dtype: ScalarType.Byte);
+        using var three = grey.expand(-1, 3, -1, -1).contiguous();
+        using var held = ImageFolder.OneChannelIfGrey(three.clone());
+        Assert.Equal([4L, 1, 6, 6], held.shape);
+        long[] all = [0, 1, 2, 3];
+        using (var asOne = new ImageDataset(held.clone(), [0, 1, 0, 1], ["a", "b"], "t"))
+        using (var asThree = new ImageDataset(three.clone(), [0, 1, 0, 1], ["a", "b"], "t"))
+        using (var a = asOne.Images(all))
+        using (var b = asThree.Images(all))
+            Assert.True(a.eq(b).all().item<bool>(), "one held channel gives other images than three equal ones");
+        using var colour = three.clone();
+        colour[0, 2, 0, 0] = tensor((byte)(colour[0, 0, 0, 0].item<byte>() ^ 1));
+        using var kept = ImageFolder.OneChannelIfGrey(colour);
+        Assert.Equal([4L, 3, 6, 6], kept.shape);
     }
 
     [Fact]

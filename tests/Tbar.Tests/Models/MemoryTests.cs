@@ -1,0 +1,161 @@
+using System.Runtime.InteropServices;
+using Tbar.Io;
+using Tbar.Models;
+using Tbar.Tests.Unlearning;
+using Tbar.Unlearning;
+using static TorchSharp.torch;
+
+namespace Tbar.Tests.Models;
+
+/// <summary>What keeps `tbar unlearn` on a ViT-B/32 under its memory goal: each saving gives the same bits as before.</summary>
+public sealed class MemoryTests : TempFolder
+{
+    static bool Same(Tensor a, Tensor b) => a.dtype == b.dtype && a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+
+    [Fact]
+    public void QuickGelusLeanFunctionGivesAutogradsValuesAndGradientsBitForBit()
+    {
+        var gen = new Generator(3);
+        // Wide values: σ saturates at both ends, where an operation out of order would round differently.
+        using var values = randn(4, 50, 3072, generator: gen) * 6;
+        using var upstream = randn(4, 50, 3072, generator: gen);
+        (Tensor Y, Tensor Grad) Run(Func<Tensor, Tensor> f)
+        {
+            using var x = values.detach().clone().requires_grad_(true);
+            var y = f(x);
+            y.backward([upstream]);
+            return (y.detach(), x.grad!.detach().clone());
+        }
+        var plain = Run(QuickGelu.WrittenOut);
+        var lean = Run(QuickGelu.Apply);
+        Assert.True(Same(plain.Y, lean.Y), "forward values differ");
+        Assert.True(Same(plain.Grad, lean.Grad), "gradients differ");
+        Assert.True(QuickGelu.Applications > 0, "the lean function never ran");
+    }
+
+    [Fact]
+    public void SpilledTensorsComeBackWithTheirBytesDtypeAndShapeAndTheFileGoes()
+    {
+        var tensors = new Dictionary<string, Tensor>
+        {
+            ["a"] = randn(3, 4), ["b.half"] = randn(5).to(ScalarType.Float16), ["c"] = empty(0, 7),
+        };
+        string path;
+        using (var spill = SpilledTensors.Write(tensors))
+        {
+            path = spill.Path;
+            Assert.True(File.Exists(path));
+            Assert.Equal(["a", "b.half", "c"], spill.Keys);
+            foreach (var (key, value) in tensors) using (var back = spill.Read(key)) Assert.True(Same(value, back), key);
+        }
+        Assert.False(File.Exists(path));
+    }
+
+    [Fact]
+    public void AFineTuneVectorFromASpilledBaseEqualsOneFromACopyInMemory()
+    {
+        using var model = ClipCheckpoint.Load(TbarRegressionTests.MiniClip());
+        var start = VisualWeights.Snapshot(model);
+        void Train()
+        {
+            using var guard = no_grad();
+            var gen = new Generator(1);
+            foreach (var p in model.Visual.parameters()) p.add_(randn(p.shape, generator: gen) * 1e-3);
+        }
+        var spilled = FineTuneVectors.FineTuneVector(model, Train, null);
+        Assert.True(VisualWeights.Snapshot(model).All(p => Same(p.Value, start[p.Key])), "the model is not back at θ_b");
+        var copy = VisualWeights.Snapshot(model);
+        Train();
+        var inMemory = VisualWeights.RestoreTakingChange(model, copy);
+        Assert.Equal(inMemory.Keys.Order(), spilled.Keys.Order());
+        foreach (var key in inMemory.Keys) Assert.True(Same(inMemory[key], spilled[key]), key);
+    }
+
+    [Fact]
+    public void AParkedTextTowerFreesItsWeightsRefusesToBeUsedOrWrittenAndComesBackBitForBit()
+    {
+        using var model = ClipCheckpoint.Load(TbarRegressionTests.MiniClip());
+        var before = model.Parameters().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+        using var tokens = zeros(2, 8, dtype: ScalarType.Int64);
+        using var embedded = model.EncodeText(tokens);
+        using (var parked = ParkedText.Park(model))
+        {
+            Assert.True(model.TextParked);
+            Assert.All(model.TextParameters().Values, p => Assert.Equal(0, p.numel()));
+            Assert.All(model.Visual.parameters(), p => Assert.NotEqual(0, p.numel()));
+            Assert.NotEqual(0, model.Parameters()["logit_scale"].numel());
+            Assert.Throws<TbarException>(() => model.EncodeText(tokens));
+            Assert.Throws<TbarException>(() => ClipCheckpoint.WriteInto(model, temp));
+            Assert.Throws<TbarException>(() => ParkedText.Park(model));
+            parked.Restore();
+        }
+        Assert.False(model.TextParked);
+        foreach (var (key, value) in model.Parameters()) Assert.True(Same(before[key], value), key);
+        using var again = model.EncodeText(tokens);
+        Assert.True(Same(embedded, again));
+    }
+}
+
+/// <summary>The glibc malloc settings of <see cref="NativeStartup"/>: made once, through mallopt, and in effect.</summary>
+public sealed class AllocatorTests
+{
+    static Func<string, string?> Environment(params (string Key, string Value)[] set) =>
+        key => set.FirstOrDefault(s => s.Key == key).Value;
+
+    [GlibcFact]
+    public void EverySettingIsMadeWithMalloptUnlessTheUserSetItOrSwitchedThemOff()
+    {
+        var calls = new List<(int, int)>();
+        int Record(int p, int v) { calls.Add((p, v)); return 1; }
+        string done = NativeStartup.TuneAllocator(Environment(), Record);
+        Assert.Equal(NativeStartup.AllocatorSettings.Select(s => (s.Parameter, s.Value)), calls);
+        Assert.Contains("M_MMAP_THRESHOLD=4194304", done);
+
+        calls.Clear();
+        done = NativeStartup.TuneAllocator(Environment(("MALLOC_ARENA_MAX", "4")), Record);
+        Assert.DoesNotContain(calls, c => c.Item1 == -8);
+        Assert.Contains("M_ARENA_MAX=4 (from MALLOC_ARENA_MAX)", done);
+
+        calls.Clear();
+        done = NativeStartup.TuneAllocator(Environment((NativeStartup.AllocatorSwitchVariable, "0")), Record);
+        Assert.Empty(calls);
+        Assert.Contains("glibc's defaults", done);
+    }
+
+    [GlibcFact]
+    public void StartUpMadeTheSettingsOnceAndABlockAboveTheThresholdIsMappedForItself()
+    {
+        var first = NativeStartup.Initialize();
+        Assert.Same(first, NativeStartup.Initialize());
+        Assert.Equal(1, NativeStartup.AllocatorTunings);
+        Assert.Contains("M_MMAP_THRESHOLD=", first.Allocator);
+        // With glibc's default (a threshold that rises to the size of any mapped block freed, up to 32 MiB), freeing a 24 MiB
+        // block lets the next 12 MiB block come from the heap; with the fixed 4 MiB threshold it is mapped for itself. Read
+        // from the block's own header (glibc's IS_MMAPPED bit), not from process-wide counts that other tests move.
+        static bool Mapped(IntPtr block) => (Marshal.ReadInt64(block, -8) & 2) != 0;
+        Marshal.FreeHGlobal(Marshal.AllocHGlobal(24 << 20));
+        IntPtr block = Marshal.AllocHGlobal(12 << 20), small = Marshal.AllocHGlobal(1024);
+        try
+        {
+            Assert.True(Mapped(block), "a 12 MiB block came from the heap");
+            Assert.False(Mapped(small), "a 1 KiB block was mapped: the header is not read right");
+        }
+        finally
+        {
+            Marshal.FreeHGlobal(block);
+            Marshal.FreeHGlobal(small);
+        }
+    }
+}
+
+/// <summary>A test of glibc's malloc settings, skipped off glibc or when they are switched off or set by the environment.</summary>
+public sealed class GlibcFactAttribute : FactAttribute
+{
+    public GlibcFactAttribute()
+    {
+        if (!OperatingSystem.IsLinux()) Skip = "not Linux";
+        else if (NativeStartup.AllocatorSettings.Any(s => System.Environment.GetEnvironmentVariable(s.EnvironmentVariable) != null) ||
+                 System.Environment.GetEnvironmentVariable(NativeStartup.AllocatorSwitchVariable) != null)
+            Skip = "malloc settings come from the environment here";
+    }
+}
