@@ -12,7 +12,7 @@ public static class TbarCli
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var (root, verbose, device, threads) = Build(stdout, stderr);
+        var (root, verbose, compute) = Build(stdout, stderr);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         ParseResult? parsed = null;
         try
@@ -20,7 +20,7 @@ public static class TbarCli
             parsed = root.Parse(args);
             if (parsed.Errors.Count == 0)
             {
-                ComputeFlags.Apply(parsed, device, threads);
+                compute.Apply(parsed);
                 RequireWritableOut(parsed);
             }
             return parsed.Invoke(config);
@@ -45,14 +45,17 @@ public static class TbarCli
     /// <summary>The whole command tree, every command with its options (what tests and the docs check read).</summary>
     public static RootCommand Root(TextWriter stdout, TextWriter stderr) => Build(stdout, stderr).Root;
 
-    static (RootCommand Root, Option<bool> Verbose, Option<string?> Device, Option<int?> Threads) Build(TextWriter stdout, TextWriter stderr)
+    static (RootCommand Root, Option<bool> Verbose, ComputeFlags Compute) Build(TextWriter stdout, TextWriter stderr)
     {
         var verbose = new Option<bool>("--verbose") { Description = "On an error, also print the stack trace", Recursive = true };
-        var (device, threads) = ComputeFlags.Create();
-        var root = new RootCommand("Tbar: remove backdoors from CLIP models by trigger-vector arithmetic.") { verbose, device, threads };
+        var compute = ComputeFlags.Create();
+        var root = new RootCommand("Tbar: remove backdoors from CLIP models by trigger-vector arithmetic.")
+        {
+            verbose, compute.Device, compute.Threads, compute.ActivationBudget,
+        };
         foreach (var command in Commands(stdout)) root.Add(command);
         root.Add(PlanCommand.Create(stdout, stderr));
-        return (root, verbose, device, threads);
+        return (root, verbose, compute);
     }
 
     /// <summary>The one place exceptions become messages: a TbarException is the user's problem, anything else is ours.</summary>
@@ -85,5 +88,6 @@ public static class TbarCli
         ReportCommand.Create(stdout),
         VectorCommand.Create(stdout),
         DemoCommand.Create(stdout),
+        DoctorCommand.Create(stdout),
     ];
 }

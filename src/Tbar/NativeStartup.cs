@@ -116,6 +116,31 @@ public static class NativeStartup
         return string.Join(", ", done);
     }
 
+    /// <summary>
+    /// Whether a block above the mmap threshold is mapped for itself, as <see cref="AllocatorSettings"/> intend (null off glibc).
+    /// With glibc's default the threshold rises to the size of any mapped block freed (up to 32 MiB), so after a 24 MiB block
+    /// is freed a 12 MiB one comes from the heap; with the fixed threshold it is mapped. Read from the block's own header
+    /// (glibc's IS_MMAPPED bit). Meaningful early in a fresh process: a heap that already holds a free chunk of 12 MiB (up to
+    /// <c>M_TRIM_THRESHOLD</c> may stay at its top) serves the block from there whatever the threshold. <c>tbar doctor</c> reports it.
+    /// </summary>
+    public static bool? LargeBlocksAreMapped()
+    {
+        if (!Libc.IsGlibc) return null;
+        static bool Mapped(IntPtr block) => (Marshal.ReadInt64(block, -8) & 2) != 0;
+        Marshal.FreeHGlobal(Marshal.AllocHGlobal(24 << 20));
+        IntPtr block = Marshal.AllocHGlobal(12 << 20), small = Marshal.AllocHGlobal(1024);
+        try
+        {
+            if (Mapped(small)) throw new InvalidOperationException("a 1 KiB block reads as mapped: glibc's chunk header is not where expected");
+            return Mapped(block);
+        }
+        finally
+        {
+            Marshal.FreeHGlobal(block);
+            Marshal.FreeHGlobal(small);
+        }
+    }
+
     static bool Switched(string? value) => value?.Trim().ToLowerInvariant() is "0" or "false" or "off";
 
     // A library's module initializer is the last resort for a program that forgot Initialize(); see the class remarks.

@@ -41,7 +41,12 @@ public static class Shards
     /// is; otherwise block k runs on worker k (grad mode and dispose scopes are per thread: <paramref name="f"/> sets its
     /// own and hands back tensors detached from its scope). Called from a worker, the blocks run there one after another.
     /// </summary>
-    public static T[] Map<T>(long rows, Func<long, long, T> f)
+    /// <remarks>
+    /// With <paramref name="together"/> false the blocks still run each on its own worker with one libtorch thread, but one
+    /// after another: the same results bit for bit, at one thread's speed, holding one block's tensors at a time instead of
+    /// all of them (<see cref="Together"/>).
+    /// </remarks>
+    public static T[] Map<T>(long rows, Func<long, long, T> f, bool together = true)
     {
         var blocks = Split(rows, Count(rows));
         if (blocks.Length == 1) return [f(0, rows)];
@@ -58,11 +63,32 @@ public static class Shards
                 catch (Exception e) { errors[i] = e; }
                 finally { done.Signal(); }
             });
+            if (!together) SpinWait.SpinUntil(() => done.CurrentCount == blocks.Length - i - 1);
         }
         done.Wait();
         if (errors.FirstOrDefault(e => e != null) is { } error) ExceptionDispatchInfo.Capture(error).Throw();
         return results;
     }
+
+    /// <summary>
+    /// Most bytes the blocks of one training step may hold in forward-pass tensors at once (which the backward pass keeps):
+    /// beyond it they run one after another. <see cref="DefaultActivationBudget"/> unless the CLI's <c>--activation-budget</c>
+    /// sets it.
+    /// </summary>
+    public static long ActivationBudget { get; set; } = DefaultActivationBudget;
+
+    /// <summary>1 GiB (docs/checkpoints.md, "Memory"): a ViT-B/32 step's two 32-image blocks hold more, so they take turns.</summary>
+    public const long DefaultActivationBudget = 1L << 30;
+
+    /// <summary>
+    /// Whether the blocks of a step over <paramref name="rows"/> rows run together, given what one row's forward pass made
+    /// (<paramref name="bytesPerRow"/>; null before it is known: the first step runs one block at a time and measures it).
+    /// </summary>
+    public static bool Together(long rows, long? bytesPerRow) => bytesPerRow is { } b && rows * b <= ActivationBudget;
+
+    /// <summary>The bytes of the tensors the current dispose scope holds: what a forward pass made so far.</summary>
+    public static long Bytes(TorchSharp.DisposeScope scope) =>
+        scope.DisposablesView.OfType<Tensor>().Where(t => !t.IsInvalid).Sum(t => t.NumberOfElements * t.ElementSize);
 
     // One worker per libtorch thread of the first caller. A worker sets itself to one libtorch thread (OpenMP's and MKL's
     // counts are per thread); that call also lowers libtorch's process-wide default, so the caller's count is put back.

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Tbar.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -37,9 +38,22 @@ public static class FineTune
         return result;
     }
 
+    // The forward-pass bytes per row of each image tower (keyed by the encoding delegate's target), measured in the first
+    // block of its first step; see Shards.Together.
+    static readonly ConditionalWeakTable<object, StrongBox<long>> bytesPerRow = [];
+
+    static long? BytesPerRow(Func<Tensor, Tensor> encode) =>
+        encode.Target is { } owner && bytesPerRow.TryGetValue(owner, out var box) ? box.Value : null;
+
+    static void Remember(Func<Tensor, Tensor> encode, long bytes)
+    {
+        if (encode.Target is { } owner) bytesPerRow.AddOrUpdate(owner, new StrongBox<long>(bytes));
+    }
+
     /// <summary>
     /// Fills the gradients of the mean loss over the batch and returns it. The loss is a mean over images, so the batch is
-    /// cut into row blocks (<see cref="Shards"/>) whose weighted gradients are computed side by side and added in block order.
+    /// cut into row blocks (<see cref="Shards"/>) whose weighted gradients are computed side by side (one after another when their
+    /// forward passes would hold more than <see cref="Shards.ActivationBudget"/>) and added in block order.
     /// </summary>
     public static double Gradients(Clip model, ZeroShotHead head, Tensor images, Tensor labels, IList<Parameter> parameters) =>
         Gradients(model.EncodeImage, head, images, labels, parameters);
@@ -60,15 +74,17 @@ public static class FineTune
             loss.backward();
             return loss.item<float>();
         }
+        long? known = BytesPerRow(encode);
         var blocks = Shards.Map(rows, (start, length) =>
         {
             using var scope = NewDisposeScope();
             double weight = (double)length / rows;
             using var loss = Loss(encode, head, inputs.narrow(0, start, length), labels.narrow(0, start, length));
+            if (start == 0 && known == null) Remember(encode, Shards.Bytes(scope) / length);
             var grads = autograd.grad([loss * weight], parameters.Cast<Tensor>().ToList());
             foreach (var g in grads) g.DetachFromDisposeScope();
             return (Loss: weight * loss.item<float>(), Grads: grads);
-        });
+        }, Shards.Together(rows, known));
         for (int i = 0; i < parameters.Count; i++)
         {
             var sum = blocks[0].Grads[i];

@@ -80,4 +80,72 @@ public sealed class FineTuneTests : IDisposable
         for (int i = 0; i < parameters.Count; i++)
             Assert.True(sharded[i].allclose(parameters[i].grad!, rtol: 1e-4, atol: 1e-6), $"gradient {i} differs");
     }
+    [Fact]
+    public void BlocksTakingTurnsUnderTheActivationBudgetGiveTheSameGradientsBitForBit()
+    {
+        var parameters = model.Visual.parameters().ToList();
+        List<Tensor> Grads(long budget)
+        {
+            long before = Shards.ActivationBudget;
+            Shards.ActivationBudget = budget;
+            try
+            {
+                foreach (var p in parameters) p.grad = null;
+                FineTune.Gradients(model, head, images, labels, parameters);
+                return parameters.Select(p => p.grad!.clone()).ToList();
+            }
+            finally { Shards.ActivationBudget = before; }
+        }
+        // The first step measures the forward pass and takes turns whatever the budget; the second runs together.
+        var turns = Grads(0);
+        var together = Grads(long.MaxValue);
+        for (int i = 0; i < parameters.Count; i++) Assert.True(Same(together[i], turns[i]), $"gradient {i} differs");
+    }
+
+    [Fact]
+    public void BlocksRunTogetherOnlyWhenTheirMeasuredForwardPassesFitTheBudget()
+    {
+        long before = Shards.ActivationBudget;
+        Shards.ActivationBudget = 1000;
+        try
+        {
+            Assert.False(Shards.Together(10, null));
+            Assert.True(Shards.Together(10, 100));
+            Assert.False(Shards.Together(10, 101));
+        }
+        finally { Shards.ActivationBudget = before; }
+    }
+
+    [Fact]
+    public void BlocksNotTogetherNeverOverlap()
+    {
+        int inside = 0, most = 0, calls = 0;
+        var order = Shards.Map(8, (start, length) =>
+        {
+            int now = Interlocked.Increment(ref inside);
+            InterlockedMax(ref most, now);
+            Interlocked.Increment(ref calls);
+            Thread.Sleep(20);
+            Interlocked.Decrement(ref inside);
+            return start;
+        }, together: false);
+        Assert.Equal(1, most);
+        Assert.Equal(Shards.Count(8), calls);
+        Assert.Equal(order.Order(), order);
+    }
+
+    static void InterlockedMax(ref int target, int value)
+    {
+        int seen;
+        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen) { }
+    }
+
+    [Fact]
+    public void TheScopesBytesAreWhatItsTensorsHold()
+    {
+        using var scope = NewDisposeScope();
+        using var a = zeros(10, 3);
+        using var b = zeros(5, dtype: ScalarType.Float64);
+        Assert.Equal(10 * 3 * 4 + 5 * 8, Shards.Bytes(scope));
+    }
 }
