@@ -141,6 +141,22 @@ public static class NativeStartup
         }
     }
 
+    /// <summary>
+    /// Bytes malloc has handed out and not had back, over every heap and mapped block (glibc's mallinfo2: uordblks + hblkhd),
+    /// or null off glibc (or before 2.33). libtorch allocates every CPU tensor with malloc, so the difference across a
+    /// forward pass is what its autograd graph keeps, which no tensor handle shows.
+    /// </summary>
+    public static long? MallocInUse()
+    {
+        if (!Libc.IsGlibc) return null;
+        try
+        {
+            var info = Libc.MallInfo();
+            return (long)(info.UordBlks + info.HBlkHd);
+        }
+        catch (EntryPointNotFoundException) { return null; }
+    }
+
     static bool Switched(string? value) => value?.Trim().ToLowerInvariant() is "0" or "false" or "off";
 
     // A library's module initializer is the last resort for a program that forgot Initialize(); see the class remarks.
@@ -204,6 +220,15 @@ public static class NativeStartup
         static extern IntPtr Version();
 
         public static int MallOpt(int parameter, int value) => MallOptNative(parameter, value);
+
+        [StructLayout(LayoutKind.Sequential)]
+        public struct MallInfo2
+        {
+            public nuint Arena, OrdBlks, SmBlks, HBlks, HBlkHd, UsmBlks, FsmBlks, UordBlks, FordBlks, KeepCost;
+        }
+
+        [DllImport("libc", EntryPoint = "mallinfo2")]
+        public static extern MallInfo2 MallInfo();
 
         public static bool IsGlibc
         {

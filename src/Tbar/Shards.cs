@@ -86,10 +86,6 @@ public static class Shards
     /// </summary>
     public static bool Together(long rows, long? bytesPerRow) => bytesPerRow is { } b && rows * b <= ActivationBudget;
 
-    /// <summary>The bytes of the tensors the current dispose scope holds: what a forward pass made so far.</summary>
-    public static long Bytes(TorchSharp.DisposeScope scope) =>
-        scope.DisposablesView.OfType<Tensor>().Where(t => !t.IsInvalid).Sum(t => t.NumberOfElements * t.ElementSize);
-
     // One worker per libtorch thread of the first caller. A worker sets itself to one libtorch thread (OpenMP's and MKL's
     // counts are per thread); that call also lowers libtorch's process-wide default, so the caller's count is put back.
     static Worker[] StartWorkers()

@@ -38,12 +38,14 @@ public static class FineTune
         return result;
     }
 
-    // The forward-pass bytes per row of each image tower (keyed by the encoding delegate's target), measured in the first
-    // block of its first step; see Shards.Together.
+    // The forward-pass bytes per row of each image tower (keyed by the encoding delegate's target): what malloc holds more
+    // after the first block's forward pass of its first step, which runs alone (see Shards.Together). Off glibc nothing is
+    // measured and the blocks run together, as before.
     static readonly ConditionalWeakTable<object, StrongBox<long>> bytesPerRow = [];
 
     static long? BytesPerRow(Func<Tensor, Tensor> encode) =>
-        encode.Target is { } owner && bytesPerRow.TryGetValue(owner, out var box) ? box.Value : null;
+        encode.Target is { } owner && bytesPerRow.TryGetValue(owner, out var box) ? box.Value :
+        NativeStartup.MallocInUse() == null ? 0 : null;
 
     static void Remember(Func<Tensor, Tensor> encode, long bytes)
     {
@@ -79,8 +81,9 @@ public static class FineTune
         {
             using var scope = NewDisposeScope();
             double weight = (double)length / rows;
+            long? before = start == 0 && known == null ? NativeStartup.MallocInUse() : null;
             using var loss = Loss(encode, head, inputs.narrow(0, start, length), labels.narrow(0, start, length));
-            if (start == 0 && known == null) Remember(encode, Shards.Bytes(scope) / length);
+            if (before != null && NativeStartup.MallocInUse() is { } after) Remember(encode, Math.Max(0, after - before.Value) / length);
             var grads = autograd.grad([loss * weight], parameters.Cast<Tensor>().ToList());
             foreach (var g in grads) g.DetachFromDisposeScope();
             return (Loss: weight * loss.item<float>(), Grads: grads);

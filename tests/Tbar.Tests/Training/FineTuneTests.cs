@@ -1,4 +1,5 @@
 using Tbar.Models;
+using Tbar.Tests.Models;
 using Tbar.Tests.Unlearning;
 using Tbar.Training;
 using static TorchSharp.torch;
@@ -139,13 +140,20 @@ public sealed class FineTuneTests : IDisposable
         int seen;
         while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen) { }
     }
+}
 
-    [Fact]
-    public void TheScopesBytesAreWhatItsTensorsHold()
+/// <summary>What the activation budget measures with: run alone, as other tests allocating at the same time would move it.</summary>
+[Collection("libtorch settings")]
+public sealed class MallocInUseTests
+{
+    [GlibcFact]
+    public void MallocInUseGrowsByATensorsBytesWhileItLives()
     {
-        using var scope = NewDisposeScope();
-        using var a = zeros(10, 3);
-        using var b = zeros(5, dtype: ScalarType.Float64);
-        Assert.Equal(10 * 3 * 4 + 5 * 8, Shards.Bytes(scope));
+        long before = NativeStartup.MallocInUse()!.Value;
+        using (var big = zeros(64 << 20, dtype: ScalarType.Byte))
+        {
+            long during = NativeStartup.MallocInUse()!.Value;
+            Assert.InRange(during - before, 60L << 20, 72L << 20);
+        }
     }
 }
