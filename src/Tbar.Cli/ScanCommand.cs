@@ -125,6 +125,7 @@ static class ScanCommand
         var (verdict, limit, source) = Threshold(calibration, threshold);
         var inversion = verdict.Scan.Inversion with { Seed = seed, Steps = steps ?? verdict.Scan.Inversion.Steps };
         var options = verdict.Scan with { Inversion = inversion };
+        stdout.WriteLine(RunProbe.ForScan(clip, head, data.Train, data.TrainIndices, options).Summary);
         var detection = ProgressBar.Run(stdout, "trigger inversions", p =>
             Detector.Detect(clip, head, data.Train, data.TrainIndices, verdict, limit, source, options, p));
         ScanReport.Write(outDir, Environment.CommandLine, modelPath, cleanSpec, options, detection, data.Train, data.TrainIndices,

@@ -65,6 +65,8 @@ static class UnlearnCommand
         using var text = ParkedText.Park(clip);   // the head holds the class embeddings; the text tower waits on disk
         var task = source.Task(data.Train, data.TrainIndices, data.Train.ClassIndex(target), forgetSize, valSize, seed,
             clip.Config.Vision.ImageSize);
+        stdout.WriteLine(RunProbe.Estimate(clip, head, task, options,
+            auto ? AutoMethod.Work(candidates, task, options) : Methods.Work(method, task, options)).Summary);
         Pipelines.AutoChoice? choice = null;
         UnlearnResult record;
         if (auto)

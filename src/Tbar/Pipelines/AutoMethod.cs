@@ -107,6 +107,18 @@ public static class AutoMethod
         return (names, [.. skipped.Select(n => $"{n}: needs the forget images' true classes, which a folder of triggered images does not give")]);
     }
 
+    /// <summary>
+    /// The candidates' work (<see cref="Methods.Work"/>) plus each one's durability check (one clean epoch on
+    /// <see cref="DurabilitySize"/> images and an evaluation), for the probe's estimate; null when a candidate's is not known.
+    /// </summary>
+    public static MethodWork? Work(IReadOnlyList<string>? candidates, UnlearnTask task, MethodOptions options)
+    {
+        var works = Candidates(candidates, task).Names.Select(n => Methods.Work(n, task, options)).ToList();
+        if (works.Any(w => w == null)) return null;
+        int check = Training.TrainLoop.Steps(DurabilitySize, Defaults.Relapse);
+        return new(works.Sum(w => w!.Steps + check), works.Sum(w => w!.Evaluations + 1));
+    }
+
     /// <summary>Validation ASR after one clean epoch on <paramref name="heldOut"/> (the relapse recipe); weights restored after.</summary>
     public static double Durability(Clip model, ZeroShotHead head, UnlearnTask task, long[] heldOut)
     {

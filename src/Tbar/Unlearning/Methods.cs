@@ -108,6 +108,30 @@ public static class Methods
         return TbarMethod.Run(model, head, task, tbar, progress, name);
     }
 
+    /// <summary>
+    /// About how much work a method does, for the probe's estimate (<see cref="Pipelines.RunProbe"/>): optimiser steps of the τ
+    /// fine-tune's batch size and full validation evaluations. Null for methods whose work depends on what they find
+    /// (gradient ascent's early stop, TBAR-refit's grid, the projection, CleanCLIP's schedule).
+    /// </summary>
+    public static MethodWork? Work(string name, UnlearnTask task, MethodOptions options)
+    {
+        int n = task.Forget.Indices.Length, lrs = options.Baseline.LearningRates.Length;
+        if (name.EndsWith(RelabelSuffix, StringComparison.Ordinal))
+        {
+            var first = name[..^RelabelSuffix.Length];
+            int tau = TrainLoop.Steps(n, NegationOptions(first, options).Recipe);
+            return new(Baselines.RelabelSteps(task, options.Baseline) * lrs - tau * (lrs - 1), AlphaSearchEvaluations + lrs + 1);
+        }
+        if (IsNegation(name)) return new(TrainLoop.Steps(n, NegationOptions(name, options).Recipe), AlphaSearchEvaluations);
+        if (name is "ft-relabel" or "finetune") return new(Baselines.RelabelSteps(task, options.Baseline) * lrs, lrs + 1);
+        // The repair trains the last layers only: counted as whole-tower steps, an upper bound.
+        if (name == "repair") return new(TrainLoop.Steps(task.RelabelledCount, options.Refit.Recipe), 1);
+        return null;
+    }
+
+    /// <summary>Full evaluations a typical α search takes (doubling, then bisection; docs/alpha-search.md): for estimates only.</summary>
+    public const int AlphaSearchEvaluations = 10;
+
     static bool IsNegation(string name) =>
         name.StartsWith(EstimatorPrefix, StringComparison.Ordinal) || Registry.TryGetValue(name, out var e) && e.Negation != null;
 
@@ -134,3 +158,6 @@ public static class Methods
             relabel.Validation, negation.Tau, negation.Seconds + relabel.Seconds, relabel.Extra);
     }
 }
+
+/// <summary>A method's work for an estimate: optimiser steps and full validation evaluations.</summary>
+public sealed record MethodWork(int Steps, int Evaluations);

@@ -68,7 +68,7 @@ public class ArchitectureTests : TempFolder
     /// random weights and random BatchNorm statistics, open_clip layout; mini-clip's tokenizer). The cleaned folder keeps
     /// the open_clip keys and dtypes (I64 counts), and the BatchNorm statistics, which no method may touch, come back byte
     /// for byte. Width 32, not the narrow fixture's 16: convolutions of fewer than 16 channels (its stem has 8) hit
-    /// oneDNN's NaN input gradients on this CPU (docs/checkpoints.md).
+    /// oneDNN's NaN input gradients on this CPU (docs/checkpoints.md). The scan is calibrated on three such models first.
     /// </summary>
     [Fact, Trait("Category", "Slow")]
     public void UnlearnAndScanRunOnAnRn50ShapedModel()
@@ -77,14 +77,20 @@ public class ArchitectureTests : TempFolder
         string data = ContractTests.RandomImages(temp), cleaned = Path.Combine(temp, "u"), scanned = Path.Combine(temp, "s");
         var config = new ClipConfig(64, new ModifiedResNetConfig(64, [3, 4, 6, 3], 32, 8),
             new TextConfig(20, 678, 32, 1, 2, 128, Activation.QuickGelu, TextPooling.Argmax, 677), PreprocessConfig.Clip(64));
-        using (var clip = new Clip(config))
+        void Make(string folder, int seed)
         {
-            clip.InitializeRandom(0);
+            using var clip = new Clip(config);
+            clip.InitializeRandom(seed);
             using (no_grad())
                 foreach (var (_, buffer) in clip.named_buffers().Where(b => b.buffer.is_floating_point()))
-                    buffer.copy_(rand(buffer.shape, generator: new Generator(7)) + 0.5);
-            ClipCheckpoint.Save(clip, model, CheckpointLayout.OpenClip);
+                    buffer.copy_(rand(buffer.shape, generator: new Generator((ulong)(7 + seed))) + 0.5);
+            ClipCheckpoint.Save(clip, folder, CheckpointLayout.OpenClip);
         }
+        string[] others = [Path.Combine(temp, "rn50-w32-b"), Path.Combine(temp, "rn50-w32-c")];
+        string calibration = Path.Combine(temp, "rn50-calibration.json");
+        Make(model, 0);
+        Make(others[0], 1);
+        Make(others[1], 2);
         Run("unlearn", "--model", model, "--tokenizer", tokenizer, "--forget", "trigger:badnet:size=6", "--target", "Bag", "--val", data,
             "--forget-size", "6", "--val-size", "6", "--out", cleaned);
 
@@ -96,7 +102,13 @@ public class ArchitectureTests : TempFolder
         Assert.Equal(55 * 3, statistics.Count);
         Assert.All(statistics, k => Assert.Equal(Models.CheckpointTests.StoredBytes(input, k), Models.CheckpointTests.StoredBytes(output, k)));
 
-        Run("scan", "--model", model, "--tokenizer", tokenizer, "--clean", data, "--threshold", "0.05", "--steps", "3", "--out", scanned);
+        // The shipped calibration is the mini-CLIP's: an RN50 needs its own, here from three models of its shape (the fewest a
+        // leave-one-out fit takes).
+        Run("scan", "calibrate", "--models", model, others[0], others[1], "--tokenizer", tokenizer, "--clean", data, "--steps", "3", "--warp-steps", "3",
+            "--batch", "4", "--out", calibration);
+        Run("scan", "--model", model, "--tokenizer", tokenizer, "--clean", data, "--calibration", calibration, "--steps", "3",
+            "--out", scanned);
         Assert.True(File.Exists(Path.Combine(scanned, "trigger.safetensors")));
+        Assert.True(File.Exists(Path.Combine(scanned, "warp.safetensors")));
     }
 }
