@@ -54,6 +54,7 @@ public static class Shards
         var results = new T[blocks.Length];
         var errors = new Exception?[blocks.Length];
         using var done = new CountdownEvent(blocks.Length);
+        using var finished = new SemaphoreSlim(0);
         for (int k = 0; k < blocks.Length; k++)
         {
             int i = k;
@@ -61,9 +62,14 @@ public static class Shards
             {
                 try { results[i] = f(blocks[i].Start, blocks[i].Length); }
                 catch (Exception e) { errors[i] = e; }
-                finally { done.Signal(); }
+                finally
+                {
+                    done.Signal();
+                    finished.Release();
+                }
             });
-            if (!together) SpinWait.SpinUntil(() => done.CurrentCount == blocks.Length - i - 1);
+            // Taking turns: the next block is posted once this one is done (a blocking wait: spinning would take the core).
+            if (!together) finished.Wait();
         }
         done.Wait();
         if (errors.FirstOrDefault(e => e != null) is { } error) ExceptionDispatchInfo.Capture(error).Throw();
