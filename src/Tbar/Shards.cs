@@ -54,7 +54,9 @@ public static class Shards
         var results = new T[blocks.Length];
         var errors = new Exception?[blocks.Length];
         using var done = new CountdownEvent(blocks.Length);
-        using var finished = new SemaphoreSlim(0);
+        // Taking turns: the next block is posted once this one is done (a blocking wait: spinning would take the core). The
+        // worker releases before it signals, so nothing it touches is disposed under it once the last signal lets Map return.
+        using var finished = together ? null : new SemaphoreSlim(0);
         for (int k = 0; k < blocks.Length; k++)
         {
             int i = k;
@@ -64,12 +66,11 @@ public static class Shards
                 catch (Exception e) { errors[i] = e; }
                 finally
                 {
+                    finished?.Release();
                     done.Signal();
-                    finished.Release();
                 }
             });
-            // Taking turns: the next block is posted once this one is done (a blocking wait: spinning would take the core).
-            if (!together) finished.Wait();
+            finished?.Wait();
         }
         done.Wait();
         if (errors.FirstOrDefault(e => e != null) is { } error) ExceptionDispatchInfo.Capture(error).Throw();
