@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Spectre.Console;
 using Tbar.Analysis;
 using Tbar.Pipelines;
 using Tbar.Reporting;
@@ -37,7 +36,7 @@ static partial class AnalyzeCommand
                 var other => throw new TbarException($"--rule '{other}': expected tbar or tbar-floor75"),
             };
             var list = r.GetValue(sizes)!;
-            var points = Ablations.ForgetSizes(run, r.GetValue(data)!, list, Defaults.ValSize, options, r.GetValue(seed), Status(stdout));
+            var points = Ablations.ForgetSizes(run, r.GetValue(data)!, list, Defaults.ValSize, options, r.GetValue(seed), Output.Status(stdout));
             var settings = new ForgetSizeSettings(r.GetValue(unlearned)!, list, rule);
             stdout.Write(AnalysisReport.ForgetSize(r.GetValue(output)!, Environment.CommandLine, settings, run, points, r.GetValue(seed),
                 clock.Elapsed.TotalSeconds));
@@ -73,7 +72,7 @@ static partial class AnalyzeCommand
             var asTyped = new TransferSettings(r.GetValue(trigger)!, r.GetValue(target)!, r.GetValue(classesA)!, r.GetValue(classesB)!);
             var (settings, result) = ProgressBar.Run(stdout, "transfer", p => Ablations.Transfer(ModelFlag.Resolve(r.GetValue(pretrained)!,
                 stdout), asTyped, Defaults.ForgetSize, Defaults.ValSize,
-                TbarOptions.Floor75, r.GetValue(seed), Status(stdout), p));
+                TbarOptions.Floor75, r.GetValue(seed), Output.Status(stdout), p));
             stdout.Write(AnalysisReport.Transfer(r.GetValue(output)!, Environment.CommandLine, settings, result, r.GetValue(seed),
                 clock.Elapsed.TotalSeconds));
             return 0;
@@ -81,9 +80,4 @@ static partial class AnalyzeCommand
         return command;
     }
 
-    static Action<string> Status(TextWriter stdout)
-    {
-        var console = Output.Console(stdout);
-        return s => console.MarkupLine($"[grey]{Markup.Escape(s)}[/]");
-    }
 }

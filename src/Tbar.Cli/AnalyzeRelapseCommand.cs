@@ -25,7 +25,7 @@ static partial class AnalyzeCommand
             string dir = r.GetValue(unlearned)!;
             var run = UnlearnedRun.Read(dir);
             var record = Unlearning.UnlearnRecord.Load(dir);
-            var result = RelapseAnatomy.Run(dir, run, record, r.GetValue(multiples)!, Status(stdout));
+            var result = RelapseAnatomy.Run(dir, run, record, r.GetValue(multiples)!, Output.Status(stdout));
             var settings = new RelapseSettings(dir, run.Alpha, run.TriggerSpec, run.Target, r.GetValue(multiples)!);
             stdout.Write(AnalysisReport.Relapse(r.GetValue(output)!, Environment.CommandLine, settings, result, record.Seed,
                 clock.Elapsed.TotalSeconds));

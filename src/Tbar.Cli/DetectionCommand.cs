@@ -16,17 +16,17 @@ static class DetectionCommand
     public static Command Create(TextWriter stdout)
     {
         var output = new Option<string>("--out") { Description = "Output folder (resumable)", DefaultValueFactory = _ => "experiments/detection" };
-        var models = Many("--models", "Clean models: mini-clip, rn18-clip or folders", ["mini-clip"]);
-        var attacks = Many("--attacks", $"Attacks ({string.Join(", ", MainAttacks.Names)})", [.. MainAttacks.Names]);
+        var models = Output.Many("--models", "Clean models: mini-clip, rn18-clip or folders", ["mini-clip"]);
+        var attacks = Output.Many("--attacks", $"Attacks ({string.Join(", ", MainAttacks.Names)})", [.. MainAttacks.Names]);
         var seeds = new Option<long[]>("--seeds")
             { Description = "Seeds", DefaultValueFactory = _ => [0, 1, 2], AllowMultipleArgumentsPerToken = true };
-        var calibration = Many("--calibration", "`tbar scan calibrate` files, one per architecture (default: the mini-CLIP's)",
+        var calibration = Output.Many("--calibration", "`tbar scan calibrate` files, one per architecture (default: the mini-CLIP's)",
             [ScanCommand.ShippedCalibration]);
         var heldOut = new Option<string[]>("--held-out")
         {
             Description = "Clean model folders the calibration never saw: the negatives (AUROC, FPR)", AllowMultipleArgumentsPerToken = true,
         };
-        var methods = Many("--methods", "Methods that clean flagged models on the inverted trigger ('none': no cleaning stage)",
+        var methods = Output.Many("--methods", "Methods that clean flagged models on the inverted trigger ('none': no cleaning stage)",
             DetectionOptions.DefaultMethods);
         var backdoors = new Option<string?>("--backdoors")
             { Description = "A `tbar experiment main` --out: cells whose backdoored model is saved there are not attacked again" };
@@ -51,19 +51,10 @@ static class DetectionCommand
             var cells = CellPlan.ForDetection(o, PlanFlags.OwnArgs(r), PlanFlags.OwnArgs(r, "--collect"));
             if (r.GetValue(plan) is { } planFile) return PlanFlags.Write(cells, planFile, stdout);
             if (r.GetValue(cell) is not int k) return Run(o, stdout);
-            ProgressBar.Run(stdout, "detection", p => DetectionExperiment.Run(DetectionExperiment.Narrow(o, k), Writer(o), Status(stdout), p));
+            ProgressBar.Run(stdout, "detection", p => DetectionExperiment.Run(DetectionExperiment.Narrow(o, k), Writer(o), Output.Status(stdout), p));
             return PlanFlags.Done(k, cells.MergeArgs, stdout);
         });
         return command;
-    }
-
-    static Option<string[]> Many(string name, string description, string[] defaults) =>
-        new(name) { Description = description, DefaultValueFactory = _ => defaults, AllowMultipleArgumentsPerToken = true };
-
-    static Action<string> Status(TextWriter stdout)
-    {
-        var console = Output.Console(stdout);
-        return s => console.MarkupLine($"[grey]{Markup.Escape(s)}[/]");
     }
 
     /// <summary>The scan folder `tbar scan` writes, inside the cell.</summary>
@@ -76,7 +67,7 @@ static class DetectionCommand
         if (!o.CollectOnly)
         {
             Directory.CreateDirectory(o.Out);
-            ProgressBar.Run(stdout, "detection", p => DetectionExperiment.Run(o, Writer(o), Status(stdout), p));
+            ProgressBar.Run(stdout, "detection", p => DetectionExperiment.Run(o, Writer(o), Output.Status(stdout), p));
         }
         stdout.WriteLine(DetectionTable.Write(o.Out, Environment.CommandLine, o, clock.Elapsed.TotalSeconds));
         return 0;

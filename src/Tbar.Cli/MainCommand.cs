@@ -15,9 +15,9 @@ static class MainCommand
     public static Command Create(TextWriter stdout)
     {
         var output = new Option<string>("--out") { Description = "Output folder (resumable)", DefaultValueFactory = _ => "experiments/main" };
-        var models = Many("--models", "Clean models: mini-clip, rn18-clip or folders", ["mini-clip"]);
-        var attacks = Many("--attacks", $"Attacks ({string.Join(", ", MainAttacks.Names)})", MainAttacks.Default);
-        var methods = Many("--methods", "Unlearning methods (cleanclip runs on contrastive attacks only)", MainOptions.DefaultMethods);
+        var models = Output.Many("--models", "Clean models: mini-clip, rn18-clip or folders", ["mini-clip"]);
+        var attacks = Output.Many("--attacks", $"Attacks ({string.Join(", ", MainAttacks.Names)})", MainAttacks.Default);
+        var methods = Output.Many("--methods", "Unlearning methods (cleanclip runs on contrastive attacks only)", MainOptions.DefaultMethods);
         var seeds = new Option<long[]>("--seeds")
             { Description = "Seeds", DefaultValueFactory = _ => [0, 1, 2], AllowMultipleArgumentsPerToken = true };
         var retune = new Option<int[]>("--retune-k")
@@ -45,7 +45,7 @@ static class MainCommand
             var cells = CellPlan.ForMain(o, PlanFlags.OwnArgs(r));
             if (r.GetValue(plan) is { } planFile) return PlanFlags.Write(cells, planFile, stdout);
             if (r.GetValue(cell) is not int k) return Run(o, stdout);
-            ProgressBar.Run(stdout, "main", p => MainExperiment.Run(CellPlan.Narrow(o, k), Status(stdout), p));
+            ProgressBar.Run(stdout, "main", p => MainExperiment.Run(CellPlan.Narrow(o, k), Output.Status(stdout), p));
             return PlanFlags.Done(k, cells.MergeArgs, stdout);
         });
         return command;
@@ -60,20 +60,11 @@ static class MainCommand
         return command;
     }
 
-    static Action<string> Status(TextWriter stdout)
-    {
-        var console = Output.Console(stdout);
-        return s => console.MarkupLine($"[grey]{Markup.Escape(s)}[/]");
-    }
-
-    static Option<string[]> Many(string name, string description, string[] defaults) =>
-        new(name) { Description = description, DefaultValueFactory = _ => defaults, AllowMultipleArgumentsPerToken = true };
-
     static int Run(MainOptions o, TextWriter stdout)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         Directory.CreateDirectory(o.Out);
-        ProgressBar.Run(stdout, "main", p => MainExperiment.Run(o, Status(stdout), p));
+        ProgressBar.Run(stdout, "main", p => MainExperiment.Run(o, Output.Status(stdout), p));
         return Write(o.Out, o, clock.Elapsed.TotalSeconds, stdout);
     }
 
