@@ -18,11 +18,22 @@ public static class Methods
     /// <param name="Repairs">It re-fits weights on clean data after (or instead of) negation, so α alone does not say what acted.</param>
     /// <param name="NeedsForgetLabels">It needs the forget images' true classes (not known for a folder of triggered images).</param>
     /// <param name="Negation">For a plain negation method (TBAR with one estimator and α rule), the options it runs with.</param>
-    sealed record Entry(Method Run, bool Repairs = false, bool NeedsForgetLabels = false, Func<MethodOptions, TbarOptions>? Negation = null);
+    /// <param name="Work">Its work for the probe's estimate (<see cref="Methods.Work"/>); null when it depends on what it finds.</param>
+    sealed record Entry(Method Run, bool Repairs = false, bool NeedsForgetLabels = false, Func<MethodOptions, TbarOptions>? Negation = null,
+        Func<UnlearnTask, MethodOptions, MethodWork>? Work = null);
 
     /// <summary>A negation method: its record runs TBAR with the options <paramref name="options"/> picks.</summary>
     static Entry Negating(Func<MethodOptions, TbarOptions> options, string name) =>
-        new((m, h, t, o, p) => TbarMethod.Run(m, h, t, options(o), p, name), Negation: options);
+        new((m, h, t, o, p) => TbarMethod.Run(m, h, t, options(o), p, name), Negation: options,
+            Work: (t, o) => NegationWork(t, options(o)));
+
+    /// <summary>A negation's work: its τ fine-tune and a typical α search.</summary>
+    static MethodWork NegationWork(UnlearnTask task, TbarOptions options) =>
+        new(TrainLoop.Steps(task.Forget.Indices.Length, options.Recipe), AlphaSearchEvaluations);
+
+    /// <summary>A learning-rate sweep's work (FT-relabel, fine-tuning): each LR's run and its evaluation, and the start's.</summary>
+    static MethodWork SweepWork(UnlearnTask task, MethodOptions o) =>
+        new(Baselines.RelabelSteps(task, o.Baseline) * o.Baseline.LearningRates.Length, o.Baseline.LearningRates.Length + 1);
 
     /// <summary>The prefix of TBAR with a named τ estimator, e.g. "tbar:tangent".</summary>
     public const string EstimatorPrefix = "tbar:";
@@ -42,9 +53,11 @@ public static class Methods
         ["tbar-floor75"] = Negating(o => o.Tbar with { Rule = o.Tbar.Rule with { CaFloor = 0.75 } }, "tbar-floor75"),
         ["tbar-refit"] = new((m, h, t, o, p) => TbarRefit.Run(m, h, t, o.Tbar, o.Refit, p), Repairs: true, NeedsForgetLabels: true),
         ["tbar-proj"] = new((m, h, t, o, _) => ProjectedTbar.Run(m, h, t, o.Tbar)),
-        ["repair"] = new((m, h, t, o, _) => TbarRefit.RepairOnly(m, h, t, o.Refit), Repairs: true, NeedsForgetLabels: true),
-        ["finetune"] = new((m, h, t, o, _) => Baselines.FineTuneClean(m, h, t, o.Baseline)),
-        ["ft-relabel"] = new((m, h, t, o, _) => Baselines.FineTuneRelabel(m, h, t, o.Baseline), NeedsForgetLabels: true),
+        // The repair trains the last layers only: its work is counted as whole-tower steps, an upper bound.
+        ["repair"] = new((m, h, t, o, _) => TbarRefit.RepairOnly(m, h, t, o.Refit), Repairs: true, NeedsForgetLabels: true,
+            Work: (t, o) => new(TrainLoop.Steps(t.RelabelledCount, o.Refit.Recipe), 1)),
+        ["finetune"] = new((m, h, t, o, _) => Baselines.FineTuneClean(m, h, t, o.Baseline), Work: SweepWork),
+        ["ft-relabel"] = new((m, h, t, o, _) => Baselines.FineTuneRelabel(m, h, t, o.Baseline), NeedsForgetLabels: true, Work: SweepWork),
         ["ga"] = new((m, h, t, o, _) => Baselines.GradientAscent(m, h, t, o.Baseline)),
         ["cleanclip"] = new((m, h, t, o, _) => CleanClipStyle.Run(m, h, t, o.CleanClip)),
     };
@@ -115,18 +128,16 @@ public static class Methods
     /// </summary>
     public static MethodWork? Work(string name, UnlearnTask task, MethodOptions options)
     {
-        int n = task.Forget.Indices.Length, lrs = options.Baseline.LearningRates.Length;
         if (name.EndsWith(RelabelSuffix, StringComparison.Ordinal))
         {
-            var first = name[..^RelabelSuffix.Length];
-            int tau = TrainLoop.Steps(n, NegationOptions(first, options).Recipe);
-            return new(Baselines.RelabelSteps(task, options.Baseline) * lrs - tau * (lrs - 1), AlphaSearchEvaluations + lrs + 1);
+            // The τ fine-tune once, then every LR of the sweep on what is left of FT-relabel's budget.
+            var negation = NegationWork(task, NegationOptions(name[..^RelabelSuffix.Length], options));
+            var sweep = SweepWork(task, options);
+            int lrs = options.Baseline.LearningRates.Length;
+            return new(sweep.Steps - negation.Steps * (lrs - 1), negation.Evaluations + sweep.Evaluations);
         }
-        if (IsNegation(name)) return new(TrainLoop.Steps(n, NegationOptions(name, options).Recipe), AlphaSearchEvaluations);
-        if (name is "ft-relabel" or "finetune") return new(Baselines.RelabelSteps(task, options.Baseline) * lrs, lrs + 1);
-        // The repair trains the last layers only: counted as whole-tower steps, an upper bound.
-        if (name == "repair") return new(TrainLoop.Steps(task.RelabelledCount, options.Refit.Recipe), 1);
-        return null;
+        if (name.StartsWith(EstimatorPrefix, StringComparison.Ordinal)) return NegationWork(task, NegationOptions(name, options));
+        return Registry.TryGetValue(name, out var e) ? e.Work?.Invoke(task, options) : null;
     }
 
     /// <summary>Full evaluations a typical α search takes (doubling, then bisection; docs/alpha-search.md): for estimates only.</summary>
