@@ -148,14 +148,13 @@ public static class NativeStartup
     /// </summary>
     public static long? MallocInUse()
     {
-        if (!Libc.IsGlibc) return null;
-        try
-        {
-            var info = Libc.MallInfo();
-            return (long)(info.UordBlks + info.HBlkHd);
-        }
-        catch (EntryPointNotFoundException) { return null; }
+        if (!CanMeasureMalloc) return null;
+        var info = Libc.MallInfo();
+        return (long)(info.UordBlks + info.HBlkHd);
     }
+
+    /// <summary>Whether <see cref="MallocInUse"/> can measure here (glibc 2.33 or later).</summary>
+    public static bool CanMeasureMalloc => Libc.HasMallInfo2;
 
     static bool Switched(string? value) => value?.Trim().ToLowerInvariant() is "0" or "false" or "off";
 
@@ -230,15 +229,29 @@ public static class NativeStartup
         [DllImport("libc", EntryPoint = "mallinfo2")]
         public static extern MallInfo2 MallInfo();
 
-        public static bool IsGlibc
+        /// <summary>Asked once: training steps ask it (<see cref="MallocInUse"/>), and off glibc the answer is an exception.</summary>
+        public static bool IsGlibc => isGlibc.Value;
+
+        static readonly Lazy<bool> isGlibc = new(() =>
         {
-            get
+            if (!OperatingSystem.IsLinux()) return false;
+            try { return Version() != IntPtr.Zero; }
+            catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { return false; }
+        });
+
+        /// <summary>Whether glibc has mallinfo2 (2.33 and later); asked once.</summary>
+        public static bool HasMallInfo2 => hasMallInfo2.Value;
+
+        static readonly Lazy<bool> hasMallInfo2 = new(() =>
+        {
+            if (!IsGlibc) return false;
+            try
             {
-                if (!OperatingSystem.IsLinux()) return false;
-                try { return Version() != IntPtr.Zero; }
-                catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { return false; }
+                MallInfo();
+                return true;
             }
-        }
+            catch (EntryPointNotFoundException) { return false; }
+        });
     }
 
     /// <summary>The few libdl calls: .NET's NativeLibrary.Load cannot load RTLD_GLOBAL.</summary>

@@ -43,8 +43,8 @@ public sealed record RunEstimate(int BatchSize, double StepSeconds, double Image
 public static class RunProbe
 {
     /// <summary>
-    /// Times two training steps' gradients on the first forget images (no update, and in eval mode, so the model and any
-    /// BatchNorm statistics are as before) and one evaluation batch, reads the peak resident memory, and estimates a run of
+    /// Times two training steps' gradients on the first forget images (no update, and the model in the mode it is in: eval
+    /// after loading, so no BatchNorm statistic moves) and one evaluation batch, reads the peak resident memory, and estimates a run of
     /// <paramref name="work"/> from them (<see cref="Methods.Work"/>, <see cref="AutoMethod.Work"/>).
     /// </summary>
     public static RunEstimate Estimate(Clip model, ZeroShotHead head, UnlearnTask task, MethodOptions options, MethodWork? work)
@@ -91,7 +91,7 @@ public static class RunProbe
                 var clock = Stopwatch.StartNew();
                 FineTune.Gradients(model, head, images, labels, parameters);
                 step = clock.Elapsed.TotalSeconds;
-                foreach (var p in parameters) p.grad = null;
+                TrainLoop.DropGradients(parameters);
             }
             return 0;
         });

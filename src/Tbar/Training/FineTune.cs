@@ -45,7 +45,7 @@ public static class FineTune
 
     static long? BytesPerRow(Func<Tensor, Tensor> encode) =>
         encode.Target is { } owner && bytesPerRow.TryGetValue(owner, out var box) ? box.Value :
-        NativeStartup.MallocInUse() == null ? 0 : null;
+        NativeStartup.CanMeasureMalloc ? null : 0;
 
     static void Remember(Func<Tensor, Tensor> encode, long bytes)
     {

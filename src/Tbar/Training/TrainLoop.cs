@@ -65,7 +65,7 @@ public static class TrainLoop
     // Gradients are as large as the parameters they belong to. Dropped rather than zeroed before each step, so the backward
     // pass allocates them as it frees the activations (the values are the same: a fresh gradient equals one added to
     // zeros), and dropped after the loop, since nothing reads them then.
-    static void DropGradients(IList<Parameter> parameters)
+    internal static void DropGradients(IList<Parameter> parameters)
     {
         foreach (var p in parameters) p.grad = null;
     }
