@@ -3,7 +3,7 @@
 # hours on 2 shared cores). Run from the repository root; WORK holds the models (not committed).
 set -euo pipefail
 WORK=${WORK:-/tmp/det}
-T="nice -n 10 ./tbar"
+T="nice -n 10 ${TBAR:-./tbar}"  # TBAR: a fixed CLI build (e.g. "dotnet /tmp/tbar-run/Tbar.Cli.dll") for runs that outlive source edits
 $T scan clean-models --count 40 --first-seed 1000 --out "$WORK/clean" --threads 1
 for s in 1 2 3; do
   [ -d "$WORK/wanet-$s" ] || $T attack --trigger wanet:k=4,s=6 --target Bag --epochs 3 --seed "$s" --out "$WORK/wanet-$s" --threads 1

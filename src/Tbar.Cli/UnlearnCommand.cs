@@ -22,8 +22,8 @@ static class UnlearnCommand
         var data = new DataFlag("Data spec of the defender's clean images (its training indices)", "--val");
         var method = new Option<string>("--method")
         {
-            Description = $"One of: {string.Join(", ", Methods.Names)}, tbar:ESTIMATOR, a TBAR method followed by +relabel, " +
-                "or auto (try the candidates, keep the best durable one)",
+            Description = $"One of: {string.Join(", ", Methods.Names)}, tbar:ESTIMATOR, a TBAR method followed by +relabel " +
+                "or +pam[:SHARE] (path-aware relabelling), or auto (try the candidates, keep the best durable one)",
             DefaultValueFactory = _ => "tbar",
         };
         var candidates = new Option<string?>("--candidates")

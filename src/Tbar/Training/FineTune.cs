@@ -23,16 +23,20 @@ public static class FineTune
         return F.cross_entropy(logits, labels);
     }
 
-    /// <summary>Trains the image tower; <paramref name="batch"/> gives normalised images and int64 labels for a set of indices.</summary>
+    /// <summary>
+    /// Trains the image tower; <paramref name="batch"/> gives normalised images and int64 labels for a set of indices. With
+    /// <paramref name="path"/>, each step's gradients are taken part of the way back to its anchor (<see cref="PathAware"/>).
+    /// </summary>
     public static TrainResult Train(Clip model, ZeroShotHead head, int count, Func<long[], (Tensor Images, Tensor Labels)> batch,
-        TrainOptions options, IProgress<TrainProgress>? progress = null)
+        TrainOptions options, IProgress<TrainProgress>? progress = null, PathAware? path = null)
     {
         model.train();
         var parameters = model.Visual.parameters().ToList();
         var result = TrainLoop.RunWithGradients(parameters, count, options, indices =>
         {
             var (images, labels) = batch(indices);
-            return Gradients(model, head, images, labels, parameters);
+            return path == null ? Gradients(model, head, images, labels, parameters)
+                : path.At(parameters, () => Gradients(model, head, images, labels, parameters));
         }, progress);
         model.eval();
         return result;

@@ -43,9 +43,10 @@ public static class Baselines
     /// FT-relabel cut to <paramref name="steps"/> optimiser steps on the same data (one pass of a cosine schedule over
     /// <paramref name="steps"/> batches; position p of the shuffled pass is relabelled image p mod the data's size), with the
     /// same LR sweep and choice: the relabelling half of a negation-then-relabel method that keeps FT-relabel's step budget.
+    /// With <paramref name="path"/>, each step's gradients are path-aware (<see cref="PathAware"/>).
     /// </summary>
     public static UnlearnResult FineTuneRelabelSteps(string name, Clip model, ZeroShotHead head, UnlearnTask task, BaselineOptions o,
-        int steps, IProgress<TrainProgress>? progress = null)
+        int steps, IProgress<TrainProgress>? progress = null, PathAware? path = null)
     {
         if (steps < 1) throw new TbarException($"{name}: no optimiser steps for the relabelling (got {steps})");
         int n = task.RelabelledCount;
@@ -53,7 +54,7 @@ public static class Baselines
         {
             var recipe = Defaults.BaselineTraining(1, lr);
             FineTune.Train(model, head, steps * recipe.BatchSize,
-                positions => task.RelabelledBatch(positions.Select(p => p % n).ToArray(), model.Config.Preprocess), recipe, progress);
+                positions => task.RelabelledBatch(positions.Select(p => p % n).ToArray(), model.Config.Preprocess), recipe, progress, path);
         });
     }
 

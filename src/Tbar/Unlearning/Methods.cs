@@ -44,6 +44,33 @@ public static class Methods
     /// </summary>
     public const string RelabelSuffix = "+relabel";
 
+    /// <summary>
+    /// The suffix of negation-then-path-aware-relabelling: "+pam" (or "+pam:SHARE") is "+relabel" with each relabelling step's
+    /// gradients taken a share of the way back to the backdoored model (<see cref="PathAware"/>, default
+    /// <see cref="DefaultPathShare"/>).
+    /// </summary>
+    public const string PathAwareSuffix = "+pam";
+
+    /// <summary>The share of the way back to θ_b at which "+pam" takes its gradients.</summary>
+    public const double DefaultPathShare = 0.5;
+
+    /// <summary>A negation followed by relabelling: the negation's name and, for "+pam", the path-aware share.</summary>
+    sealed record FollowUp(string First, double? PathShare);
+
+    static readonly System.Text.RegularExpressions.Regex PathAwarePattern = new(@"\+pam(?::([0-9]*\.?[0-9]+))?$");
+
+    /// <summary>The follow-up a method name ends with, or null when it has none.</summary>
+    static FollowUp? FollowUpOf(string name)
+    {
+        if (name.EndsWith(RelabelSuffix, StringComparison.Ordinal)) return new(name[..^RelabelSuffix.Length], null);
+        var m = PathAwarePattern.Match(name);
+        if (!m.Success) return null;
+        double share = m.Groups[1].Success
+            ? double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : DefaultPathShare;
+        if (!(share > 0 && share <= 1)) throw new TbarException($"'{name}': the share of {PathAwareSuffix}:SHARE must be in (0, 1]");
+        return new(name[..m.Index], share);
+    }
+
     static readonly Dictionary<string, Entry> Registry = new(StringComparer.Ordinal)
     {
         ["tbar"] = Negating(o => o.Tbar, "tbar"),
@@ -74,11 +101,11 @@ public static class Methods
 
     /// <summary>Whether the method ends with a re-fit on clean data.</summary>
     public static bool IncludesRepair(string name) =>
-        name.EndsWith(RelabelSuffix, StringComparison.Ordinal) || Registry.TryGetValue(name, out var e) && e.Repairs;
+        FollowUpOf(name) != null || Registry.TryGetValue(name, out var e) && e.Repairs;
 
     /// <summary>Whether the method needs the forget images' true classes.</summary>
     public static bool NeedsForgetLabels(string name) =>
-        name.EndsWith(RelabelSuffix, StringComparison.Ordinal) || Registry.TryGetValue(name, out var e) && e.NeedsForgetLabels;
+        FollowUpOf(name) != null || Registry.TryGetValue(name, out var e) && e.NeedsForgetLabels;
 
     /// <summary>The registered methods that work without the forget images' true classes.</summary>
     public static IEnumerable<string> WithoutForgetLabels => Registry.Where(e => !e.Value.NeedsForgetLabels).Select(e => e.Key);
@@ -89,13 +116,12 @@ public static class Methods
     /// <summary>Throws naming the valid methods when <paramref name="name"/> is not one.</summary>
     public static void Check(string name)
     {
-        if (name.EndsWith(RelabelSuffix, StringComparison.Ordinal))
+        if (FollowUpOf(name) is { First: var first })
         {
-            var first = name[..^RelabelSuffix.Length];
             if (!IsNegation(first))
                 throw new TbarException($"'{name}': only a TBAR method " +
                     $"({string.Join(", ", Registry.Where(e => e.Value.Negation != null).Select(e => e.Key))} or " +
-                    $"{EstimatorPrefix}ESTIMATOR) can be followed by {RelabelSuffix}");
+                    $"{EstimatorPrefix}ESTIMATOR) can be followed by {RelabelSuffix} or {PathAwareSuffix}");
             Check(first);
             return;
         }
@@ -115,7 +141,7 @@ public static class Methods
         IProgress<TrainProgress>? progress)
     {
         Check(name);
-        if (name.EndsWith(RelabelSuffix, StringComparison.Ordinal)) return NegateThenRelabel(name, model, head, task, options, progress);
+        if (FollowUpOf(name) is { } followUp) return NegateThenRelabel(name, followUp, model, head, task, options, progress);
         if (!name.StartsWith(EstimatorPrefix, StringComparison.Ordinal)) return Registry[name].Run(model, head, task, options, progress);
         var tbar = options.Consistent with { Tau = name[EstimatorPrefix.Length..] };
         return TbarMethod.Run(model, head, task, tbar, progress, name);
@@ -128,10 +154,10 @@ public static class Methods
     /// </summary>
     public static MethodWork? Work(string name, UnlearnTask task, MethodOptions options)
     {
-        if (name.EndsWith(RelabelSuffix, StringComparison.Ordinal))
+        if (FollowUpOf(name) is { First: var first })
         {
             // The τ fine-tune once, then every LR of the sweep on what is left of FT-relabel's budget.
-            var negation = NegationWork(task, NegationOptions(name[..^RelabelSuffix.Length], options));
+            var negation = NegationWork(task, NegationOptions(first, options));
             var sweep = SweepWork(task, options);
             int lrs = options.Baseline.LearningRates.Length;
             return new(sweep.Steps - negation.Steps * (lrs - 1), negation.Evaluations + sweep.Evaluations);
@@ -152,21 +178,32 @@ public static class Methods
 
     /// <summary>
     /// Negation, then relabelling, on FT-relabel's step budget: the τ fine-tune's optimiser steps are taken from the
-    /// relabelling's, so the pair sees the same clean images and takes as many steps as FT-relabel alone.
+    /// relabelling's, so the pair sees the same clean images and takes as many steps as FT-relabel alone. Path-aware
+    /// relabelling keeps θ_b (the model before the negation) as its anchor.
     /// </summary>
-    static UnlearnResult NegateThenRelabel(string name, Clip model, ZeroShotHead head, UnlearnTask task, MethodOptions options,
-        IProgress<TrainProgress>? progress)
+    static UnlearnResult NegateThenRelabel(string name, FollowUp followUp, Clip model, ZeroShotHead head, UnlearnTask task,
+        MethodOptions options, IProgress<TrainProgress>? progress)
     {
-        var first = name[..^RelabelSuffix.Length];
+        var first = followUp.First;
         int tauSteps = TrainLoop.Steps(task.Forget.Indices.Length, NegationOptions(first, options).Recipe);
         int left = Baselines.RelabelSteps(task, options.Baseline) - tauSteps;
         if (left < 1)
             throw new TbarException($"{name}: no optimiser steps left for the relabelling (FT-relabel's budget " +
                 $"{Baselines.RelabelSteps(task, options.Baseline)}, the τ fine-tune takes {tauSteps})");
-        var negation = Run(first, model, head, task, options, progress);
-        var relabel = Baselines.FineTuneRelabelSteps(name, model, head, task, options.Baseline, left, progress);
-        return new UnlearnResult(name, negation.Alpha, $"{negation.Choice}; then {tauSteps} fewer relabelling steps, {relabel.Choice}",
-            relabel.Validation, negation.Tau, negation.Seconds + relabel.Seconds, relabel.Extra);
+        var anchor = followUp.PathShare == null ? null : VisualWeights.Snapshot(model);
+        try
+        {
+            var negation = Run(first, model, head, task, options, progress);
+            var path = anchor == null ? null : new PathAware(VisualWeights.Keys(model).Select(k => anchor[k]).ToList(), followUp.PathShare!.Value);
+            var relabel = Baselines.FineTuneRelabelSteps(name, model, head, task, options.Baseline, left, progress, path);
+            string how = path == null ? "" : $" (path-aware: gradients taken {path.Share:G3} of the way back to θ_b)";
+            return new UnlearnResult(name, negation.Alpha, $"{negation.Choice}; then {tauSteps} fewer relabelling steps{how}, {relabel.Choice}",
+                relabel.Validation, negation.Tau, negation.Seconds + relabel.Seconds, relabel.Extra);
+        }
+        finally
+        {
+            if (anchor != null) VisualWeights.Dispose([anchor]);
+        }
     }
 }
 

@@ -97,6 +97,47 @@ public class MethodUnitTests
         Assert.Contains("no optimiser steps left", error.Message);
     }
 
+    [Fact]
+    public void PathAwareRelabellingIsRelabellingWithItsGradientsTakenBackTowardsTheBackdooredModel()
+    {
+        var defaults = MethodOptions.Default;
+        var options = defaults with
+        {
+            Tbar = defaults.Tbar with { Recipe = defaults.Tbar.Recipe with { BatchSize = 16 } },
+            Baseline = defaults.Baseline with { Epochs = 5, LearningRates = [3e-4] },
+        };
+        UnlearnResult RunOnce(string name, out Dictionary<string, Tensor> weights)
+        {
+            using var toy = Setting();
+            var (model, head, task, _) = toy;
+            var result = Methods.Run(name, model, head, task, options, null);
+            weights = VisualWeights.Snapshot(model);
+            return result;
+        }
+        var relabel = RunOnce("tbar" + Methods.RelabelSuffix, out var relabelled);
+        var pam = RunOnce("tbar" + Methods.PathAwareSuffix, out var pathAware);
+        // The same negation (same α), then a different relabelling: the anchor acts.
+        Assert.Equal(relabel.Alpha!.Alpha, pam.Alpha!.Alpha);
+        Assert.Contains($"gradients taken {Methods.DefaultPathShare:G3} of the way back", pam.Choice);
+        Assert.Contains(relabelled.Keys, k => !relabelled[k].equal(pathAware[k]).all().item<bool>());
+        Assert.True(Methods.IncludesRepair("tbar-consistent+pam:0.25") && Methods.NeedsForgetLabels("tbar+pam"));
+        VisualWeights.Dispose([relabelled, pathAware]);
+    }
+
+    [Theory]
+    [InlineData("tbar+pam")]
+    [InlineData("tbar-consistent+pam:0.25")]
+    [InlineData("tbar:emb-3+orth-target+pam:1")]
+    public void ANegationCanBeFollowedByPathAwareRelabelling(string name) => Methods.Check(name);
+
+    [Theory]
+    [InlineData("tbar+pam:0")]
+    [InlineData("tbar+pam:1.5")]
+    [InlineData("ft-relabel+pam")]
+    [InlineData("tbar+pam:")]
+    public void APathAwareShareOutsideZeroToOneOrAfterANonNegationIsRefused(string name) =>
+        Assert.Throws<TbarException>(() => Methods.Check(name));
+
     [Theory]
     [InlineData("ft-relabel+relabel")]
     [InlineData("repair+relabel")]
