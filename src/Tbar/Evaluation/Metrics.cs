@@ -50,7 +50,7 @@ public static class Metrics
             var batch = indices.AsSpan(start, Math.Min(batchSize, indices.Length - start)).ToArray();
             var normalised = cached?[b] ?? Inputs(data, batch, trigger, config);
             if (keep) inputs.Add(normalised.DetachFromDisposeScope());
-            var blocks = Shards.Map(batch.Length, (first, length) => Classify(model, head, normalised.narrow(0, first, length)));
+            var blocks = Shards.Map(batch.Length, (first, length) => Classify(model, head, normalised, first, length));
             blocks.SelectMany(p => p).ToArray().CopyTo(predictions.AsSpan(start, batch.Length));
         }
         if (keep && !InputCache.Keep(data, trigger, config, indices, batchSize, [.. inputs]))
@@ -66,12 +66,16 @@ public static class Metrics
         return Preprocess.Apply(images, config);
     }
 
-    /// <summary>Predicted class of each (B, 3, S, S) normalised image; sets its own no-grad mode and scope (it may run on a worker thread).</summary>
-    static long[] Classify(Clip model, ZeroShotHead head, Tensor normalised)
+    /// <summary>
+    /// Predicted class of rows first..first+length−1 of a (B, 3, S, S) normalised batch; sets its own no-grad mode and scope
+    /// (it may run on a worker thread). The rows are cut inside the scope: a view made on a worker outside any scope would
+    /// keep the whole batch's storage (150 MB at 224 px) alive until the garbage collector finalised it, one per batch.
+    /// </summary>
+    static long[] Classify(Clip model, ZeroShotHead head, Tensor normalised, long first, long length)
     {
         using var guard = no_grad();
         using var scope = NewDisposeScope();
-        return head.Logits(model.EncodeImage(normalised)).argmax(1).cpu().data<long>().ToArray();
+        return head.Logits(model.EncodeImage(normalised.narrow(0, first, length))).argmax(1).cpu().data<long>().ToArray();
     }
 
     /// <summary>CA on <paramref name="indices"/>; with a trigger, also ASR and BD-ACC on the non-target images among them.</summary>

@@ -1,4 +1,10 @@
+using Tbar.Attacks;
+using Tbar.Data;
 using Tbar.Evaluation;
+using Tbar.Models;
+using Tbar.Tests.Unlearning;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Tbar.Tests.Evaluation;
 
@@ -46,5 +52,30 @@ public class SelectionTests
                 running = Tbar.Evaluation.Selection.Pick([running, c], x => x.Ca, x => x.Asr, 0.04, floor).Best;
             Assert.Equal(all, running);
         }
+    }
+}
+
+/// <summary>Prediction in row blocks leaves no tensor behind on any thread, so a batch's inputs are freed when it is done.</summary>
+public class PredictionScopeTests
+{
+    // Tensors created outside any dispose scope on each thread that runs blocks: the calling thread and every Shards worker.
+    static long[] CreatedOutsideScopes() =>
+        [DisposeScopeManager.Statistics.CreatedOutsideScopeCount,
+         .. Shards.Map(Shards.Workers, (_, _) => DisposeScopeManager.Statistics.CreatedOutsideScopeCount)];
+
+    [Fact]
+    public void PredictingInBlocksCreatesNoTensorOutsideAScopeOnAnyThread()
+    {
+        using var model = ClipCheckpoint.Load(TbarRegressionTests.MiniClip());
+        using var data = new ImageDataset(randint(0, 256, [40, 1, 28, 28], generator: manual_seed(3), dtype: ScalarType.Byte),
+            Enumerable.Range(0, 40).Select(i => (long)(i % 10)).ToArray(), FashionMnist.ClassNames, "random");
+        using var head = ZeroShotHead.ForClasses(model, Tokenizers.For(model, null), data.ClassNames);
+        var trigger = Triggers.Parse("badnet:size=3");
+        // A first call creates what lives for the process (the workers' own state, the cache's entry); count from the second.
+        Metrics.Evaluate(model, head, data, data.AllIndices(), trigger, 1, batchSize: 16);
+        var before = CreatedOutsideScopes();
+        Metrics.Evaluate(model, head, data, data.AllIndices(), trigger, 1, batchSize: 16);
+        Metrics.Predict(model, head, data, data.AllIndices()[..30], null, batchSize: 7);
+        Assert.Equal(before, CreatedOutsideScopes());
     }
 }
