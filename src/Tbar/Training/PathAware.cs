@@ -39,7 +39,10 @@ public sealed class PathAware
             for (int i = 0; i < parameters.Count; i++)
             {
                 saved[i] = parameters[i].detach().clone();
-                parameters[i].add_(anchor[i] - saved[i], Share);
+                // Disposed at once: left to the training step's scope, these differences would hold a second copy of the
+                // tower through the forward and backward passes.
+                using var towardsAnchor = anchor[i] - saved[i];
+                parameters[i].add_(towardsAnchor, Share);
             }
         try
         {
