@@ -1,5 +1,7 @@
+using Tbar.Io;
 using Tbar.Models;
 using Tbar.Training;
+using static TorchSharp.torch;
 
 namespace Tbar.Unlearning;
 
@@ -190,11 +192,20 @@ public static class Methods
         if (left < 1)
             throw new TbarException($"{name}: no optimiser steps left for the relabelling (FT-relabel's budget " +
                 $"{Baselines.RelabelSteps(task, options.Baseline)}, the τ fine-tune takes {tauSteps})");
-        var anchor = followUp.PathShare == null ? null : VisualWeights.Snapshot(model);
+        // θ_b waits on disk while the negation runs (its τ fine-tune is the memory peak), as the τ fine-tune's own copy does.
+        using var spilled = followUp.PathShare == null ? null : SpilledTensors.Write(VisualWeights.Live(model));
+        var negation = Run(first, model, head, task, options, progress);
+        var device = model.Visual.parameters().First().device;
+        Tensor Read(string key)
+        {
+            var saved = spilled!.Read(key);
+            if (saved.device == device) return saved;
+            using (saved) return saved.to(device);
+        }
+        var anchor = spilled == null ? null : VisualWeights.Keys(model).Select(Read).ToList();
         try
         {
-            var negation = Run(first, model, head, task, options, progress);
-            var path = anchor == null ? null : new PathAware(VisualWeights.Keys(model).Select(k => anchor[k]).ToList(), followUp.PathShare!.Value);
+            var path = anchor == null ? null : new PathAware(anchor, followUp.PathShare!.Value);
             var relabel = Baselines.FineTuneRelabelSteps(name, model, head, task, options.Baseline, left, progress, path);
             string how = path == null ? "" : $" (path-aware: gradients taken {path.Share:G3} of the way back to θ_b)";
             return new UnlearnResult(name, negation.Alpha, $"{negation.Choice}; then {tauSteps} fewer relabelling steps{how}, {relabel.Choice}",
@@ -202,7 +213,7 @@ public static class Methods
         }
         finally
         {
-            if (anchor != null) VisualWeights.Dispose([anchor]);
+            foreach (var t in anchor ?? []) t.Dispose();
         }
     }
 }
