@@ -19,7 +19,7 @@ public static class OptimizedPatch
         var generator = new Generator((ulong)seed);
         // The patch lives in logit space so it stays in (0,1) without clamping.
         var raw = new TorchSharp.Modules.Parameter(Compute.FromCpu(() => randn(3, size, size, generator: generator)) * 0.1);
-        var optimizer = optim.Adam([raw], 0.1);
+        using var optimizer = AdamOptimizer.Plain([raw], 0.1);
         var rng = new Random((int)seed);
         model.eval();
         for (int step = 0; step < steps; step++)
@@ -29,9 +29,9 @@ public static class OptimizedPatch
             var images = Paste(data.Images(batch), raw.sigmoid(), size);
             var embeddings = F.normalize(model.EncodeImage(Preprocess.Apply(images, model.Config.Preprocess)), dim: -1);
             var loss = -embeddings.matmul(head.Weights[target]).mean();
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             loss.backward();
-            optimizer.step();
+            optimizer.Step();
         }
         model.zero_grad();
         return raw.detach().sigmoid();

@@ -57,7 +57,7 @@ public static class Decree
         // Logit-space parameters keep m and p inside (0,1) without clamping. The mask starts at 1/2 everywhere.
         var maskRaw = new TorchSharp.Modules.Parameter(zeros(1, h, w));
         var patternRaw = new TorchSharp.Modules.Parameter(Compute.FromCpu(() => randn(3, h, w, generator: generator)) * 0.1);
-        var optimizer = optim.Adam([maskRaw, patternRaw], o.LearningRate);
+        using var optimizer = AdamOptimizer.Plain([maskRaw, patternRaw], o.LearningRate);
         var rng = new Random((int)o.Seed);
         var frozen = encoder.Freeze();
         var trace = new List<InversionStep>();
@@ -77,9 +77,9 @@ public static class Decree
                 var similarity = MeanPairwiseCosine(encoder.Encode(stamped));
                 var pl1 = mask.mean();
                 var loss = (1 - similarity) + lambda * pl1;
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 loss.backward();
-                optimizer.step();
+                optimizer.Step();
                 double sim = similarity.item<float>(), size = pl1.item<float>();
                 if (sim >= o.SimilarityTarget)
                 {

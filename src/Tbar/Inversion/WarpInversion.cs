@@ -89,7 +89,7 @@ public static class WarpInversion
         // A random start of moderate shifts: at the identity every direction of a symmetric field looks alike.
         using var flowRaw = new TorchSharp.Modules.Parameter(Compute.FromCpu(() => randn(1, 2, o.Grid, o.Grid, generator: generator)) * 0.5);
         using var residualRaw = new TorchSharp.Modules.Parameter(zeros(1, 3, h, w));
-        var optimizer = optim.Adam([flowRaw, residualRaw], o.LearningRate);
+        using var optimizer = AdamOptimizer.Plain([flowRaw, residualRaw], o.LearningRate);
         var tail = new List<double>();
         var clock = Stopwatch.StartNew();
         for (int step = 0; step < o.Steps; step++)
@@ -99,9 +99,9 @@ public static class WarpInversion
             var warped = InvertedWarp.Warp(data.Images(batch), o.MaxShift * flowRaw.tanh(), o.Residual * residualRaw.tanh());
             var similarity = Decree.MeanPairwiseCosine(encoder.Encode(warped));
             var loss = 1 - similarity;
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             loss.backward();
-            optimizer.step();
+            optimizer.Step();
             // The last tenth of the steps, averaged: one batch's similarity is noisy.
             if (step >= o.Steps - Math.Max(1, o.Steps / 10)) tail.Add(similarity.item<float>());
             int done = start * o.Steps + step + 1;

@@ -138,7 +138,7 @@ sealed class ResidualBlock : nn.Module<Tensor, Tensor>
 static class QuickGelu
 {
     // Made once and kept: a Scalar made for each call (as `1.702 * x` makes one) is freed by its finalizer, which the GC
-    // may run while the native call that uses it is still going on another thread.
+    // may run while the native call that uses it is still going on another thread (AdamOptimizer).
     static readonly TorchSharp.Scalar Slope = 1.702, One = 1.0;
 
     /// <summary>x·σ(1.702·x), through the lean autograd function when x needs a gradient.</summary>
@@ -183,7 +183,8 @@ static class QuickGelu
             using var scaled = x.mul(Slope);
             using var s = F.sigmoid(scaled);
             var throughGate = grad * x;
-            using (var complement = s.neg().add_(One)) throughGate.mul_(complement);   // −s + 1 is 1 − s, rounded once
+            // −s + 1 is 1 − s, rounded once; the scale is passed too, or TorchSharp's add_(Scalar) makes a temporary 1 for it.
+            using (var complement = s.neg().add_(One, One)) throughGate.mul_(complement);
             throughGate.mul_(s).mul_(Slope);
             var result = grad * s;
             result.add_(throughGate);

@@ -74,8 +74,16 @@ public sealed record DemoOptions(string Model, string Data = Defaults.Data, stri
 }
 
 /// <summary>Test-split metrics of one model, with the chosen α where one exists.</summary>
+/// <param name="Name">The row's name (a method's registry name, or backdoored / clean_reference).</param>
+/// <param name="Test">Its test-split metrics.</param>
+/// <param name="Alpha">Its chosen α, where it chose one.</param>
+/// <param name="Seconds">Wall time of the method (or of the training that made the model).</param>
+/// <param name="Choice">Its own account of its choice.</param>
+/// <param name="RelapseAsr">Test ASR after the relapse check (<see cref="MethodEvaluation.Relapse"/>).</param>
+/// <param name="DurabilityAsr">Validation ASR after the recommendation's durability check (<see cref="AutoMethod.Durability"/>).</param>
+/// <param name="RetuneCheckAsr">Validation ASR after the recommendation's re-tune check (<see cref="AutoMethod.Retune"/>).</param>
 public sealed record TestRow(string Name, AttackMetrics Test, double? Alpha, double Seconds, string Choice, double? RelapseAsr = null,
-    double? DurabilityAsr = null);
+    double? DurabilityAsr = null, double? RetuneCheckAsr = null);
 
 /// <summary>Everything the demo measured.</summary>
 public sealed record DemoResult(AttackMetrics Pretrained, TestRow Backdoored, TestRow? CleanReference, IReadOnlyList<TestRow> Methods,
@@ -116,7 +124,7 @@ public static class DemoPipeline
         var pool = attack.Poisoned.CleanPool(data.TrainIndices);
         var task = UnlearnTask.FromPool(data.Train, pool, trigger, target, o.ForgetSize, o.ValSize, o.Seed);
         var start = VisualWeights.Snapshot(model);
-        // The recommendation's durability check (AutoMethod): held-out clean images no method sees.
+        // The recommendation's durability and re-tune checks (AutoMethod): held-out clean images no method sees.
         var heldOut = task.HeldOut(pool, AutoMethod.DurabilitySize, o.Seed + 2);
 
         var rows = new List<TestRow>();
@@ -126,7 +134,12 @@ public static class DemoPipeline
             status($"unlearning: {method}");
             var (row, record) = MethodEvaluation.Run(
                 method, method, model, head, task, start, data, trigger, target, o.Options, relapse: true, progress);
-            if (heldOut.Length > 0) row = row with { DurabilityAsr = AutoMethod.Durability(model, head, task, heldOut) };
+            if (heldOut.Length > 0)
+                row = row with
+                {
+                    DurabilityAsr = AutoMethod.Durability(model, head, task, heldOut),
+                    RetuneCheckAsr = AutoMethod.RetuneIfRemoved(model, head, task, heldOut, record.Validation),
+                };
             rows.Add(row);
             records[method] = record;
         }

@@ -11,14 +11,16 @@ public sealed record Recommendation(string? Method, bool Arithmetic, string Text
     /// <summary>
     /// The rule of <c>tbar unlearn --method auto</c> (<see cref="AutoMethod.Choose"/>) on the demo's rows: among methods whose
     /// validation ASR is ≤ 1%, one whose validation ASR stays ≤ 10% after a clean epoch on held-out images wins over any whose does
-    /// not, then the highest validation CA. A user has no test split, so the choice never looks at it (the test numbers are
-    /// quoted beside it as a check).
+    /// not; of those, one that re-learns the trigger from a few images much more readily than the others is passed over; then the
+    /// highest validation CA. A user has no test split, so the choice never looks at it (the test numbers are quoted beside it as
+    /// a check).
     /// </summary>
     public static Recommendation For(DemoResult r)
     {
         var rows = r.Methods.Where(m => r.Records.ContainsKey(m.Name)).ToList();
         if (rows.Count == 0) return new(null, false, "No cleaning method was run.");
-        var candidates = rows.Select(m => new AutoCandidate(m.Name, r.Records[m.Name].Validation, m.DurabilityAsr, m.Alpha, m.Choice, m.Seconds))
+        var candidates = rows.Select(m => new AutoCandidate(m.Name, r.Records[m.Name].Validation, m.DurabilityAsr, m.Alpha, m.Choice, m.Seconds,
+            m.RetuneCheckAsr))
             .ToList();
         var choice = AutoMethod.Choose(candidates, []);
         if (choice.Method == null) return new(null, false, choice.Reason + "\n\n" + ArithmeticCheck(r));

@@ -34,10 +34,12 @@ public static class UnlearnReport
     /// <summary>Every candidate of <c>--method auto</c> with the validation numbers that decided, and the reason.</summary>
     public static string AutoMarkdown(Pipelines.AutoChoice auto) =>
         "# tbar unlearn --method auto\n\n" + auto.Reason + "\n\nValidation split only (the test split is not read).\n\n" +
-        "| candidate | val CA | val ASR | val target-class CA | val ASR after the durability fine-tune | α | seconds |\n" +
-        "|---|---|---|---|---|---|---|\n" +
+        "| candidate | val CA | val ASR | val target-class CA | val ASR after the durability fine-tune | val ASR after the re-tune check | α | " +
+        "seconds |\n|---|---|---|---|---|---|---|---|\n" +
         string.Concat(auto.Candidates.Select(c => $"| {c.Method} | {c.Validation.CleanAccuracy.Value:P2} | {c.Validation.AttackSuccess.Value:P2} | " +
-            $"{c.Validation.TargetClass?.Value:P2} | {c.DurabilityAsr:P2} | {(c.Alpha is double a ? a.ToString("G3") : "–")} | {c.Seconds:F0} |\n"));
+            $"{c.Validation.TargetClass?.Value:P2} | {c.DurabilityAsr:P2} | {c.RetuneAsr:P2} | " +
+            $"{(c.Alpha is double a ? a.ToString("G3") : "–")} | " +
+            $"{c.Seconds:F0} |\n"));
 
     /// <summary>The choice, the validation numbers and, for α methods, the validation curve with the target class's CA.</summary>
     public static string Markdown(UnlearnResult r, string model, string trigger, string target) =>

@@ -33,7 +33,7 @@ public static class TrainLoop
         options.Validate();
         if (count == 0) throw new TbarException("cannot train on an empty set");
         int perEpoch = (count + options.BatchSize - 1) / options.BatchSize, total = Steps(count, options);
-        using var optimizer = optim.AdamW(parameters, options.LearningRate, weight_decay: options.WeightDecay);
+        using var optimizer = AdamOptimizer.W(parameters, options.LearningRate, options.WeightDecay);
         var rng = new Random((int)(options.Seed & 0x7fffffff));
         var clock = Stopwatch.StartNew();
         int step = 0;
@@ -70,14 +70,14 @@ public static class TrainLoop
         foreach (var p in parameters) p.grad = null;
     }
 
-    static double Step(optim.Optimizer optimizer, IList<Parameter> parameters, TrainOptions options, double rate, Func<double> gradients)
+    static double Step(AdamOptimizer optimizer, IList<Parameter> parameters, TrainOptions options, double rate, Func<double> gradients)
     {
         using var scope = NewDisposeScope();
-        foreach (var group in optimizer.ParamGroups) group.LearningRate = rate;
+        optimizer.LearningRate = rate;
         DropGradients(parameters);
         double result = gradients();
         if (options.ClipNorm > 0) nn.utils.clip_grad_norm_(parameters, options.ClipNorm);
-        optimizer.step();
+        optimizer.Step();
         if (!double.IsFinite(result)) throw new TbarException($"training diverged (loss {result}); lower the learning rate");
         return result;
     }

@@ -126,7 +126,7 @@ public static class Baselines
     static void AscentRun(Clip model, ZeroShotHead head, UnlearnTask task, BaselineOptions o, double lr, double floor, Action<double, int, AlphaPoint> consider)
     {
         var parameters = model.Visual.parameters().ToList();
-        using var optimizer = optim.AdamW(parameters, lr, weight_decay: 0);
+        using var optimizer = AdamOptimizer.W(parameters, lr, 0);
         var rng = new Random(Defaults.AscentSeed);
         int step = 0, n = task.Forget.Indices.Length;
         for (int epoch = 0; epoch < o.Epochs; epoch++)
@@ -144,17 +144,18 @@ public static class Baselines
         }
     }
 
-    static void AscentStep(Clip model, ZeroShotHead head, UnlearnTask task, optim.Optimizer optimizer, List<Parameter> parameters, long[] positions)
+    static void AscentStep(Clip model, ZeroShotHead head, UnlearnTask task, AdamOptimizer optimizer, List<Parameter> parameters,
+        long[] positions)
     {
         using var scope = NewDisposeScope();
         model.train();
         var (images, labels) = task.ForgetBatch(positions, model.Config.Preprocess);
-        optimizer.zero_grad();
+        optimizer.ZeroGrad();
         FineTune.Gradients(model, head, images, labels, parameters);
         // Ascent: the gradient of −CE is the exact negation of CE's.
         foreach (var p in parameters) p.grad?.neg_();
         nn.utils.clip_grad_norm_(parameters, 1.0);
-        optimizer.step();
+        optimizer.Step();
         model.eval();
     }
 }

@@ -21,13 +21,13 @@ public static class BiasRecalibration
         head.Bias = previous;
         using var labels = task.CleanPool.LabelTensor(ids);
         var bias = new TorchSharp.Modules.Parameter(zeros(logits.shape[1]));
-        using var optimizer = optim.Adam([bias], lr);
+        using var optimizer = AdamOptimizer.Plain([bias], lr);
         for (int s = 0; s < steps; s++)
         {
             using var scope = NewDisposeScope();
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             F.cross_entropy(logits + bias, labels).backward();
-            optimizer.step();
+            optimizer.Step();
         }
         using (bias) return bias.detach().clone();
     }

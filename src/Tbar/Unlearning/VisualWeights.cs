@@ -18,6 +18,17 @@ public static class VisualWeights
         foreach (var (name, p) in model.Visual.named_parameters()) p.copy_(state["visual." + name]);
     }
 
+    /// <summary>Puts weights written with <see cref="SpilledTensors.Write"/> of <see cref="Live"/> back, one key at a time.</summary>
+    public static void Restore(Clip model, SpilledTensors saved)
+    {
+        using var guard = no_grad();
+        foreach (var (name, p) in model.Visual.named_parameters())
+        {
+            using var value = saved.Read("visual." + name);
+            p.copy_(value);
+        }
+    }
+
     /// <summary>The image tower's parameters themselves (not copies), by key.</summary>
     public static Dictionary<string, Tensor> Live(Clip model) =>
         model.Visual.named_parameters().ToDictionary(p => "visual." + p.name, p => (Tensor)p.parameter);

@@ -70,7 +70,11 @@ public class RunProbeTests
         Assert.Null(Methods.Work("ga", task, o));
         Assert.Null(AutoMethod.Work(["tbar", "ga"], task, o));
         var auto = AutoMethod.Work(["tbar", "ft-relabel"], task, o)!;
-        Assert.Equal(Methods.Work("tbar", task, o)!.Evaluations + lrs + 1 + 2, auto.Evaluations);
+        // Each candidate's output gets the durability and the re-tune check: a short fine-tune and an evaluation each.
+        int checks = TrainLoop.Steps(AutoMethod.DurabilitySize, Defaults.Relapse) +
+            TrainLoop.Steps(AutoMethod.RetuneImages + Math.Min(AutoMethod.DurabilitySize, Defaults.Retune.CleanImages), Defaults.Retune.Recipe);
+        Assert.Equal(Methods.Work("tbar", task, o)!.Evaluations + lrs + 1 + 4, auto.Evaluations);
+        Assert.Equal(Methods.Work("tbar", task, o)!.Steps + relabel * lrs + 2 * checks, auto.Steps);
     }
 
     [Fact]

@@ -92,6 +92,27 @@ public class RecommendationTests
     }
 
     [Fact]
+    public void ADurableRowThatReLearnsTheTriggerFromAFewImagesIsPassedOver()
+    {
+        var (primed, r1) = Method("ft-relabel", null, 95, 0);
+        var (resistant, r2) = Method("tbar-consistent+pam:0.25", 4.7, 93, 0);
+        var (muted, r3) = Method("tbar", 2, 96, 0);
+        TestRow With(TestRow row, double durability, double? retune) => row with { DurabilityAsr = durability, RetuneCheckAsr = retune };
+        var r = Recommendation.For(Demo((With(primed, 0.02, 0.86), r1), (With(resistant, 0.01, 0.09), r2), (With(muted, 0.7, 0.99), r3)));
+        Assert.Equal("tbar-consistent+pam:0.25", r.Method);
+        Assert.Contains("Passed over for re-learning the trigger from a few images: ft-relabel (validation CA 95.00", r.Text);
+        Assert.Contains("but ASR 86.00", r.Text);
+        Assert.Contains("Passed over for relapsing: tbar", r.Text);
+        Assert.Contains("labelled with the target its validation ASR is 9.00", r.Text);
+        Assert.Contains("(the lowest among the candidates in the running)", r.Text);
+        // Within the margin of the lowest, validation CA decides again; a row whose re-tune was not measured stays in the running.
+        Assert.Equal("ft-relabel", Recommendation.For(Demo((With(primed, 0.02, 0.18), r1), (With(resistant, 0.01, 0.09), r2))).Method);
+        Assert.Equal("ft-relabel", Recommendation.For(Demo((With(primed, 0.02, null), r1), (With(resistant, 0.01, 0.09), r2))).Method);
+        // The re-tune check ranks only the durable rows: a relapsing row's low re-tune ASR does not raise the bar's floor.
+        Assert.Equal("ft-relabel", Recommendation.For(Demo((With(primed, 0.02, 0.86), r1), (With(muted, 0.7, 0.01), r3))).Method);
+    }
+
+    [Fact]
     public void TheChoiceDoesNotMoveWhenTheTestSplitIsScrambled()
     {
         var a = Method("tbar", 0.5, 85, 1);
