@@ -20,10 +20,10 @@ edit(p, "        using var edit = new WeightEdit(model, vectors);\n", f"        
 edit(p, "            atAlpha?.Invoke(alpha);\n", "            atAlpha?.Invoke(alpha);\n            MemoryProbe.Mark($\"alpha: set {alpha}\");\n")
 edit(p, "        edit.Restore();\n        return choice;", f"        edit.Restore();\n        {M('alpha: chosen')}\n        return choice;")
 p='src/Tbar/Training/TrainLoop.cs'
-edit(p, "        using var optimizer = optim.AdamW(", f"        {M('train: start')}\n        using var optimizer = optim.AdamW(")
+edit(p, "        using var optimizer = AdamOptimizer.W(", f"        {M('train: start')}\n        using var optimizer = AdamOptimizer.W(")
 edit(p, "        var rng = new Random(", f"        {M('train: optimizer made')}\n        var rng = new Random(")
 edit(p, "        double result = gradients();\n", f"        double result = gradients();\n        {M('step: gradients')}\n")
-edit(p, "        optimizer.step();\n", f"        {M('step: clipped')}\n        optimizer.step();\n        {M('step: stepped')}\n")
+edit(p, "        optimizer.Step();\n", f"        {M('step: clipped')}\n        optimizer.Step();\n        {M('step: stepped')}\n")
 edit(p, "        return new TrainResult(step, seen", f"        {M('train: loop done')}\n        return new TrainResult(step, seen")
 p='src/Tbar/Reporting/UnlearnReport.cs'
 edit(p, "            ClipCheckpoint.WriteInto(cleaned, stage);\n", f"            {M('report: start')}\n            ClipCheckpoint.WriteInto(cleaned, stage);\n            {M('report: model written')}\n")

@@ -100,6 +100,10 @@ public class ContractTests : TempFolder
         Assert.Contains(chosen, candidates);
         Assert.StartsWith($"auto:{chosen}", UnlearnRecord.Load(unlearned).Options.Method);
         Assert.Contains("| repair |", File.ReadAllText(Path.Combine(unlearned, "auto.md")));
+        // The re-tune check runs where the rule reads it: on every candidate that removed the backdoor, the chosen one among them.
+        var byMethod = auto.GetProperty("candidates").EnumerateArray().ToDictionary(c => c.GetProperty("method").GetString()!);
+        Assert.Equal(JsonValueKind.Number, byMethod[chosen!].GetProperty("retune_asr").ValueKind);
+        Assert.Contains("val ASR after the re-tune check", File.ReadAllText(Path.Combine(unlearned, "auto.md")));
 
         // From a folder of triggered images (true classes unknown) repair cannot run: auto leaves it out and says why.
         string triggered = Path.Combine(temp, "triggered"), fromImages = Path.Combine(temp, "auto-images");
