@@ -40,20 +40,20 @@ public static class Metrics
         using var guard = no_grad();
         model.eval();
         var config = model.Config.Preprocess;
-        var cached = InputCache.Find(data, trigger, config, indices, batchSize);
-        bool keep = cached == null && InputCache.BytesOf(indices.Length, config) <= InputCache.EntryBytes;
+        using var cached = InputCache.Shared.Find(data, trigger, config, indices, batchSize);
+        bool keep = cached == null && InputCache.Shared.Fits(indices.Length, config);
         var inputs = new List<Tensor>();
         var predictions = new long[indices.Length];
         for (int start = 0, b = 0; start < indices.Length; start += batchSize, b++)
         {
             using var scope = NewDisposeScope();
             var batch = indices.AsSpan(start, Math.Min(batchSize, indices.Length - start)).ToArray();
-            var normalised = cached?[b] ?? Inputs(data, batch, trigger, config);
+            var normalised = cached?.Batches[b] ?? Inputs(data, batch, trigger, config);
             if (keep) inputs.Add(normalised.DetachFromDisposeScope());
             var blocks = Shards.Map(batch.Length, (first, length) => Classify(model, head, normalised, first, length));
             blocks.SelectMany(p => p).ToArray().CopyTo(predictions.AsSpan(start, batch.Length));
         }
-        if (keep && !InputCache.Keep(data, trigger, config, indices, batchSize, [.. inputs]))
+        if (keep && !InputCache.Shared.Keep(data, trigger, config, indices, batchSize, [.. inputs]))
             foreach (var t in inputs) t.Dispose();
         return predictions;
     }
