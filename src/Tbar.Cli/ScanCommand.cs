@@ -1,9 +1,11 @@
 using System.CommandLine;
+using System.Text.Json;
 using Tbar.Pipelines;
 using Tbar.Inversion;
 using Tbar.Models;
 using Tbar.Io;
 using Tbar.Reporting;
+using Tbar.Unlearning;
 
 namespace Tbar.Cli;
 
@@ -72,8 +74,12 @@ static class ScanCommand
             DefaultValueFactory = _ => new WarpOptions().BatchSize };
         var seed = new Option<long>("--seed") { Description = "Seed", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out") { Description = "Calibration JSON to write", Required = true };
+        var parts = new Option<string?>("--parts")
+        {
+            Description = "Folder keeping each model's measurement as it is made, so a stopped calibration resumes (default: OUT.parts)",
+        };
         var command = new Command("calibrate", "Fit the verdict on models known to be clean, at a target false-positive rate.")
-            { models, heldOut, fpr, tokenizer, steps, warpSteps, shift, residual, batch, seed, output };
+            { models, heldOut, fpr, tokenizer, steps, warpSteps, shift, residual, batch, seed, output, parts };
         foreach (var o in clean.Options) command.Add(o);
         command.SetAction(r => Calibrate(ModelFlag.Resolve(r.GetValue(models)!, stdout), ModelFlag.Resolve(r.GetValue(heldOut) ?? [], stdout),
             r.GetValue(fpr), clean.Value(r), ScanOptions.Default with
@@ -81,7 +87,7 @@ static class ScanCommand
             Inversion = new InversionOptions(Steps: r.GetValue(steps), BatchSize: r.GetValue(batch), Seed: r.GetValue(seed)),
             Warp = new WarpOptions(Steps: r.GetValue(warpSteps), BatchSize: r.GetValue(batch), MaxShift: r.GetValue(shift),
                 Residual: r.GetValue(residual)),
-        }, r.GetValue(output)!, stdout));
+        }, r.GetValue(output)!, r.GetValue(parts), stdout));
         return command;
     }
 
@@ -177,13 +183,15 @@ static class ScanCommand
         return (verdict, threshold.Value, "--threshold");
     }
 
-    static int Calibrate(string[] models, string[] heldOut, double targetFpr, string cleanSpec, ScanOptions options, string output, TextWriter stdout)
+    static int Calibrate(string[] models, string[] heldOut, double targetFpr, string cleanSpec, ScanOptions options, string output,
+        string? parts, TextWriter stdout)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (!(targetFpr > 0 && targetFpr < 1)) throw new TbarException($"--target-fpr {targetFpr} must lie in (0, 1)");
+        parts ??= output + ".parts";
         string? architecture = null;
-        var fit = Measure(models, cleanSpec, options, ref architecture, stdout);
-        var held = Measure(heldOut, cleanSpec, options, ref architecture, stdout);
+        var fit = Measure(models, cleanSpec, options, parts, ref architecture, stdout);
+        var held = Measure(heldOut, cleanSpec, options, parts, ref architecture, stdout);
         var calibration = Detector.Calibrate(fit, held, architecture!, targetFpr, options);
         calibration.Save(output);
         var v = calibration.Verdict!;
@@ -192,7 +200,13 @@ static class ScanCommand
         return 0;
     }
 
-    static List<CalibrationModel> Measure(string[] models, string cleanSpec, ScanOptions options, ref string? architecture, TextWriter stdout)
+    /// <summary>
+    /// Each model's two statistics, measured, or read from <paramref name="parts"/> where this model (its image tower's
+    /// hash) was measured before on the same clean data with the same scan settings; each new measurement is written there
+    /// as soon as it is made, so a stopped calibration of many models resumes.
+    /// </summary>
+    static List<CalibrationModel> Measure(string[] models, string cleanSpec, ScanOptions options, string parts, ref string? architecture,
+        TextWriter stdout)
     {
         var found = new List<CalibrationModel>();
         foreach (var path in models)
@@ -202,10 +216,26 @@ static class ScanCommand
             if (architecture != null && arch != architecture)
                 throw new TbarException($"{path}: architecture '{arch}' differs from the first model's '{architecture}'");
             architecture = arch;
-            using var data = Workbench.LoadData(cleanSpec, clip);
-            var point = ProgressBar.Run(stdout, $"inversions {path}", p => Detector.Measure(clip, path, data.Train, data.TrainIndices, options, p));
+            var digest = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+                VisualWeights.Hash(clip) + "\n" + cleanSpec + "\n" + JsonSerializer.Serialize(options, RunRecord.Json)));
+            string key = Convert.ToHexString(digest)[..24].ToLowerInvariant();
+            string part = Path.Combine(parts, key + ".json");
+            CalibrationModel point;
+            if (File.Exists(part))
+            {
+                point = (JsonSerializer.Deserialize<CalibrationModel>(File.ReadAllText(part), RunRecord.Json)
+                    ?? throw new TbarException($"{part}: empty measurement; delete it to measure again")) with { Model = path };
+                stdout.WriteLine($"{path}: PL1 {point.Pl1:P2}, warp similarity {point.WarpSimilarity:F3} (measured before: {part})");
+            }
+            else
+            {
+                using var data = Workbench.LoadData(cleanSpec, clip);
+                point = ProgressBar.Run(stdout, $"inversions {path}", p => Detector.Measure(clip, path, data.Train, data.TrainIndices, options, p));
+                Directory.CreateDirectory(parts);
+                AtomicFile.WriteText(part, JsonSerializer.Serialize(point, RunRecord.Json));
+                stdout.WriteLine($"{path}: PL1 {point.Pl1:P2}, warp similarity {point.WarpSimilarity:F3}");
+            }
             found.Add(point);
-            stdout.WriteLine($"{path}: PL1 {point.Pl1:P2}, warp similarity {point.WarpSimilarity:F3}");
         }
         return found;
     }

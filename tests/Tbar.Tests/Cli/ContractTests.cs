@@ -192,6 +192,25 @@ public class ContractTests : TempFolder
     }
 
     [Fact]
+    public void ACalibrationKeepsEachMeasurementAndReadsItBackInsteadOfMeasuringAgain()
+    {
+        string data = Images(), parts = Path.Combine(temp, "parts"), model = TbarRegressionTests.MiniClip();
+        string[] Calibrate(string output) => ["scan", "calibrate", "--models", model, model, model, "--clean", data, "--steps", "2",
+            "--warp-steps", "2", "--batch", "4", "--parts", parts, "--out", Path.Combine(temp, output)];
+        Run(Calibrate("first.json"));
+        // One model given three times: measured once, then read back twice.
+        var kept = Directory.GetFiles(parts, "*.json");
+        Assert.Single(kept);
+        // A later calibration (as after a stop) reads what was kept: an edited value shows up in its fit, nothing is re-measured.
+        var measurement = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(kept[0]))!;
+        measurement["pl1"] = 0.4321;
+        File.WriteAllText(kept[0], measurement.ToJsonString());
+        var stdout = new StringWriter();
+        Assert.Equal(0, TbarCli.Run(Calibrate("second.json"), stdout, new StringWriter()));
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(stdout.ToString(), "PL1 43[.,]21 ?%.*measured before").Count);
+    }
+
+    [Fact]
     public void AScanWithTheShippedDecreeOnlyCalibrationRunsThatRuleAndSaysSo()
     {
         string data = Images(), scanned = Path.Combine(temp, "s");
