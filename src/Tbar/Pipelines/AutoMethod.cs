@@ -58,8 +58,11 @@ public static class AutoMethod
     /// <summary>How far above the lowest re-tune ASR of the candidates in the running a candidate may be and stay in it.</summary>
     public const double RetuneMargin = 0.10;
 
-    /// <summary>The candidates when none are named.</summary>
-    public static readonly string[] DefaultCandidates = ["tbar-consistent", "tbar", "ft-relabel", "repair"];
+    /// <summary>
+    /// The candidates when none are named: the negations, the fair baselines, and negation followed by path-aware
+    /// relabelling at the share that met every durability bar on rn18-clip (experiments/durable).
+    /// </summary>
+    public static readonly string[] DefaultCandidates = ["tbar-consistent", "tbar", "ft-relabel", "repair", "tbar-consistent+pam:0.25"];
 
     /// <summary>
     /// Runs the candidates from the model's weights (θ_b), leaves the chosen one's output in the model (θ_b when none removes
