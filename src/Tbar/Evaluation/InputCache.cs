@@ -34,7 +34,8 @@ sealed class InputCache
     // Readers and Dropped are guarded by the cache's lock. An entry's tensors are disposed once it has been dropped and no
     // lease reads it any more: at the drop when none does, else when the last lease ends (never left to the finaliser,
     // which a collection of a nearly empty managed heap runs rarely: a 224 px run held 300 MB of dropped inputs that way).
-    internal sealed record Entry(ImageDataset Data, ITrigger? Trigger, PreprocessConfig Config, long[] Indices, int BatchSize, Tensor[] Batches, long Bytes)
+    internal sealed record Entry(ImageDataset Data, ITrigger? Trigger, PreprocessConfig Config, long[] Indices, int BatchSize, Tensor[] Batches,
+        long Bytes)
     {
         public int Readers;
         public bool Dropped;
