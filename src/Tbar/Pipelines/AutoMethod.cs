@@ -4,6 +4,7 @@ using Tbar.Evaluation;
 using Tbar.Io;
 using Tbar.Models;
 using Tbar.Unlearning;
+using static TorchSharp.torch;
 
 namespace Tbar.Pipelines;
 
@@ -19,7 +20,7 @@ public sealed record AutoCandidate(string Method, AlphaPoint Validation, double?
     double? RetuneAsr = null)
 {
     /// <summary>Whether it removed the backdoor on validation (ASR ≤ <see cref="AutoMethod.AsrTarget"/>).</summary>
-    public bool Removes => Validation.AttackSuccess.Value <= AutoMethod.AsrTarget;
+    public bool Removes => AutoMethod.Removed(Validation);
 
     /// <summary>Whether its removal survives the durability fine-tune (ASR after ≤ <see cref="AutoMethod.DurabilityBar"/>).</summary>
     public bool Durable => DurabilityAsr is double d && d <= AutoMethod.DurabilityBar;
@@ -151,16 +152,18 @@ public static class AutoMethod
     }
 
     /// <summary>Validation ASR after one clean epoch on <paramref name="heldOut"/> (the relapse recipe); weights restored after.</summary>
-    public static double Durability(Clip model, ZeroShotHead head, UnlearnTask task, long[] heldOut)
-    {
-        var preprocess = model.Config.Preprocess;
-        return MethodEvaluation.AfterFineTune(model, head, heldOut.Length, positions =>
+    public static double Durability(Clip model, ZeroShotHead head, UnlearnTask task, long[] heldOut) =>
+        MethodEvaluation.AfterFineTune(model, head, heldOut.Length, HeldOutBatch(task, heldOut, model.Config.Preprocess), Defaults.Relapse,
+            () => task.AttackSuccess(model, head).Value);
+
+    /// <summary>Normalised images and true labels of positions into <paramref name="heldOut"/> (pool indices), for the checks' fine-tunes.</summary>
+    static Func<long[], (Tensor Images, Tensor Labels)> HeldOutBatch(UnlearnTask task, long[] heldOut, PreprocessConfig preprocess) =>
+        positions =>
         {
             var ids = positions.Select(p => heldOut[p]).ToArray();
             using var raw = task.CleanPool.Images(ids);
             return (Preprocess.Apply(raw, preprocess), task.CleanPool.LabelTensor(ids));
-        }, Defaults.Relapse, () => task.Point(model, head, 0).AttackSuccess.Value);
-    }
+        };
 
     /// <summary>
     /// Validation ASR after the re-tuning attack of the experiments (<see cref="Defaults.Retune"/>: its recipe, the first
@@ -172,18 +175,18 @@ public static class AutoMethod
     {
         int k = Math.Min(RetuneImages, task.Forget.Indices.Length), clean = Math.Min(heldOut.Length, Defaults.Retune.CleanImages);
         var preprocess = model.Config.Preprocess;
-        return MethodEvaluation.AfterFineTune(model, head, k + clean, positions => MixedBatch.Of(positions, k,
-            p => task.ForgetBatch(p, preprocess), p =>
-            {
-                var ids = p.Select(i => heldOut[i]).ToArray();
-                using var raw = task.CleanPool.Images(ids);
-                return (Preprocess.Apply(raw, preprocess), task.CleanPool.LabelTensor(ids));
-            }), Defaults.Retune.Recipe, () => task.Point(model, head, 0).AttackSuccess.Value);
+        var cleanBatch = HeldOutBatch(task, heldOut, preprocess);
+        return MethodEvaluation.AfterFineTune(model, head, k + clean,
+            positions => MixedBatch.Of(positions, k, p => task.ForgetBatch(p, preprocess), cleanBatch), Defaults.Retune.Recipe,
+            () => task.AttackSuccess(model, head).Value);
     }
+
+    /// <summary>Whether validation ASR is at most <see cref="AsrTarget"/>: the backdoor counts as removed.</summary>
+    public static bool Removed(AlphaPoint validation) => validation.AttackSuccess.Value <= AsrTarget;
 
     /// <summary>The re-tune check where the rule reads it: only an output that removed the backdoor on validation.</summary>
     public static double? RetuneIfRemoved(Clip model, ZeroShotHead head, UnlearnTask task, long[] heldOut, AlphaPoint validation) =>
-        validation.AttackSuccess.Value <= AsrTarget ? Retune(model, head, task, heldOut) : null;
+        Removed(validation) ? Retune(model, head, task, heldOut) : null;
 
     /// <summary>
     /// The candidates still in the running after each of the rule's steps: those that remove the backdoor; of them the durable

@@ -83,8 +83,14 @@ public sealed record UnlearnTask(TriggeredSet Forget, int Target, ImageDataset V
     {
         var clean = Metrics.Predict(model, head, ValData, ValClean);
         var scored = Metrics.Score(ValData.Labels, ValClean, clean, -1, null);
+        return new AlphaPoint(alpha, scored.CleanAccuracy, AttackSuccess(model, head), scored.TargetClass(Target));
+    }
+
+    /// <summary>Validation ASR alone: the triggered validation images the model sends to the target.</summary>
+    public Rate AttackSuccess(Clip model, ZeroShotHead head)
+    {
         var triggered = Metrics.Predict(model, head, ValTriggered.Data, ValTriggered.Indices, ValTriggered.Trigger);
-        return new AlphaPoint(alpha, scored.CleanAccuracy, new Rate(triggered.LongCount(p => p == Target), triggered.Length), scored.TargetClass(Target));
+        return new Rate(triggered.LongCount(p => p == Target), triggered.Length);
     }
 
     /// <summary>
