@@ -174,10 +174,7 @@ public static class AutoMethod
     public static double Retune(Clip model, ZeroShotHead head, UnlearnTask task, long[] heldOut)
     {
         int k = Math.Min(RetuneImages, task.Forget.Indices.Length), clean = Math.Min(heldOut.Length, Defaults.Retune.CleanImages);
-        var preprocess = model.Config.Preprocess;
-        var cleanBatch = HeldOutBatch(task, heldOut, preprocess);
-        return MethodEvaluation.AfterFineTune(model, head, k + clean,
-            positions => MixedBatch.Of(positions, k, p => task.ForgetBatch(p, preprocess), cleanBatch), Defaults.Retune.Recipe,
+        return MethodEvaluation.AfterRetune(model, head, task, k, clean, HeldOutBatch(task, heldOut, model.Config.Preprocess),
             () => task.AttackSuccess(model, head).Value);
     }
 

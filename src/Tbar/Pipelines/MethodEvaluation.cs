@@ -48,11 +48,19 @@ public static class MethodEvaluation
         int n = task.Forget.Indices.Length;
         if (k < 1 || k > n) throw new TbarException($"re-tuning needs 1..{n} poisoned samples (got {k})");
         clean = Math.Min(clean, task.CleanBudget.Length);
-        var preprocess = model.Config.Preprocess;
-        return AfterFineTune(model, head, data, trigger, target, k + clean,
-            positions => MixedBatch.Of(positions, k, p => task.ForgetBatch(p, preprocess), p => task.CleanBatch(p, preprocess)),
-                Defaults.Retune.Recipe);
+        return AfterRetune(model, head, task, k, clean, p => task.CleanBatch(p, model.Config.Preprocess),
+            () => Metrics.AttackSuccess(model, head, data.Test, data.Test.AllIndices(), trigger, target).Value);
     }
+
+    /// <summary>
+    /// <paramref name="measure"/> after the re-tuning attack's fine-tune (<see cref="Defaults.Retune"/>): the first
+    /// <paramref name="k"/> forget images, triggered and labelled with the target, then <paramref name="clean"/> images from
+    /// <paramref name="cleanBatch"/>; the weights are restored after.
+    /// </summary>
+    public static T AfterRetune<T>(Clip model, ZeroShotHead head, UnlearnTask task, int k, int clean,
+        Func<long[], (Tensor Images, Tensor Labels)> cleanBatch, Func<T> measure) =>
+        AfterFineTune(model, head, k + clean, positions => MixedBatch.Of(positions, k, p => task.ForgetBatch(p, model.Config.Preprocess), cleanBatch),
+            Defaults.Retune.Recipe, measure);
 
     /// <summary>Test ASR after a fine-tune of the image tower; the weights are restored after.</summary>
     static double AfterFineTune(Clip model, ZeroShotHead head, DataSplits data, ITrigger trigger, int target, int count,
