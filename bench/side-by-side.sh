@@ -14,6 +14,15 @@ cd "$(dirname "$0")/.."
 threads=${THREADS:-2}
 rounds=${ROUNDS:-5}
 python=${PYTHON:-/usr/bin/python3}
+# The PyTorch side is Debian's python3-torch on OpenBLAS. Without libopenblas0-pthread, Debian's BLAS alternative is the
+# reference BLAS (≈ 6 instead of ≈ 200 GFLOP/s on a 2048² matmul here), so both are installed when missing.
+missing=()
+"$python" -c 'import torch' 2>/dev/null || missing+=(python3-torch)
+dpkg -s libopenblas0-pthread >/dev/null 2>&1 || missing+=(libopenblas0-pthread)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} from Debian" >&2
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2
+fi
 # Debian's OpenBLAS picks a generic kernel on this CPU unless told its core type (65 instead of ~300 GFLOP/s).
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
 dotnet build bench/Tbar.Bench -c Release -nologo -v quiet >/dev/null
@@ -40,8 +49,9 @@ uptime_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for c in "${cases[@]}"; do
   read -r model kind iters <<<"$c"
   [[ " $models " == *" $model "* ]] || continue
-  if [ "$model" = rn18-clip ] && [ ! -f "$HOME/.cache/tbar/rn18-clip/tbar_config.json" ]; then
-    echo "skip rn18-clip $kind: ~/.cache/tbar/rn18-clip is absent (./tbar pretrain --arch rn18-clip --image-size 64)" >&2
+  # The bench knows where each model lives (BenchModel.Missing); it exits 3 with the reason when one cannot run here.
+  if ! reason=$(dotnet "$bench" missing --model "$model" 2>&1); then
+    echo "skip $model $kind: $reason" >&2
     continue
   fi
   for r in $(seq "$rounds"); do

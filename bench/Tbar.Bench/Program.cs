@@ -11,6 +11,7 @@ using static TorchSharp.torch;
 //   dotnet run -c Release --project bench/Tbar.Bench -- forward [--model DIR] [--batch 32] [--iters 3] [--out FILE]
 //   dotnet run -c Release --project bench/Tbar.Bench -- alpha-search [--cells experiments/arithmetic] [--out experiments/alpha-search]
 //       [--cache DIR]
+//   dotnet run -c Release --project bench/Tbar.Bench -- missing --model NAME   (exit 3 with the reason when NAME cannot run here)
 //   dotnet run -c Release --project bench/Tbar.Bench -- batchnorm --model DIR --trigger SPEC --target CLASS [--calib 2000] [--test 10000] [--out FILE]
 // Before any TorchSharp call: native settings that must precede libtorch (docs/speed.md).
 Tbar.NativeStartup.Initialize();
@@ -36,8 +37,12 @@ switch (opts.Command)
     case "batchnorm":
         BatchNormCheck.Run(opts);
         return 0;
+    case "missing":
+        if (BenchModel.Missing(opts.Get("model", "")) is not { } reason) return 0;
+        Console.Error.WriteLine(reason);
+        return 3;
     default:
-        Console.Error.WriteLine("usage: Tbar.Bench suite|case|profile|forward|alpha-search|batchnorm [options]; see the comment at the top of Program.cs");
+        Console.Error.WriteLine("usage: Tbar.Bench suite|case|profile|forward|alpha-search|batchnorm|missing [options]; see the comment at the top of Program.cs");
         return 2;
 }
 

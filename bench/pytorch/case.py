@@ -9,6 +9,7 @@ scale·cos, backward, clip_grad_norm_(1.0), AdamW(lr 1e-5, wd 0.1), loss.item().
 """
 import argparse
 import json
+import os
 import time
 
 import torch
@@ -99,6 +100,12 @@ def matmul(iters):
     return runs(iters, lambda: x @ y)
 
 
+def blas():
+    """The BLAS this torch calls: Debian's libblas.so.3 alternative resolved, and the OpenBLAS core type asked for."""
+    path = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+    return {"library": path, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE")}
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", default="mini-clip")
@@ -113,7 +120,7 @@ def main():
         seconds = matmul(a.iters)
         median = sorted(seconds)[len(seconds) // 2]
         print(json.dumps({"side": "pytorch", "model": "matmul", "kind": "matmul", "threads": torch.get_num_threads(),
-                          "gflops": 2 * 2048 ** 3 / median / 1e9, "seconds": seconds}))
+                          "gflops": 2 * 2048 ** 3 / median / 1e9, "seconds": seconds, "blas": blas()}))
         return
     make, side, embed = MODELS[a.model]
     tower = make()
@@ -127,7 +134,7 @@ def main():
     median = sorted(seconds)[len(seconds) // 2]
     print(json.dumps({"side": "pytorch", "model": a.model, "kind": a.kind, "batch": batch, "threads": torch.get_num_threads(),
                       "images_per_second": batch / median, "seconds_per_batch": median, "seconds": seconds,
-                      "torch": torch.__version__}))
+                      "torch": torch.__version__, "blas": blas()}))
 
 
 if __name__ == "__main__":
