@@ -15,14 +15,19 @@ static class DoctorCommand
 
     static int Run(TextWriter stdout)
     {
-        // First, before libtorch allocates anything: the check needs a heap without a large free chunk.
-        bool? mapped = NativeStartup.LargeBlocksAreMapped();
         var native = NativeStartup.Initialize();
+        // What building a large model does (NativeStartup.FitAllocator), then the check, before libtorch allocates anything:
+        // it needs a heap without a large free chunk.
+        NativeStartup.FitAllocator(NativeStartup.LeanFromParameters);
+        bool? mapped = NativeStartup.LargeBlocksAreMapped();
+        native = NativeStartup.Initialize();
         var cpu = CpuInfo.Read();
         stdout.WriteLine($"cpu: {cpu.Model} ({cpu.Vendor}; {string.Join(' ', cpu.Isa)}), {Environment.ProcessorCount} logical cores");
         stdout.WriteLine($"mkl vendor fix: {native.VendorFix}: {native.Reason}");
         stdout.WriteLine($"malloc settings: {native.Allocator}");
-        stdout.WriteLine("large blocks mapped: " + mapped switch
+        stdout.WriteLine($"lean allocator: for image towers of {NativeStartup.LeanFromParameters:N0} parameters or more " +
+            $"({NativeStartup.AllocatorSwitchVariable}={NativeStartup.LeanAlways}: always; =0: never)");
+        stdout.WriteLine("large blocks mapped under it: " + mapped switch
         {
             true => "yes",
             false => "no (freed activations stay in the heap; set by the environment, or glibc ignored mallopt)",

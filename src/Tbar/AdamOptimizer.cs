@@ -18,6 +18,9 @@ public sealed class AdamOptimizer : IDisposable
     const double Beta1 = 0.9, Beta2 = 0.999, Epsilon = 1e-8;
 
     readonly Tensor[] parameters, firstMoments, secondMoments;
+    // Holds each step's denominator √v̂ + ε in turn, one parameter after another: a fresh tensor per parameter and step would
+    // be a fresh malloc block each time, which under the lean allocator (NativeStartup.LeanSettings) is page-faulted afresh.
+    readonly Tensor? scratch;
     readonly long[] steps;
     readonly bool decoupled;
 
@@ -31,6 +34,10 @@ public sealed class AdamOptimizer : IDisposable
         firstMoments = this.parameters.Select(p => zeros_like(p).DetachFromDisposeScope()).ToArray();
         secondMoments = this.parameters.Select(p => zeros_like(p).DetachFromDisposeScope()).ToArray();
         steps = new long[this.parameters.Length];
+        long largest = this.parameters.Select(p => p.numel()).DefaultIfEmpty(0).Max();
+        var first = this.parameters.FirstOrDefault();
+        if (first is not null && this.parameters.All(p => p.dtype == first.dtype && p.device == first.device))
+            scratch = empty(largest, dtype: first.dtype, device: first.device).DetachFromDisposeScope();
     }
 
     /// <summary>AdamW: the weights decay by (1 − lr·<paramref name="weightDecay"/>) at each step, apart from the gradient.</summary>
@@ -78,7 +85,9 @@ public sealed class AdamOptimizer : IDisposable
             secondMoments[i].mul_(beta2).addcmul_(grad, grad, value: rest2);
             using Scalar root = Math.Sqrt(correction2), stepSize = -(lr / correction1);
             // add_(ε) alone would pass a temporary Scalar 1 as its scale (TorchSharp's overload): hence the explicit one.
-            var denominator = secondMoments[i].sqrt().div_(root).add_(epsilon, one);
+            var v = secondMoments[i];
+            var denominator = (scratch is null ? v.sqrt() : scratch.narrow(0, 0, v.numel()).view(v.shape).copy_(v).sqrt_())
+                .div_(root).add_(epsilon, one);
             p.addcdiv_(firstMoments[i], denominator, value: stepSize);
         }
     }
@@ -86,5 +95,6 @@ public sealed class AdamOptimizer : IDisposable
     public void Dispose()
     {
         foreach (var t in firstMoments.Concat(secondMoments)) t.Dispose();
+        scratch?.Dispose();
     }
 }

@@ -48,8 +48,9 @@ public sealed record NativeState([property: JsonConverter(typeof(JsonStringEnumC
 /// any TorchSharp call (the CLI, the benchmarks, the fuzzer and the tests do; Tbar's own module initializer does too, but
 /// that runs only once a Tbar type is touched, which may be after a program's first TorchSharp call). It loads the oneMKL
 /// vendor fix (docs/speed.md): on non-Intel x86 CPUs oneMKL would run its slow generic kernels. And it tunes glibc's malloc
-/// (<see cref="AllocatorSettings"/>, docs/checkpoints.md "Memory"): libtorch allocates every tensor with malloc, and by default
-/// freed activations stay in per-thread heaps, so a ViT-B/32 fine-tune's resident memory grew far past its live memory.
+/// (<see cref="AllocatorSettings"/>, and <see cref="LeanSettings"/> once a large model is built; docs/checkpoints.md "Memory"):
+/// libtorch allocates every tensor with malloc, and by default freed activations stay in per-thread heaps, so a ViT-B/32
+/// fine-tune's resident memory grew far past its live memory.
 /// </summary>
 public static class NativeStartup
 {
@@ -69,19 +70,35 @@ public static class NativeStartup
     /// <summary>
     /// glibc malloc settings made with mallopt at start-up (glibc reads its MALLOC_* variables before any code of ours runs, so
     /// setting those from inside the process would do nothing). One that the user set through its environment variable is left
-    /// as glibc read it. Blocks of <c>M_MMAP_THRESHOLD</c> bytes or more (a ViT-B/32's large activations) are mapped for
-    /// themselves and given back to the system when freed; smaller ones come from at most <c>M_ARENA_MAX</c> heaps instead
-    /// of one per thread (8 per core); a heap's free top beyond <c>M_TRIM_THRESHOLD</c> is given back. The threshold is
-    /// 4 MiB (docs/checkpoints.md, "Memory"): every mapped block costs page faults when first written, and at 1 MiB the
-    /// mini-CLIP's fine-tune (tensors of 1–3 MiB) ran at a quarter of its speed; at 8 MiB a ViT-B/32 with two threads
-    /// (blocks of 32 images: 4.9 MB tensors) kept them in the heaps and peaked at 4.7 GB.
+    /// as glibc read it. Thread blocks take their tensors from at most <c>M_ARENA_MAX</c> heaps instead of one per thread
+    /// (8 per core). This one costs no speed. (Setting <c>M_TRIM_THRESHOLD</c> or <c>M_MMAP_THRESHOLD</c> would: either stops
+    /// glibc's mmap threshold from rising, so every block above 128 KiB would be mapped afresh; they belong to <see cref="LeanSettings"/>.)
     /// </summary>
     public static readonly IReadOnlyList<AllocatorSetting> AllocatorSettings =
     [
         new("M_ARENA_MAX", -8, 2, "MALLOC_ARENA_MAX"),
+    ];
+
+    /// <summary>
+    /// The lean settings, made once a model with a large image tower is built (<see cref="FitAllocator"/>): blocks of 4 MiB or
+    /// more (a ViT-B/32's activations) are mapped for themselves and given back to the system when freed, so freed activations
+    /// do not stay in the heaps, and a heap's free top beyond 32 MiB is given back (docs/checkpoints.md, "Memory": a ViT-B/32
+    /// job's peak 3.5 GB with them, past 5.5 GB without). Their price is speed: every mapped block is page-faulted afresh when
+    /// first written, and on the AMD EPYC machines of this kind a page fault costs ≈ 20 µs, so under them a mini-CLIP forward
+    /// at batch 500 ran at a fifth and a ViT-B/32 training step at about a third of glibc's default speed (docs/speed.md).
+    /// Small towers, whose activations fit any laptop, keep glibc's own rising threshold.
+    /// </summary>
+    public static readonly IReadOnlyList<AllocatorSetting> LeanSettings =
+    [
         new("M_MMAP_THRESHOLD", -3, 4 << 20, "MALLOC_MMAP_THRESHOLD_"),
         new("M_TRIM_THRESHOLD", -1, 32 << 20, "MALLOC_TRIM_THRESHOLD_"),
     ];
+
+    /// <summary>Image towers with at least this many parameters get <see cref="LeanSettings"/> (ViT-B/32 88 M, RN50 38 M; rn18-clip 16 M).</summary>
+    public const long LeanFromParameters = 20_000_000;
+
+    /// <summary>The value of <see cref="AllocatorSwitchVariable"/> that makes <see cref="LeanSettings"/> at start-up, whatever the model.</summary>
+    public const string LeanAlways = "lean";
 
     /// <summary>Runs once per process (later calls return the first call's state); never throws.</summary>
     public static NativeState Initialize()
@@ -91,10 +108,52 @@ public static class NativeStartup
             if (state != null) return state;
             string allocator = TuneAllocator(Environment.GetEnvironmentVariable, Libc.MallOpt);
             AllocatorTunings++;
-            return state = LoadVendorFix(CpuInfo.Read().Vendor, Environment.GetEnvironmentVariable(SwitchVariable), ShimFolder)
+            state = LoadVendorFix(CpuInfo.Read().Vendor, Environment.GetEnvironmentVariable(SwitchVariable), ShimFolder)
                 with { Allocator = allocator };
+            if (IsLeanAlways(Environment.GetEnvironmentVariable(AllocatorSwitchVariable))) MakeLean("set at start-up");
+            return state;
         }
     }
+
+    /// <summary>Whether <see cref="LeanSettings"/> is in effect in this process.</summary>
+    public static bool Lean { get; private set; }
+
+    /// <summary>
+    /// Called for every model built (<c>Clip</c>'s constructor): an image tower of <see cref="LeanFromParameters"/> or more
+    /// makes <see cref="LeanSettings"/> for the rest of the process, unless the settings are switched off or the user set
+    /// glibc's variable. The state's <see cref="NativeState.Allocator"/> says so, and so does every record written after it.
+    /// </summary>
+    public static void FitAllocator(long imageTowerParameters)
+    {
+        if (imageTowerParameters < LeanFromParameters || Lean) return;
+        Initialize();
+        lock (gate)
+        {
+            if (!Lean) MakeLean($"image tower of {imageTowerParameters:N0} parameters");
+        }
+    }
+
+    // Under the gate, after Initialize.
+    static void MakeLean(string why)
+    {
+        string? done = LeanAllocator(Environment.GetEnvironmentVariable, Libc.MallOpt);
+        if (done == null) return;
+        Lean = true;
+        state = state! with { Allocator = $"{state.Allocator}, {done} ({why})" };
+    }
+
+    /// <summary>
+    /// Makes <see cref="LeanSettings"/> with <paramref name="mallopt"/> (except those the user set through glibc's variable);
+    /// null (nothing done) when the settings are switched off or off glibc.
+    /// </summary>
+    internal static string? LeanAllocator(Func<string, string?> environment, Func<int, int, int> mallopt) =>
+        Switched(environment(AllocatorSwitchVariable)) || !Libc.IsGlibc ? null : Make(LeanSettings, environment, mallopt);
+
+    static string Make(IEnumerable<AllocatorSetting> settings, Func<string, string?> environment, Func<int, int, int> mallopt) =>
+        string.Join(", ", settings.Select(s => environment(s.EnvironmentVariable) is { } given ? $"{s.Name}={given} (from {s.EnvironmentVariable})"
+            : mallopt(s.Parameter, s.Value) == 1 ? $"{s.Name}={s.Value}" : $"{s.Name}: mallopt refused {s.Value}"));
+
+    static bool IsLeanAlways(string? value) => string.Equals(value?.Trim(), LeanAlways, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>How many times <see cref="Initialize"/> has made the malloc settings in this process (at most once).</summary>
     public static int AllocatorTunings { get; private set; }
@@ -107,17 +166,11 @@ public static class NativeStartup
     {
         if (Switched(environment(AllocatorSwitchVariable))) return $"{AllocatorSwitchVariable}=0: glibc's defaults";
         if (!Libc.IsGlibc) return "not glibc: the allocator is left as it is";
-        var done = new List<string>();
-        foreach (var s in AllocatorSettings)
-        {
-            if (environment(s.EnvironmentVariable) is { } given) done.Add($"{s.Name}={given} (from {s.EnvironmentVariable})");
-            else done.Add(mallopt(s.Parameter, s.Value) == 1 ? $"{s.Name}={s.Value}" : $"{s.Name}: mallopt refused {s.Value}");
-        }
-        return string.Join(", ", done);
+        return Make(AllocatorSettings, environment, mallopt);
     }
 
     /// <summary>
-    /// Whether a block above the mmap threshold is mapped for itself, as <see cref="AllocatorSettings"/> intend (null off glibc).
+    /// Whether a block above the mmap threshold is mapped for itself, as <see cref="LeanSettings"/> intends (null off glibc).
     /// With glibc's default the threshold rises to the size of any mapped block freed (up to 32 MiB), so after a 24 MiB block
     /// is freed a 12 MiB one comes from the heap; with the fixed threshold it is mapped. Read from the block's own header
     /// (glibc's IS_MMAPPED bit). Meaningful early in a fresh process: a heap that already holds a free chunk of 12 MiB (up to

@@ -31,6 +31,7 @@ public sealed class Clip : nn.Module
         logitScale = new Parameter(tensor((float)config.LogitScaleInit));
         register_parameter("logit_scale", logitScale);
         if (Compute.OffCpu) this.to(Compute.Device);
+        NativeStartup.FitAllocator(Visual.parameters().Sum(p => p.numel()));
     }
 
     /// <summary>(B, 3, S, S) normalised images → (B, embed), before normalisation.</summary>

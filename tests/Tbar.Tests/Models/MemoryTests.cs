@@ -109,7 +109,8 @@ public sealed class AllocatorTests
         int Record(int p, int v) { calls.Add((p, v)); return 1; }
         string done = NativeStartup.TuneAllocator(Environment(), Record);
         Assert.Equal(NativeStartup.AllocatorSettings.Select(s => (s.Parameter, s.Value)), calls);
-        Assert.Contains("M_MMAP_THRESHOLD=4194304", done);
+        Assert.Contains("M_ARENA_MAX=2", done);
+        Assert.DoesNotContain(calls, c => c.Item1 is -3 or -1);   // the lean settings, which stop glibc's threshold rising, wait for a large model
 
         calls.Clear();
         done = NativeStartup.TuneAllocator(Environment(("MALLOC_ARENA_MAX", "4")), Record);
@@ -128,7 +129,41 @@ public sealed class AllocatorTests
         var first = NativeStartup.Initialize();
         Assert.Same(first, NativeStartup.Initialize());
         Assert.Equal(1, NativeStartup.AllocatorTunings);
-        Assert.Contains("M_MMAP_THRESHOLD=", first.Allocator);
+        Assert.Contains("M_ARENA_MAX=", first.Allocator);
+    }
+
+    [GlibcFact]
+    public void TheLeanSettingIsMadeWithMalloptUnlessTheUserSetItOrSwitchedTheSettingsOff()
+    {
+        var calls = new List<(int, int)>();
+        int Record(int p, int v) { calls.Add((p, v)); return 1; }
+        Assert.Equal("M_MMAP_THRESHOLD=4194304, M_TRIM_THRESHOLD=33554432", NativeStartup.LeanAllocator(Environment(), Record));
+        Assert.Equal([(-3, 4 << 20), (-1, 32 << 20)], calls);
+
+        calls.Clear();
+        Assert.Contains("M_MMAP_THRESHOLD=1048576 (from MALLOC_MMAP_THRESHOLD_)",
+            NativeStartup.LeanAllocator(Environment(("MALLOC_MMAP_THRESHOLD_", "1048576")), Record));
+        Assert.Equal([(-1, 32 << 20)], calls);
+
+        calls.Clear();
+        Assert.Null(NativeStartup.LeanAllocator(Environment((NativeStartup.AllocatorSwitchVariable, "off")), Record));
+        Assert.Empty(calls);
+    }
+
+    /// <summary>
+    /// The tower sizes decide: the shipped mini-CLIP and rn18-clip (16 M) keep glibc's fast default, a ViT-B/32 (88 M) makes the
+    /// lean setting, which then holds for the process (other tests may have built a large model before this one).
+    /// </summary>
+    [GlibcFact]
+    public void BuildingALargeImageTowerMakesTheLeanSettingAndTheSmallModelsAreBelowIt()
+    {
+        using var mini = ClipCheckpoint.Load(TbarRegressionTests.MiniClip());
+        Assert.True(mini.Visual.parameters().Sum(p => p.numel()) < NativeStartup.LeanFromParameters / 10);
+        using (var rn18 = new Clip(mini.Config with { Vision = ResNetConfig.Rn18(64) }))
+            Assert.InRange(rn18.Visual.parameters().Sum(p => p.numel()), 10_000_000, NativeStartup.LeanFromParameters - 1);
+        using var vit = new Clip(ClipConfig.VitB32());
+        Assert.True(NativeStartup.Lean);
+        Assert.Contains("M_MMAP_THRESHOLD=4194304", NativeStartup.Initialize().Allocator);
     }
 
     /// <summary>
@@ -139,8 +174,8 @@ public sealed class AllocatorTests
     [GlibcFact]
     public void AFreshProcessMapsABlockAboveTheThresholdForItselfAndGlibcsDefaultDoesNot()
     {
-        Assert.Contains("large blocks mapped: yes", Doctor(null));
-        Assert.Contains("large blocks mapped: no", Doctor("0"));
+        Assert.Contains("large blocks mapped under it: yes", Doctor(null));
+        Assert.Contains("large blocks mapped under it: no", Doctor("0"));
     }
 
     static string Doctor(string? tuning)
@@ -164,7 +199,8 @@ public sealed class GlibcFactAttribute : FactAttribute
     public GlibcFactAttribute()
     {
         if (!OperatingSystem.IsLinux()) Skip = "not Linux";
-        else if (NativeStartup.AllocatorSettings.Any(s => System.Environment.GetEnvironmentVariable(s.EnvironmentVariable) != null) ||
+        else if (NativeStartup.AllocatorSettings.Concat(NativeStartup.LeanSettings)
+                     .Any(s => System.Environment.GetEnvironmentVariable(s.EnvironmentVariable) != null) ||
                  System.Environment.GetEnvironmentVariable(NativeStartup.AllocatorSwitchVariable) != null)
             Skip = "malloc settings come from the environment here";
     }
