@@ -71,12 +71,16 @@ public static class NativeStartup
     /// glibc malloc settings made with mallopt at start-up (glibc reads its MALLOC_* variables before any code of ours runs, so
     /// setting those from inside the process would do nothing). One that the user set through its environment variable is left
     /// as glibc read it. Thread blocks take their tensors from at most <c>M_ARENA_MAX</c> heaps instead of one per thread
-    /// (8 per core). This one costs no speed. (Setting <c>M_TRIM_THRESHOLD</c> or <c>M_MMAP_THRESHOLD</c> would: either stops
-    /// glibc's mmap threshold from rising, so every block above 128 KiB would be mapped afresh; they belong to <see cref="LeanSettings"/>.)
+    /// (8 per core). Blocks under 32 MiB come from the heaps, and a heap keeps up to 256 MiB of free space at its top, so a
+    /// training step or an evaluation batch reuses the pages the one before it freed instead of faulting fresh ones
+    /// (docs/speed.md, "The allocator"). glibc's own default is slower on both counts: it gives a heap's free top back beyond
+    /// twice its mmap threshold, which starts at 128 KiB, so every step faults its pages again.
     /// </summary>
     public static readonly IReadOnlyList<AllocatorSetting> AllocatorSettings =
     [
         new("M_ARENA_MAX", -8, 2, "MALLOC_ARENA_MAX"),
+        new("M_MMAP_THRESHOLD", -3, 32 << 20, "MALLOC_MMAP_THRESHOLD_"),
+        new("M_TRIM_THRESHOLD", -1, 256 << 20, "MALLOC_TRIM_THRESHOLD_"),
     ];
 
     /// <summary>
@@ -85,8 +89,8 @@ public static class NativeStartup
     /// do not stay in the heaps, and a heap's free top beyond 32 MiB is given back (docs/checkpoints.md, "Memory": a ViT-B/32
     /// job's peak 3.5 GB with them, past 5.5 GB without). Their price is speed: every mapped block is page-faulted afresh when
     /// first written, and on the AMD EPYC machines of this kind a page fault costs ≈ 20 µs, so under them a mini-CLIP forward
-    /// at batch 500 ran at a fifth and a ViT-B/32 training step at about a third of glibc's default speed (docs/speed.md).
-    /// Small towers, whose activations fit any laptop, keep glibc's own rising threshold.
+    /// at batch 500 ran at a quarter and a ViT-B/32 training step at about a third of glibc's default speed (docs/speed.md).
+    /// Small towers, whose activations fit any laptop, keep the start-up settings. A user-set variable wins here too.
     /// </summary>
     public static readonly IReadOnlyList<AllocatorSetting> LeanSettings =
     [
