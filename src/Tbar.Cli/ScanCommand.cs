@@ -224,13 +224,15 @@ static class ScanCommand
             if (File.Exists(part))
             {
                 point = (JsonSerializer.Deserialize<CalibrationModel>(File.ReadAllText(part), RunRecord.Json)
-                    ?? throw new TbarException($"{part}: empty measurement; delete it to measure again")) with { Model = path };
+                    ?? throw new TbarException($"{part}: empty measurement; delete it to measure again")) with { Model = CellPlan.ModelName(path) };
                 stdout.WriteLine($"{path}: PL1 {point.Pl1:P2}, warp similarity {point.WarpSimilarity:F3} (measured before: {part})");
             }
             else
             {
                 using var data = Workbench.LoadData(cleanSpec, clip);
-                point = ProgressBar.Run(stdout, $"inversions {path}", p => Detector.Measure(clip, path, data.Train, data.TrainIndices, options, p));
+                // Recorded by the folder's name ("clean-seed-1000"), not the path, which means nothing on another machine.
+                point = ProgressBar.Run(stdout, $"inversions {path}",
+                    p => Detector.Measure(clip, CellPlan.ModelName(path), data.Train, data.TrainIndices, options, p));
                 Directory.CreateDirectory(parts);
                 AtomicFile.WriteText(part, JsonSerializer.Serialize(point, RunRecord.Json));
                 stdout.WriteLine($"{path}: PL1 {point.Pl1:P2}, warp similarity {point.WarpSimilarity:F3}");

@@ -211,14 +211,16 @@ public class ContractTests : TempFolder
     }
 
     [Fact]
-    public void AScanWithTheShippedDecreeOnlyCalibrationRunsThatRuleAndSaysSo()
+    public void AScanWithADecreeOnlyCalibrationRunsThatRuleAndSaysSo()
     {
-        string data = Images(), scanned = Path.Combine(temp, "s");
+        string data = Images(), scanned = Path.Combine(temp, "s"), decreeOnly = Path.Combine(temp, "decree-only.json");
+        // A calibration of the older kind: the shipped one without its two-inversion verdict.
+        (ScanCalibration.Load(Path.Combine(TbarRegressionTests.MiniClip(), "scan-calibration.json")) with { Verdict = null }).Save(decreeOnly);
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         // Threshold 1 (PL1 < 100 %): every stamp is "backdoored", so --fail-on-backdoor exits 3 through the DECREE-only path too.
-        int code = TbarCli.Run(["scan", "--model", TbarRegressionTests.MiniClip(), "--clean", data, "--steps", "3", "--threshold", "1",
-            "--fail-on-backdoor", "--out", scanned], stdout, stderr);
+        int code = TbarCli.Run(["scan", "--model", TbarRegressionTests.MiniClip(), "--clean", data, "--calibration", decreeOnly, "--steps", "3",
+            "--threshold", "1", "--fail-on-backdoor", "--out", scanned], stdout, stderr);
         Assert.True(code == 3, stderr.ToString());
         Assert.Contains("holds DECREE's PL1 rule only", stdout.ToString());
         var scan = ScanRecord.Load(scanned);

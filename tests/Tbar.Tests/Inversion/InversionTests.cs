@@ -82,12 +82,18 @@ public class InversionTests : TempFolder
     {
         string path = Path.Combine(TbarRegressionTests.MiniClip(), "scan-calibration.json");
         var calibration = ScanCalibration.Load(path);
-        Assert.NotEmpty(calibration.CleanModels);
-        Assert.All(calibration.CleanModels, m => Assert.Matches("^(pre-trained|clean fine-tune seed \\d+)$", m.Model));
-        var seeds = calibration.CleanModels.Select(m => m.Model).Where(m => m.StartsWith("clean")).Select(m => long.Parse(m.Split(' ').Last()));
-        // The agnostic experiment's test seeds (its --seeds default) must never be among the calibration seeds.
-        Assert.Empty(seeds.Intersect(new long[] { 1, 2, 3 }));
+        var verdict = calibration.Verdict!;
+        var fit = calibration.CleanModels.Select(m => m.Model).ToList();
+        var held = verdict.HeldOut!.Models.Select(m => m.Model).ToList();
+        Assert.Equal(20, fit.Count);
+        Assert.Equal(20, held.Count);
+        Assert.Empty(fit.Intersect(held));
+        Assert.All(fit.Concat(held), m => Assert.Matches(@"^clean-seed-\d+$", m));
+        var seeds = fit.Concat(held).Select(m => long.Parse(m["clean-seed-".Length..]));
+        // The experiments' seeds (the agnostic experiment's 1–3, the main table's 0–2, the demo's 0 and 7) are never calibration seeds.
+        Assert.Empty(seeds.Intersect(new long[] { 0, 1, 2, 3, 7, 100, 101 }));
         Assert.Equal(ScanCalibration.Fraction * calibration.CleanModels.Min(m => m.Pl1), calibration.Threshold, 12);
+        Assert.Equal(1 - verdict.TargetFpr / 2, verdict.Threshold, 12);
     }
 
     [Fact]
