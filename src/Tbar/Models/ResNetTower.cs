@@ -183,8 +183,9 @@ sealed class FrozenBatchNorm : nn.Module<Tensor, Tensor>
         var mean = x.mean([0, 2, 3]);
         var biased = x.var([0, 2, 3], unbiased: false);
         long n = x.numel() / x.shape[1];
-        meanSum.add_(mean);
-        varSum.add_(biased * ((double)n / Math.Max(1, n - 1)));
+        InPlace.Add(meanSum, mean);
+        using TorchSharp.Scalar unbias = (double)n / Math.Max(1, n - 1);
+        InPlace.Add(varSum, biased.mul(unbias));
         return F.batch_norm(x, mean, biased, weight, bias, training: false, eps: eps).MoveToOuterDisposeScope();
     }
 

@@ -187,7 +187,7 @@ static class QuickGelu
             using (var complement = s.neg().add_(One, One)) throughGate.mul_(complement);
             throughGate.mul_(s).mul_(Slope);
             var result = grad * s;
-            result.add_(throughGate);
+            InPlace.Add(result, throughGate);
             throughGate.Dispose();
             return [result];
         }

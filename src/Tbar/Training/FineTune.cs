@@ -95,7 +95,7 @@ public static class FineTune
         for (int i = 0; i < parameters.Count; i++)
         {
             var sum = blocks[0].Grads[i];
-            foreach (var block in blocks.Skip(1)) sum.add_(block.Grads[i]);
+            foreach (var block in blocks.Skip(1)) InPlace.Add(sum, block.Grads[i]);
             parameters[i].grad = sum;
         }
         foreach (var g in blocks.SelectMany(b => b.Grads)) g.Dispose();

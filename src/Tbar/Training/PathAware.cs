@@ -42,7 +42,7 @@ public sealed class PathAware
                 // Disposed at once: left to the training step's scope, these differences would hold a second copy of the
                 // tower through the forward and backward passes.
                 using var towardsAnchor = anchor[i] - saved[i];
-                parameters[i].add_(towardsAnchor, Share);
+                InPlace.Add(parameters[i], towardsAnchor, Share);
             }
         try
         {

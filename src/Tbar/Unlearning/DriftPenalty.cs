@@ -79,7 +79,7 @@ public sealed record DriftPenalty(double Lambda)
             var byName = linearisation.Parameters.Select((p, i) => (p.Name, i)).ToDictionary(p => p.Name, p => grads[p.i]);
             using var guard = no_grad();
             foreach (var (name, p) in trained)
-                if (p.grad is { } g) g.add_(byName[name]);
+                if (p.grad is { } g) InPlace.Add(g, byName[name]);
                 else p.grad = byName[name].clone();
             foreach (var g in grads) g.Dispose();
             return lastLoss;

@@ -47,7 +47,7 @@ public static class Negation
         using var guard = no_grad();
         foreach (var key in vectors.SelectMany(v => v.Keys).Distinct())
             for (int i = 0; i < vectors.Length; i++)
-                if (coefficients[i] != 0 && vectors[i].Keys.Contains(key)) parameters[key].add_(vectors[i][key], coefficients[i]);
+                if (coefficients[i] != 0 && vectors[i].Keys.Contains(key)) InPlace.Add(parameters[key], vectors[i][key], coefficients[i]);
     }
 
     /// <summary>θ_b − α·τ written into the model.</summary>

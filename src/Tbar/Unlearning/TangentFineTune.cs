@@ -44,7 +44,7 @@ public sealed record TangentFineTune(TrainOptions Recipe, DriftPenalty? Drift = 
                     loss += drift;
                     for (int i = 0; i < grads.Length; i++)
                     {
-                        grads[i].add_(driftGrads[i]);
+                        InPlace.Add(grads[i], driftGrads[i]);
                         driftGrads[i].Dispose();
                     }
                 }
