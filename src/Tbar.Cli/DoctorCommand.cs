@@ -15,12 +15,11 @@ static class DoctorCommand
 
     static int Run(TextWriter stdout)
     {
-        var native = NativeStartup.Initialize();
         // What building a large model does (NativeStartup.FitAllocator), then the check, before libtorch allocates anything:
         // it needs a heap without a large free chunk.
         NativeStartup.FitAllocator(NativeStartup.LeanFromParameters);
         bool? mapped = NativeStartup.LargeBlocksAreMapped();
-        native = NativeStartup.Initialize();
+        var native = NativeStartup.Initialize();
         var cpu = CpuInfo.Read();
         stdout.WriteLine($"cpu: {cpu.Model} ({cpu.Vendor}; {string.Join(' ', cpu.Isa)}), {Environment.ProcessorCount} logical cores");
         stdout.WriteLine($"mkl vendor fix: {native.VendorFix}: {native.Reason}");

@@ -220,19 +220,19 @@ static class ScanCommand
                 VisualWeights.Hash(clip) + "\n" + cleanSpec + "\n" + JsonSerializer.Serialize(options, RunRecord.Json)));
             string key = Convert.ToHexString(digest)[..24].ToLowerInvariant();
             string part = Path.Combine(parts, key + ".json");
+            // Recorded by the folder's name ("clean-seed-1000"), not the path, which means nothing on another machine.
+            string name = CellPlan.ModelName(path);
             CalibrationModel point;
             if (File.Exists(part))
             {
                 point = (JsonSerializer.Deserialize<CalibrationModel>(File.ReadAllText(part), RunRecord.Json)
-                    ?? throw new TbarException($"{part}: empty measurement; delete it to measure again")) with { Model = CellPlan.ModelName(path) };
+                    ?? throw new TbarException($"{part}: empty measurement; delete it to measure again")) with { Model = name };
                 stdout.WriteLine($"{path}: PL1 {point.Pl1:P2}, warp similarity {point.WarpSimilarity:F3} (measured before: {part})");
             }
             else
             {
                 using var data = Workbench.LoadData(cleanSpec, clip);
-                // Recorded by the folder's name ("clean-seed-1000"), not the path, which means nothing on another machine.
-                point = ProgressBar.Run(stdout, $"inversions {path}",
-                    p => Detector.Measure(clip, CellPlan.ModelName(path), data.Train, data.TrainIndices, options, p));
+                point = ProgressBar.Run(stdout, $"inversions {path}", p => Detector.Measure(clip, name, data.Train, data.TrainIndices, options, p));
                 Directory.CreateDirectory(parts);
                 AtomicFile.WriteText(part, JsonSerializer.Serialize(point, RunRecord.Json));
                 stdout.WriteLine($"{path}: PL1 {point.Pl1:P2}, warp similarity {point.WarpSimilarity:F3}");

@@ -61,7 +61,7 @@ public static class AutoMethod
 
     /// <summary>
     /// The candidates when none are named: the negations, the fair baselines, and negation followed by path-aware
-    /// relabelling at the share that met every durability bar on rn18-clip (experiments/durable).
+    /// relabelling at the share that met every durability bar in 8 of 9 rn18-clip cells (experiments/durable).
     /// </summary>
     public static readonly string[] DefaultCandidates = ["tbar-consistent", "tbar", "ft-relabel", "repair", "tbar-consistent+pam:0.25"];
 

@@ -175,6 +175,7 @@ public sealed class AllocatorTests
     {
         Assert.Contains("large blocks mapped under it: yes", Doctor(null));
         Assert.Contains("large blocks mapped under it: no", Doctor("0"));
+        Assert.Contains("(set at start-up)", Doctor(NativeStartup.LeanAlways));
     }
 
     static string Doctor(string? tuning)
