@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
+using static TorchSharp.torch;
 
 namespace Tbar.Cli;
 
@@ -32,6 +34,21 @@ static class DoctorCommand
             false => "no (freed activations stay in the heap; set by the environment, or glibc ignored mallopt)",
             null => "not glibc",
         });
+        stdout.WriteLine($"huge pages: {native.HugePages}");
+        // A tensor above libtorch's huge-page size: its memory is marked for huge pages only if libtorch read the variable
+        // (on for a large model named on the command line or with TBAR_MALLOC_TUNING=lean; doctor names none).
+        using (var probe = zeros(4 << 20, dtype: ScalarType.Float32))
+            stdout.WriteLine("large tensors on huge pages: " + NativeStartup.HugePageEligible(DataAddress(probe)) switch
+            {
+                true => "yes",
+                false => "no",
+                null => "unknown (no /proc/self/smaps)",
+            });
         return 0;
     }
+
+    [DllImport("LibTorchSharp", EntryPoint = "THSTensor_data")]
+    static extern IntPtr DataAddress(IntPtr tensor);
+
+    static IntPtr DataAddress(Tensor tensor) => DataAddress(tensor.Handle);
 }

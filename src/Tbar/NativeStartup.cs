@@ -39,6 +39,9 @@ public sealed record NativeState([property: JsonConverter(typeof(JsonStringEnumC
     /// <summary>The glibc malloc settings made at start-up (<see cref="NativeStartup.AllocatorSettings"/>), or why none were.</summary>
     public string Allocator { get; init; } = "";
 
+    /// <summary>Whether libtorch puts large tensors on transparent huge pages (<see cref="NativeStartup.HugePagesVariable"/>), and why.</summary>
+    public string HugePages { get; init; } = "";
+
     /// <summary>Whether oneMKL sees the shim's answer.</summary>
     public bool VendorFixActive => VendorFix == VendorFix.Active;
 }
@@ -84,19 +87,129 @@ public static class NativeStartup
     ];
 
     /// <summary>
-    /// The lean settings, made once a model with a large image tower is built (<see cref="FitAllocator"/>): blocks of 4 MiB or
-    /// more (a ViT-B/32's activations) are mapped for themselves and given back to the system when freed, so freed activations
-    /// do not stay in the heaps, and a heap's free top beyond 32 MiB is given back (docs/checkpoints.md, "Memory": a ViT-B/32
-    /// job's peak 3.5 GB with them, past 5.5 GB without). Their price is speed: every mapped block is page-faulted afresh when
-    /// first written, and on the AMD EPYC machines of this kind a page fault costs ≈ 20 µs, so under them a mini-CLIP forward
-    /// at batch 500 ran at a quarter and a ViT-B/32 training step at about a third of glibc's default speed (docs/speed.md).
-    /// Small towers, whose activations fit any laptop, keep the start-up settings. A user-set variable wins here too.
+    /// The lean settings, made once a model with a large image tower is built (<see cref="FitAllocator"/>): large blocks (a
+    /// ViT-B/32's activations) are mapped for themselves and given back to the system when freed, so freed activations do not
+    /// stay in the heaps, and a heap's free top beyond 32 MiB is given back (docs/checkpoints.md, "Memory": a ViT-B/32 job's
+    /// peak 3.5 GB with them, past 5.5 GB without). Their price is speed: every mapped block is page-faulted afresh when first
+    /// written, and on the AMD EPYC machines of this kind a 4 KiB page fault costs ≈ 20 µs. With huge pages on
+    /// (<see cref="HugePagesOn"/>) a tensor's block is faulted 2 MiB at a time, so the threshold is libtorch's huge-page size,
+    /// 2 MiB (<see cref="LeanWithHugePages"/>); without them it is 4 MiB (<see cref="LeanWithoutHugePages"/>), under which a
+    /// ViT-B/32 training step ran at about a third of glibc's default speed (docs/speed.md). Small towers, whose activations
+    /// fit any laptop, keep the start-up settings. A user-set variable wins here too.
     /// </summary>
-    public static readonly IReadOnlyList<AllocatorSetting> LeanSettings =
+    public static IReadOnlyList<AllocatorSetting> LeanSettings => HugePagesOn ? LeanWithHugePages : LeanWithoutHugePages;
+
+    /// <summary>The lean settings when libtorch puts large tensors on huge pages: blocks of 2 MiB or more are mapped.</summary>
+    public static readonly IReadOnlyList<AllocatorSetting> LeanWithHugePages =
+    [
+        new("M_MMAP_THRESHOLD", -3, 2 << 20, "MALLOC_MMAP_THRESHOLD_"),
+        new("M_TRIM_THRESHOLD", -1, 32 << 20, "MALLOC_TRIM_THRESHOLD_"),
+    ];
+
+    /// <summary>The lean settings without huge pages: blocks of 4 MiB or more are mapped.</summary>
+    public static readonly IReadOnlyList<AllocatorSetting> LeanWithoutHugePages =
     [
         new("M_MMAP_THRESHOLD", -3, 4 << 20, "MALLOC_MMAP_THRESHOLD_"),
         new("M_TRIM_THRESHOLD", -1, 32 << 20, "MALLOC_TRIM_THRESHOLD_"),
     ];
+
+    /// <summary>
+    /// libtorch's own switch (c10's CPU allocator reads it once, at its first allocation): set to 1, every CPU tensor of 2 MiB
+    /// or more is aligned to 2 MiB and marked <c>madvise(MADV_HUGEPAGE)</c>, so the kernel faults it in 2 MiB pages instead of
+    /// 512 pages of 4 KiB. <see cref="Initialize"/> sets it in the process's native environment where the kernel offers
+    /// transparent huge pages ("always" or "madvise"), unless the user set it or switched the allocator settings off. It moves
+    /// no result: only where the pages come from. Measured in docs/speed.md ("Huge pages").
+    /// </summary>
+    public const string HugePagesVariable = "THP_MEM_ALLOC_ENABLE";
+
+    /// <summary>The kernel's transparent-huge-page mode; the selected one is in brackets, e.g. "always [madvise] never".</summary>
+    public const string HugePagesKernelFile = "/sys/kernel/mm/transparent_hugepage/enabled";
+
+    /// <summary>Whether libtorch was told to use huge pages in this process (<see cref="HugePagesVariable"/>).</summary>
+    public static bool HugePagesOn { get; private set; }
+
+    /// <summary>
+    /// Whether large tensors should go on huge pages, from the kernel's mode (the text of <see cref="HugePagesKernelFile"/>,
+    /// null where it does not exist) and the environment; with the reason, for records and <c>tbar doctor</c>.
+    /// </summary>
+    internal static (bool On, string Why) DecideHugePages(string? kernelModes, Func<string, string?> environment, bool largeModel)
+    {
+        if (Switched(environment(AllocatorSwitchVariable)))
+            return (false, $"{AllocatorSwitchVariable}=0: libtorch's default (no huge pages)");
+        if (environment(HugePagesVariable) is { } given)
+            return (given.Trim().ToLowerInvariant() is "1" or "true" or "on" or "yes" or "y",
+                $"{HugePagesVariable}={given} (from the environment)");
+        if (!largeModel)
+            return (false, "off: no large model on the command line (small towers reuse the heap's pages; docs/speed.md, \"Huge pages\")");
+        if (!OperatingSystem.IsLinux() || kernelModes == null) return (false, "no transparent huge pages on this system");
+        var selected = System.Text.RegularExpressions.Regex.Match(kernelModes, @"\[(\w+)\]");
+        string mode = selected.Success ? selected.Groups[1].Value : kernelModes.Trim();
+        return mode is "always" or "madvise"
+            ? (true, $"{HugePagesVariable}=1 (the kernel's transparent huge pages: {mode})")
+            : (false, $"the kernel's transparent huge pages are '{mode}'");
+    }
+
+    /// <summary>
+    /// The shapes <c>tbar init --arch</c> and the benchmarks know by name (<c>ClipConfig.Named</c>, which sits above this
+    /// file; a test keeps the two equal and checks every one's image tower has <see cref="LeanFromParameters"/> or more).
+    /// </summary>
+    public static readonly IReadOnlySet<string> LargeShapeNames = new HashSet<string> { "vit-b-32", "vit-b-16", "vit-l-14", "rn50" };
+
+    /// <summary>Safetensors bytes from which a model named on the command line is large: <see cref="LeanFromParameters"/> in float32.</summary>
+    public const long LargeModelBytes = LeanFromParameters * 4;
+
+    /// <summary>
+    /// Why the process's arguments name a large model, or null: an argument (or a part of one between ',', '=' or ':') that is
+    /// one of <see cref="LargeShapeNames"/>, or a folder or file holding at least <see cref="LargeModelBytes"/>
+    /// of .safetensors (a folder's own files, not its subfolders'). libtorch decides about huge pages at its first allocation,
+    /// before any model is built, so the choice is made from what the command names (docs/speed.md, "Huge pages").
+    /// </summary>
+    internal static string? LargeModelNamed(IEnumerable<string> arguments)
+    {
+        foreach (string part in arguments.SelectMany(a => a.Split(',', '=', ':')).Where(p => p.Length > 0))
+        {
+            if (LargeShapeNames.Contains(part.ToLowerInvariant())) return $"'{part}' names a large shape";
+            try
+            {
+                long bytes = Directory.Exists(part) ? new DirectoryInfo(part).GetFiles("*.safetensors").Sum(f => f.Length)
+                    : File.Exists(part) && part.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? new FileInfo(part).Length : 0;
+                if (bytes >= LargeModelBytes) return $"{part} holds {bytes / 1_000_000:N0} MB of weights";
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException) { }
+        }
+        return null;
+    }
+
+    static string? ReadKernelHugePageModes()
+    {
+        try { return File.Exists(HugePagesKernelFile) ? File.ReadAllText(HugePagesKernelFile) : null; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>
+    /// Whether the memory at <paramref name="address"/> may be backed by huge pages (the kernel's "THPeligible" for its mapping
+    /// in /proc/self/smaps: marked by madvise, or the kernel's mode "always", and big enough); null where there is no smaps or
+    /// no such mapping. A tensor's data address tells whether libtorch saw <see cref="HugePagesVariable"/>; <c>tbar doctor</c> asks it.
+    /// </summary>
+    public static bool? HugePageEligible(IntPtr address)
+    {
+        const string smaps = "/proc/self/smaps";
+        if (!File.Exists(smaps)) return null;
+        const System.Globalization.NumberStyles hex = System.Globalization.NumberStyles.HexNumber;
+        ulong at = (ulong)address.ToInt64();
+        bool inside = false;
+        foreach (string line in File.ReadLines(smaps))
+        {
+            // A mapping's first line: "start-end perms offset dev inode path"; the lines after it are "Key: value".
+            int dash = line.IndexOf('-'), space = line.IndexOf(' ');
+            if (dash > 0 && space > dash && ulong.TryParse(line.AsSpan(0, dash), hex, null, out ulong start)
+                && ulong.TryParse(line.AsSpan(dash + 1, space - dash - 1), hex, null, out ulong end))
+                inside = start <= at && at < end;
+            else if (inside && line.StartsWith("THPeligible:", StringComparison.Ordinal))
+                return line.AsSpan("THPeligible:".Length).Trim().SequenceEqual("1");
+        }
+        return null;
+    }
 
     /// <summary>Image towers with at least this many parameters get <see cref="LeanSettings"/> (ViT-B/32 88 M, RN50 38 M; rn18-clip 16 M).</summary>
     public const long LeanFromParameters = 20_000_000;
@@ -112,9 +225,20 @@ public static class NativeStartup
             if (state != null) return state;
             string allocator = TuneAllocator(Environment.GetEnvironmentVariable, Libc.MallOpt);
             AllocatorTunings++;
+            string? large = LargeModelNamed(Environment.GetCommandLineArgs().Skip(1));
+            bool leanNow = IsLeanAlways(Environment.GetEnvironmentVariable(AllocatorSwitchVariable)) || large != null;
+            var (huge, hugeWhy) = DecideHugePages(ReadKernelHugePageModes(), Environment.GetEnvironmentVariable, leanNow);
+            if (huge && Environment.GetEnvironmentVariable(HugePagesVariable) == null)
+            {
+                // libtorch reads the native environment (getenv), which .NET's Environment does not write on Unix. Only there:
+                // child processes start from .NET's copy and decide for themselves.
+                if (Libc.SetEnv(HugePagesVariable, "1", 0) != 0) (huge, hugeWhy) = (false, $"setenv({HugePagesVariable}) failed");
+            }
+            HugePagesOn = huge;
             state = LoadVendorFix(CpuInfo.Read().Vendor, Environment.GetEnvironmentVariable(SwitchVariable), ShimFolder)
-                with { Allocator = allocator };
+                with { Allocator = allocator, HugePages = hugeWhy };
             if (IsLeanAlways(Environment.GetEnvironmentVariable(AllocatorSwitchVariable))) MakeLean("set at start-up");
+            else if (large != null) MakeLean($"set at start-up: {large}");
             return state;
         }
     }
@@ -276,6 +400,9 @@ public static class NativeStartup
         static extern IntPtr Version();
 
         public static int MallOpt(int parameter, int value) => MallOptNative(parameter, value);
+
+        [DllImport("libc", EntryPoint = "setenv")]
+        public static extern int SetEnv(string name, string value, int overwrite);
 
         [StructLayout(LayoutKind.Sequential)]
         public struct MallInfo2

@@ -136,8 +136,9 @@ public sealed class AllocatorTests
     {
         var calls = new List<(int, int)>();
         int Record(int p, int v) { calls.Add((p, v)); return 1; }
-        Assert.Equal("M_MMAP_THRESHOLD=4194304, M_TRIM_THRESHOLD=33554432", NativeStartup.LeanAllocator(Environment(), Record));
-        Assert.Equal([(-3, 4 << 20), (-1, 32 << 20)], calls);
+        int mmap = NativeStartup.HugePagesOn ? 2 << 20 : 4 << 20;   // with huge pages, libtorch's huge-page size
+        Assert.Equal($"M_MMAP_THRESHOLD={mmap}, M_TRIM_THRESHOLD=33554432", NativeStartup.LeanAllocator(Environment(), Record));
+        Assert.Equal([(-3, mmap), (-1, 32 << 20)], calls);
 
         calls.Clear();
         Assert.Contains("M_MMAP_THRESHOLD=1048576 (from MALLOC_MMAP_THRESHOLD_)",
@@ -162,7 +163,7 @@ public sealed class AllocatorTests
             Assert.InRange(rn18.Visual.parameters().Sum(p => p.numel()), 10_000_000, NativeStartup.LeanFromParameters - 1);
         using var vit = new Clip(ClipConfig.VitB32());
         Assert.True(NativeStartup.Lean);
-        Assert.Contains("M_MMAP_THRESHOLD=4194304", NativeStartup.Initialize().Allocator);
+        Assert.Contains($"M_MMAP_THRESHOLD={NativeStartup.LeanSettings[0].Value}", NativeStartup.Initialize().Allocator);
     }
 
     /// <summary>
@@ -178,18 +179,89 @@ public sealed class AllocatorTests
         Assert.Contains("(set at start-up)", Doctor(NativeStartup.LeanAlways));
     }
 
-    static string Doctor(string? tuning)
+    [Fact]
+    public void HugePagesAreAskedForALargeModelWhereTheKernelOffersThemUnlessTheUserDecidedOrSwitchedTheSettingsOff()
+    {
+        Assert.Equal((true, "THP_MEM_ALLOC_ENABLE=1 (the kernel's transparent huge pages: madvise)"),
+            NativeStartup.DecideHugePages("always [madvise] never\n", Environment(), largeModel: true));
+        Assert.False(NativeStartup.DecideHugePages("always [madvise] never", Environment(), largeModel: false).On);
+        Assert.True(NativeStartup.DecideHugePages("[always] madvise never", Environment(), true).On);
+        Assert.Equal((false, "the kernel's transparent huge pages are 'never'"),
+            NativeStartup.DecideHugePages("always madvise [never]", Environment(), true));
+        Assert.False(NativeStartup.DecideHugePages(null, Environment(), true).On);
+        Assert.False(NativeStartup.DecideHugePages("[always] madvise never", Environment((NativeStartup.HugePagesVariable, "0")), true).On);
+        Assert.True(NativeStartup.DecideHugePages("always madvise [never]", Environment((NativeStartup.HugePagesVariable, "1")), false).On);
+        Assert.False(NativeStartup.DecideHugePages("[always] madvise never", Environment((NativeStartup.AllocatorSwitchVariable, "0")), true).On);
+    }
+
+    [Fact]
+    public void ALargeModelIsOneOfTheNamedShapesOrAFolderOrFileWithEnoughWeights()
+    {
+        string dir = Directory.CreateTempSubdirectory("tbar-large-").FullName;
+        try
+        {
+            Assert.Null(NativeStartup.LargeModelNamed(["unlearn", "--model", dir, "--method", "tbar", "--models", "mini-clip,rn18-clip"]));
+            Assert.Equal("'vit-b-32' names a large shape", NativeStartup.LargeModelNamed(["case", "--models", "mini-clip,vit-b-32"]));
+            Assert.NotNull(NativeStartup.LargeModelNamed(["init", "--arch=RN50"]));
+            string weights = Path.Combine(dir, "model.safetensors");
+            using (var f = File.Create(weights)) f.SetLength(NativeStartup.LargeModelBytes - 1);   // sparse: no disk used
+            Assert.Null(NativeStartup.LargeModelNamed(["--model", dir]));
+            using (var f = File.OpenWrite(weights)) f.SetLength(NativeStartup.LargeModelBytes);
+            Assert.Contains("holds 80 MB of weights", NativeStartup.LargeModelNamed(["--model", dir]));
+            Assert.NotNull(NativeStartup.LargeModelNamed(["--data", "folder:" + weights]));
+            File.Move(weights, Path.Combine(dir, "model.bin"));
+            Assert.Null(NativeStartup.LargeModelNamed(["--model", dir]));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void TheLargeShapeNamesAreTheNamedShapesAndEachHasALargeImageTower()
+    {
+        Assert.Equal(ClipConfig.Named.Keys.Order(), NativeStartup.LargeShapeNames.Order());
+        foreach (var (name, make) in ClipConfig.Named)
+            Assert.True(make().Vision.ParameterLowerBound(make().EmbedDim) >= NativeStartup.LeanFromParameters, name);
+    }
+
+    /// <summary>
+    /// libtorch itself must see the variable: <c>tbar doctor</c> asks the kernel whether a 16 MiB tensor's memory is marked for
+    /// huge pages. Without the variable libtorch does not mark it (the kernel's mode "always" would mark every large mapping,
+    /// so the test needs "madvise"). The doctor names no model, so only the lean switch turns them on.
+    /// </summary>
+    [MadviseHugePagesFact]
+    public void AFreshProcessPutsLargeTensorsOnHugePagesForALargeModelAndNotWhenTheUserSaysNo()
+    {
+        Assert.Contains("large tensors on huge pages: yes", Doctor(NativeStartup.LeanAlways));
+        Assert.Contains("large tensors on huge pages: no", Doctor(NativeStartup.LeanAlways, (NativeStartup.HugePagesVariable, "0")));
+        Assert.Contains("large tensors on huge pages: no", Doctor(null));
+        Assert.Contains("large tensors on huge pages: no", Doctor("0"));
+    }
+
+    static string Doctor(string? tuning, params (string Key, string Value)[] more)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Tbar.Cli.dll"));
         info.ArgumentList.Add("doctor");
         if (tuning != null) info.Environment[NativeStartup.AllocatorSwitchVariable] = tuning;
+        foreach (var (key, value) in more) info.Environment[key] = value;
         using var p = Process.Start(info)!;
         var error = p.StandardError.ReadToEndAsync();
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         Assert.True(p.ExitCode == 0, $"tbar doctor exited {p.ExitCode}: {error.Result}");
         return output;
+    }
+}
+
+/// <summary>A test that needs the kernel's transparent huge pages in mode "madvise" and no huge-page variable set.</summary>
+public sealed class MadviseHugePagesFactAttribute : FactAttribute
+{
+    public MadviseHugePagesFactAttribute()
+    {
+        string file = NativeStartup.HugePagesKernelFile;
+        if (!File.Exists(file) || !File.ReadAllText(file).Contains("[madvise]")) Skip = $"{file} does not select madvise here";
+        else if (System.Environment.GetEnvironmentVariable(NativeStartup.HugePagesVariable) != null)
+            Skip = $"{NativeStartup.HugePagesVariable} is set here";
     }
 }
 
