@@ -121,7 +121,8 @@ public static class MainExperiment
         IProgress<TrainProgress>? progress)
     {
         string dir = CellDir(o.Out, modelName, attack.Name, seed);
-        var names = new[] { "backdoored", "clean_reference" }.Concat(MethodsFor(o, attack)).ToList();
+        // The clean reference last: no method row needs it, and a run stopped early should have the methods' rows first.
+        var names = new[] { "backdoored" }.Concat(MethodsFor(o, attack)).Append("clean_reference").ToList();
         var todo = names.Where(n => !File.Exists(RowFile(dir, n))).ToList();
         var done = names.Except(todo).Select(n => Load(RowFile(dir, n))).ToList();
         if (todo.Count == 0 || o.CollectOnly) return done;
