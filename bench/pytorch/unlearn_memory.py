@@ -1,6 +1,6 @@
 """The memory of `tbar unlearn --method tbar` on a ViT-B/32, done the usual PyTorch way: peak RSS to set beside Tbar's.
 
-Usage: OPENBLAS_CORETYPE=SkylakeX /usr/bin/time -v python3 bench/pytorch/unlearn_memory.py [--threads 1]
+Usage: OPENBLAS_CORETYPE=SkylakeX /usr/bin/time -v /usr/bin/python3 bench/pytorch/unlearn_memory.py [--threads 1]
        [--pool 2000] [--forget 1000] [--val 500] [--batch 64] [--eval-batch 256] [--evals 8]
 
 The same work as Tbar's job in docs/checkpoints.md ("Memory"), with random weights of the same shapes (only memory and
