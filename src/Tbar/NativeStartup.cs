@@ -92,24 +92,14 @@ public static class NativeStartup
     /// stay in the heaps, and a heap's free top beyond 32 MiB is given back (docs/checkpoints.md, "Memory": a ViT-B/32 job's
     /// peak 3.5 GB with them, past 5.5 GB without). Their price is speed: every mapped block is page-faulted afresh when first
     /// written, and on the AMD EPYC machines of this kind a 4 KiB page fault costs ≈ 20 µs. With huge pages on
-    /// (<see cref="HugePagesOn"/>) a tensor's block is faulted 2 MiB at a time, so the threshold is libtorch's huge-page size,
-    /// 2 MiB (<see cref="LeanWithHugePages"/>); without them it is 4 MiB (<see cref="LeanWithoutHugePages"/>), under which a
-    /// ViT-B/32 training step ran at about a third of glibc's default speed (docs/speed.md). Small towers, whose activations
-    /// fit any laptop, keep the start-up settings. A user-set variable wins here too.
+    /// (<see cref="HugePagesOn"/>) a tensor's block is faulted 2 MiB at a time, so the mmap threshold is libtorch's huge-page
+    /// size, 2 MiB; without them it is 4 MiB, under which a ViT-B/32 training step ran at about a third of glibc's default
+    /// speed (docs/speed.md). Small towers, whose activations fit any laptop, keep the start-up settings. A user-set variable
+    /// wins here too.
     /// </summary>
-    public static IReadOnlyList<AllocatorSetting> LeanSettings => HugePagesOn ? LeanWithHugePages : LeanWithoutHugePages;
-
-    /// <summary>The lean settings when libtorch puts large tensors on huge pages: blocks of 2 MiB or more are mapped.</summary>
-    public static readonly IReadOnlyList<AllocatorSetting> LeanWithHugePages =
+    public static IReadOnlyList<AllocatorSetting> LeanSettings =>
     [
-        new("M_MMAP_THRESHOLD", -3, 2 << 20, "MALLOC_MMAP_THRESHOLD_"),
-        new("M_TRIM_THRESHOLD", -1, 32 << 20, "MALLOC_TRIM_THRESHOLD_"),
-    ];
-
-    /// <summary>The lean settings without huge pages: blocks of 4 MiB or more are mapped.</summary>
-    public static readonly IReadOnlyList<AllocatorSetting> LeanWithoutHugePages =
-    [
-        new("M_MMAP_THRESHOLD", -3, 4 << 20, "MALLOC_MMAP_THRESHOLD_"),
+        new("M_MMAP_THRESHOLD", -3, HugePagesOn ? 2 << 20 : 4 << 20, "MALLOC_MMAP_THRESHOLD_"),
         new("M_TRIM_THRESHOLD", -1, 32 << 20, "MALLOC_TRIM_THRESHOLD_"),
     ];
 
@@ -226,8 +216,8 @@ public static class NativeStartup
             string allocator = TuneAllocator(Environment.GetEnvironmentVariable, Libc.MallOpt);
             AllocatorTunings++;
             string? large = LargeModelNamed(Environment.GetCommandLineArgs().Skip(1));
-            bool leanNow = IsLeanAlways(Environment.GetEnvironmentVariable(AllocatorSwitchVariable)) || large != null;
-            var (huge, hugeWhy) = DecideHugePages(ReadKernelHugePageModes(), Environment.GetEnvironmentVariable, leanNow);
+            bool leanAlways = IsLeanAlways(Environment.GetEnvironmentVariable(AllocatorSwitchVariable));
+            var (huge, hugeWhy) = DecideHugePages(ReadKernelHugePageModes(), Environment.GetEnvironmentVariable, leanAlways || large != null);
             if (huge && Environment.GetEnvironmentVariable(HugePagesVariable) == null)
             {
                 // libtorch reads the native environment (getenv), which .NET's Environment does not write on Unix. Only there:
@@ -237,7 +227,7 @@ public static class NativeStartup
             HugePagesOn = huge;
             state = LoadVendorFix(CpuInfo.Read().Vendor, Environment.GetEnvironmentVariable(SwitchVariable), ShimFolder)
                 with { Allocator = allocator, HugePages = hugeWhy };
-            if (IsLeanAlways(Environment.GetEnvironmentVariable(AllocatorSwitchVariable))) MakeLean("set at start-up");
+            if (leanAlways) MakeLean("set at start-up");
             else if (large != null) MakeLean($"set at start-up: {large}");
             return state;
         }

@@ -79,31 +79,7 @@ public sealed class AdamOptimizerTests
         var ps = Parameters(7, 100, 2000);
         foreach (var p in ps) p.grad = randn(2000);
         using var adam = AdamOptimizer.W(ps, 1e-3, 0.1);
-        int failures = 0;
-        string first = "";
-        var stop = false;
-        var collector = new Thread(() =>
-        {
-            while (!Volatile.Read(ref stop))
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
-        });
-        collector.Start();
-        try
-        {
-            for (int step = 0; step < 150; step++)
-            {
-                try { adam.Step(); }
-                catch (Exception e) { failures++; first = first == "" ? e.Message.Split('\n')[0] : first; }
-            }
-        }
-        finally
-        {
-            Volatile.Write(ref stop, true);
-            collector.Join();
-        }
+        var (failures, first) = CollectingThread.Run(150, adam.Step);
         Assert.True(failures == 0, $"{failures} of 150 steps failed: {first}");
     }
 }

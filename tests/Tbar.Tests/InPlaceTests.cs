@@ -27,32 +27,8 @@ public sealed class InPlaceTests
     {
         using var target = zeros(64);
         using var one = ones(64);
-        int failures = 0;
-        string first = "";
-        var stop = false;
-        var collector = new Thread(() =>
-        {
-            while (!Volatile.Read(ref stop))
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
-        });
-        collector.Start();
         const int calls = 20_000;
-        try
-        {
-            for (int i = 0; i < calls; i++)
-            {
-                try { InPlace.Add(target, one, 0.5); }
-                catch (Exception e) { failures++; first = first == "" ? e.Message.Split('\n')[0] : first; }
-            }
-        }
-        finally
-        {
-            Volatile.Write(ref stop, true);
-            collector.Join();
-        }
+        var (failures, first) = CollectingThread.Run(calls, () => InPlace.Add(target, one, 0.5));
         Assert.True(failures == 0, $"{failures} of {calls} calls failed: {first}");
         Assert.Equal(calls * 0.5, target[0].item<float>());
     }
